@@ -1,0 +1,17 @@
+# DL Explorer with GPU-enabled TensorFlow. Build: docker build -t dl-explorer .
+# Run:   docker run --gpus all -p 8501:8501 -v "$PWD/mlruns:/app/mlruns" dl-explorer
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+
+COPY requirements.txt .
+# Same stack as requirements.txt, but TensorFlow with its CUDA libraries instead of the CPU build.
+RUN grep -v '^tensorflow-cpu' requirements.txt > requirements-gpu.txt \
+ && pip install -r requirements-gpu.txt "tensorflow[and-cuda]==2.21.0"
+
+COPY . .
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4)"
+CMD ["python", "-m", "streamlit", "run", "streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -1,0 +1,209 @@
+"""Background jobs behind a small executor interface: ``submit``, ``progress``, ``stop``.
+
+``LocalExecutor`` keeps one warm worker process (``python -m dl_core.worker``) and a reader
+thread that folds its JSON-line events into :class:`JobState` objects. The web server keeps one
+executor for all sessions, so leaving a page or closing the tab never kills a job. Another
+executor (Ray, a queue) can implement the same three calls later.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dl_core.errors import TrainingError
+from dl_core.training import JobSpec
+
+ACTIVE = ("queued", "running", "evaluating")
+
+
+@dataclass
+class JobState:
+    """What the UI shows about one job (a copy is returned to callers)."""
+
+    job_id: str
+    spec: dict[str, Any]
+    status: str = "queued"  # queued | running | evaluating | finished | killed | failed
+    run_id: str | None = None
+    epoch: int = 0
+    epochs: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    submitted_at: float = field(default_factory=time.time)
+    first_epoch_at: float | None = None
+    stop_requested: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class Executor(Protocol):
+    def submit(self, spec: JobSpec) -> str: ...
+    def progress(self, job_id: str) -> JobState: ...
+    def stop(self, job_id: str) -> None: ...
+
+
+class LocalExecutor:
+    """Runs jobs one after another in a warm worker process on this machine."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self._env = env
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobState] = {}
+        self._proc: subprocess.Popen | None = None
+        self._log = Path(tempfile.gettempdir()) / f"dl_explorer_worker_{os.getpid()}.log"
+        self.device: str | None = None
+        self.ready = threading.Event()
+
+    # -- worker process -------------------------------------------------------------------
+    def _ensure_worker(self) -> subprocess.Popen:
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                return self._proc
+            from dl_core import tracking
+
+            tracking.ensure_store()  # create the schema here, before the worker touches it
+            env = {**os.environ, **(self._env or {}), "PYTHONUNBUFFERED": "1"}
+            root = str(Path(__file__).resolve().parent.parent)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+            self.ready.clear()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dl_core.worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=open(self._log, "ab"), text=True, bufsize=1, env=env,
+                start_new_session=True,  # Ctrl-C in the server's terminal is the server's
+            )
+            self._proc = proc
+            threading.Thread(target=self._read, args=(proc,), name="worker-reader", daemon=True).start()
+            return proc
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        proc = self._ensure_worker()
+        try:
+            proc.stdin.write(json.dumps(msg) + "\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise TrainingError("The training worker is not responding; try again.") from exc
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self._apply(event)
+        code = proc.wait()
+        self._worker_died(code)
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "ready":
+            self.device = event.get("device")
+            self.ready.set()
+            return
+        with self._lock:
+            job = self._jobs.get(event.get("job_id", ""))
+            if job is None:
+                return
+            if kind == "started":
+                job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+            elif kind == "epoch":
+                job.epoch, job.epochs = event["epoch"], event["epochs"]
+                job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
+                job.first_epoch_at = job.first_epoch_at or time.time()
+                for key, value in event["logs"].items():
+                    job.history.setdefault(key, []).append(value)
+            elif kind == "evaluating":
+                job.status = "evaluating"
+            elif kind == "finished":
+                job.status = "killed" if event["status"] == "KILLED" else "finished"
+                job.metrics, job.eta_s = event["metrics"], 0.0
+            elif kind == "failed":
+                job.status, job.error = "failed", event["error"]
+            elif kind == "killed":
+                job.status, job.error = "killed", event.get("error")
+
+    def _worker_died(self, code: int) -> None:
+        from dl_core import tracking
+
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is not None:
+                self._proc = None
+            orphans = [j for j in self._jobs.values() if j.active]
+            for job in orphans:
+                job.status = "failed"
+                job.error = (
+                    f"The training worker stopped unexpectedly (exit code {code}); it may have "
+                    "run out of memory. Try a smaller batch size or model."
+                )
+        for job in orphans:
+            if job.run_id:
+                try:
+                    tracking.end_run(job.run_id, "FAILED", error=job.error)
+                except Exception:
+                    pass
+
+    # -- public interface -----------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Start the worker and import TensorFlow there now, so the first Train is quick."""
+        self._send({"cmd": "warmup"})
+
+    def submit(self, spec: JobSpec) -> str:
+        job_id = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._jobs[job_id] = JobState(job_id=job_id, spec=spec.to_dict())
+        self._send({"cmd": "run", "job_id": job_id, "spec": spec.to_dict()})
+        return job_id
+
+    def progress(self, job_id: str) -> JobState:
+        with self._lock:
+            try:
+                return copy.deepcopy(self._jobs[job_id])
+            except KeyError:
+                raise TrainingError(f"No job {job_id!r} on this server.") from None
+
+    def jobs(self) -> list[JobState]:
+        """All jobs of this server, newest first."""
+        with self._lock:
+            states = [copy.deepcopy(j) for j in self._jobs.values()]
+        return sorted(states, key=lambda j: j.submitted_at, reverse=True)
+
+    def stop(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._jobs:
+                self._jobs[job_id].stop_requested = True
+        self._send({"cmd": "stop", "job_id": job_id})
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
+        """Block until the job ends (tests, CLI, benchmarks)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self.progress(job_id)
+            if not state.active:
+                return state
+            time.sleep(0.05)
+        raise TrainingError(f"Job {job_id} did not finish within {timeout:.0f} s.")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

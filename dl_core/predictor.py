@@ -1,0 +1,113 @@
+"""A trained model plus its preprocessing: raw rows in, predictions out.
+
+The same class serves the MLflow pyfunc wrapper, the Predict page and the CLI, so a prediction
+is computed one way everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dl_core.data.preprocessing import TargetEncoding, load_preprocessor, save_preprocessor
+from dl_core.errors import DataError
+
+MODEL_FILE = "model.keras"
+PREPROCESSOR_FILE = "preprocessor.skops"
+META_FILE = "meta.json"
+
+
+@dataclass
+class Predictor:
+    """Predicts a raw table with a trained Keras model and its fitted preprocessing."""
+
+    model: Any
+    preprocessor: Any
+    meta: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return list(self.meta["feature_columns"])
+
+    @property
+    def target(self) -> TargetEncoding:
+        return TargetEncoding.from_dict(self.meta["target_encoding"])
+
+    def save(self, folder: Path) -> dict[str, Path]:
+        """Write the model (.keras), preprocessing (skops) and metadata (JSON) into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "keras_model": folder / MODEL_FILE,
+            "preprocessor": folder / PREPROCESSOR_FILE,
+            "meta": folder / META_FILE,
+        }
+        self.model.save(paths["keras_model"])
+        save_preprocessor(self.preprocessor, paths["preprocessor"])
+        paths["meta"].write_text(json.dumps(self.meta, indent=2))
+        return paths
+
+    @classmethod
+    def load(cls, keras_model: Path, preprocessor: Path, meta: Path) -> "Predictor":
+        """Load files written by :meth:`save` (Keras safe mode stays on)."""
+        from dl_core.backend import keras
+
+        import dl_core.models  # noqa: F401  (registers custom layers before loading)
+
+        return cls(
+            model=keras().saving.load_model(keras_model),
+            preprocessor=load_preprocessor(preprocessor),
+            meta=json.loads(Path(meta).read_text()),
+        )
+
+    @classmethod
+    def load_folder(cls, folder: Path) -> "Predictor":
+        folder = Path(folder)
+        return cls.load(folder / MODEL_FILE, folder / PREPROCESSOR_FILE, folder / META_FILE)
+
+    def check_columns(self, df: pd.DataFrame) -> list[str]:
+        """Raise on missing feature columns; return notes about ignored extra columns."""
+        missing = [c for c in self.feature_columns if c not in df.columns]
+        if missing:
+            raise DataError(
+                f"The data lacks {len(missing)} column(s) the model was trained on: "
+                f"{missing[:20]}. Expected columns: {self.feature_columns}."
+            )
+        known = set(self.feature_columns) | {self.meta.get("target")}
+        extra = [c for c in df.columns if c not in known]
+        return [f"Ignored {len(extra)} column(s) the model does not use: {extra[:20]}."] if extra else []
+
+    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` (classification) or scaled outputs."""
+        self.check_columns(df)
+        x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
+        out = np.asarray(self.model.predict(x, verbose=0, batch_size=1024))
+        if self.meta["task"] == "binary":
+            p = out.reshape(-1)
+            return np.column_stack([1.0 - p, p])
+        return out
+
+    def predict(self, df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+        """Predictions for raw rows: ``prediction`` plus ``proba_<class>`` for classifiers."""
+        if len(df) == 0:
+            raise DataError("There are no rows to predict.")
+        self.notes = self.check_columns(df)
+        out = self.predict_proba(df)
+        encoding = self.target
+        if encoding.task == "regression":
+            return pd.DataFrame({"prediction": encoding.decode_regression(out)}, index=df.index)
+        if encoding.task == "binary":
+            labels = (out[:, 1] >= threshold).astype(int)
+        else:
+            labels = out.argmax(axis=1)
+        result = pd.DataFrame(
+            {"prediction": np.asarray(encoding.classes, dtype=object)[labels]}, index=df.index
+        )
+        for i, name in enumerate(encoding.classes):
+            result[f"proba_{name}"] = out[:, i].astype(float)
+        return result

@@ -1,0 +1,307 @@
+"""MLflow, the system of record. The only module (with its pyfunc wrapper) that imports mlflow.
+
+The server side uses ``MlflowClient`` with explicit run ids (MLflow's active run is per thread).
+The default store is ``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlruns/``;
+``MLFLOW_TRACKING_URI`` points everything at another store or a tracking server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from dl_core.errors import TrackingError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+# Tags written on every DL Explorer run (MLflow's own system tags start with "mlflow.").
+TAG_KIND = "dlx.kind"  # training | generation | sweep
+TAG_WORKER_PID = "dlx.worker_pid"
+TAG_HOST = "dlx.host"
+TAG_ERROR = "dlx.error"
+MODEL_NAME = "model"
+FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
+
+
+def tracking_uri() -> str:
+    """The tracking URI in force: ``$MLFLOW_TRACKING_URI`` or the embedded SQLite store."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def _local_artifact_root() -> str | None:
+    """Artifacts go beside a local SQLite store (``mlruns/``); a server chooses its own."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:"):
+        db = Path(uri.split(":///", 1)[1])
+        return db.resolve().parent.as_uri()
+    return None
+
+
+def client():
+    """An ``MlflowClient`` bound to :func:`tracking_uri`."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri())
+
+
+def ensure_store() -> None:
+    """Create the store's schema once, in the parent process, before any worker starts.
+
+    Concurrent first-time schema creation in SQLite races, so the server calls this first.
+
+    Raises:
+        TrackingError: if the store cannot be reached.
+    """
+    try:
+        client().search_experiments(max_results=1)
+    except Exception as exc:  # MLflow raises many types for an unreachable store
+        raise TrackingError(
+            f"Cannot open the MLflow store at {tracking_uri()!r}: {exc}. Check "
+            "MLFLOW_TRACKING_URI, or unset it to use the embedded store under mlruns/."
+        ) from exc
+
+
+def experiment_id(name: str) -> str:
+    """Id of experiment ``name``, created (or restored from the bin) if needed."""
+    c = client()
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            c.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    root = _local_artifact_root()
+    location = None
+    if root:
+        location = f"{root}/{abs(hash(name)) % 10**8}-{int(time.time() * 1000)}"
+    try:
+        return c.create_experiment(name, artifact_location=location)
+    except Exception:
+        # Another process created it between our lookup and create.
+        exp = c.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def start_run(
+    experiment: str, *, run_name: str | None, params: dict[str, Any], tags: dict[str, Any],
+    parent_run_id: str | None = None,
+) -> str:
+    """Create a RUNNING run with its params and tags; returns the run id."""
+    from mlflow.entities import Param, RunTag
+
+    c = client()
+    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = c.create_run(experiment_id(experiment), run_name=run_name, tags=all_tags)
+    run_id = run.info.run_id
+    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
+        c.log_batch(run_id, params=items[i : i + 100])
+    return run_id
+
+
+def log_metrics(run_id: str, metrics: dict[str, float | None], step: int | None = None,
+                synchronous: bool = True) -> None:
+    """Log numeric metrics (None and NaN skipped) in one batched call."""
+    import math
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    items = [
+        Metric(k, float(v), now, step or 0)
+        for k, v in metrics.items()
+        if v is not None and not math.isnan(float(v))
+    ]
+    if items:
+        client().log_batch(run_id, metrics=items, synchronous=synchronous)
+
+
+def set_tags(run_id: str, tags: dict[str, Any]) -> None:
+    from mlflow.entities import RunTag
+
+    client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+
+def log_dict(run_id: str, data: Any, artifact_file: str) -> None:
+    """Store JSON data (plots as data, reports, profiles) as an artifact."""
+    client().log_dict(run_id, data, artifact_file)
+
+
+def log_files(run_id: str, paths: Iterable[Path], artifact_path: str | None = None) -> None:
+    c = client()
+    for p in paths:
+        c.log_artifact(run_id, str(p), artifact_path)
+
+
+def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
+              predictions_df: Any) -> str:
+    """Log the pyfunc wrapper (models from code) with the model files and a signature.
+
+    Returns:
+        The model URI (``runs:/<run_id>/model``) that ``mlflow.pyfunc.load_model`` accepts.
+    """
+    import mlflow
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    def colspec(name: str, series) -> ColSpec:
+        numeric = series.dtype.kind in "biuf"
+        return ColSpec("double" if numeric else "string", name, required=False)
+
+    signature = ModelSignature(
+        inputs=Schema([colspec(str(c), input_example_df[c]) for c in input_example_df.columns]),
+        outputs=Schema([colspec(str(c), predictions_df[c]) for c in predictions_df.columns]),
+    )
+    mlflow.set_tracking_uri(tracking_uri())
+    package = Path(__file__).resolve().parent
+    with mlflow.start_run(run_id=run_id):
+        mlflow.pyfunc.log_model(
+            name=MODEL_NAME,
+            python_model=str(package / "mlflow_model.py"),
+            artifacts={k: str(v) for k, v in files.items()},
+            code_paths=[str(package)],
+            signature=signature,
+            pip_requirements=_pip_requirements(),
+        )
+    return f"runs:/{run_id}/{MODEL_NAME}"
+
+
+def _pip_requirements() -> list[str]:
+    # Listed explicitly: MLflow's inference would load the model in a subprocess (seconds).
+    from importlib.metadata import version
+
+    names = ["keras", "tensorflow-cpu", "scikit-learn", "skops", "pandas", "numpy", "mlflow"]
+    out = []
+    for n in names:
+        try:
+            out.append(f"{n}=={version(n)}")
+        except Exception:
+            continue
+    return out
+
+
+def end_run(run_id: str, status: str, error: str | None = None) -> None:
+    """Mark a run FINISHED, KILLED or FAILED (with the error text as a tag)."""
+    import mlflow
+
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"status must be one of {FINAL_STATUSES}")
+    c = client()
+    if error:
+        c.set_tag(run_id, TAG_ERROR, error[:5000])
+    mlflow.flush_async_logging()
+    c.set_terminated(run_id, status)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_orphaned_runs() -> list[str]:
+    """Mark RUNNING runs of this host whose worker process is gone as FAILED.
+
+    Returns:
+        The ids of the runs it marked.
+    """
+    from mlflow.entities import ViewType
+
+    c = client()
+    host = socket.gethostname()
+    ids = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
+    if not ids:
+        return []
+    marked = []
+    runs = c.search_runs(ids, filter_string="attributes.status = 'RUNNING'", max_results=1000)
+    for run in runs:
+        tags = run.data.tags
+        pid = tags.get(TAG_WORKER_PID)
+        if tags.get(TAG_HOST) != host or not pid or not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        c.set_tag(run.info.run_id, TAG_ERROR, "The worker process ended while this run was active.")
+        c.set_terminated(run.info.run_id, "FAILED")
+        marked.append(run.info.run_id)
+    return marked
+
+
+def get_run(run_id: str):
+    """The MLflow run ``run_id``.
+
+    Raises:
+        TrackingError: if the store has no such run.
+    """
+    try:
+        return client().get_run(run_id)
+    except Exception as exc:
+        raise TrackingError(f"No run {run_id!r} in the MLflow store at {tracking_uri()!r}.") from exc
+
+
+def load_json(run_id: str, artifact_file: str) -> Any:
+    """Read a JSON artifact of a run (None if the run has no such artifact)."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_file, dst_path=tmp,
+                tracking_uri=tracking_uri(),
+            )
+        except Exception:
+            return None
+        return json.loads(Path(local).read_text())
+
+
+def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
+    """Per-epoch values of ``keys`` ordered by step (the learning curves of a run)."""
+    c = client()
+    out = {}
+    for key in keys:
+        hist = sorted(c.get_metric_history(run_id, key), key=lambda m: m.step)
+        if hist:
+            out[key] = [m.value for m in hist]
+    return out
+
+
+def load_model(model_uri: str):
+    """Load a logged model as an MLflow pyfunc model."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def recent_runs(kind: str | None = "training", max_results: int = 200) -> list[dict[str, Any]]:
+    """The newest runs across experiments, as plain dicts (id, name, status, tags, metrics)."""
+    from mlflow.entities import ViewType
+
+    c = client()
+    ids = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not ids:
+        return []
+    filt = f"tags.`{TAG_KIND}` = '{kind}'" if kind else ""
+    runs = c.search_runs(ids, filter_string=filt, max_results=max_results,
+                         order_by=["attributes.start_time DESC"])
+    return [
+        {
+            "run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status,
+            "start_time": r.info.start_time, "experiment_id": r.info.experiment_id,
+            "tags": dict(r.data.tags), "params": dict(r.data.params),
+            "metrics": dict(r.data.metrics),
+        }
+        for r in runs
+    ]

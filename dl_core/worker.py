@@ -1,0 +1,112 @@
+"""The training worker process: ``python -m dl_core.worker``.
+
+Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``, ``{"cmd": "stop",
+"job_id"}``, ``{"cmd": "warmup"}``), events on its protocol stream. TensorFlow is imported once
+and stays warm; a crash here cannot take the web server down. Jobs run one at a time in a
+thread so the main thread can keep reading stop commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+from typing import Any, TextIO
+
+
+class Worker:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.lock = threading.Lock()
+        self.jobs: queue.Queue = queue.Queue()
+        self.stops: dict[str, threading.Event] = {}
+        self.current_run: dict[str, str] = {}
+
+    def send(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.out.write(json.dumps(event, default=str) + "\n")
+            self.out.flush()
+
+    def loop(self) -> None:
+        while True:
+            job_id, spec = self.jobs.get()
+            if job_id is None:
+                return
+            stop = self.stops.setdefault(job_id, threading.Event())
+            if stop.is_set():
+                self.send({"job_id": job_id, "type": "killed", "error": "Stopped before it started."})
+                continue
+            self.run_job(job_id, spec, stop)
+
+    def run_job(self, job_id: str, spec_dict: dict[str, Any], stop: threading.Event) -> None:
+        from dl_core.errors import DLExplorerError
+        from dl_core.training import JobSpec, run_training
+
+        def report(event: dict[str, Any]) -> None:
+            if event.get("type") == "started":
+                self.current_run[job_id] = event["run_id"]
+            self.send({"job_id": job_id, **event})
+
+        try:
+            run_training(JobSpec.from_dict(spec_dict), report=report, stop=stop)
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a bug: still a message, never a dead worker
+            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            self.current_run.pop(job_id, None)
+
+    def handle(self, msg: dict[str, Any]) -> None:
+        cmd = msg.get("cmd")
+        if cmd == "run":
+            self.stops[msg["job_id"]] = threading.Event()
+            self.jobs.put((msg["job_id"], msg["spec"]))
+            self.send({"job_id": msg["job_id"], "type": "queued"})
+        elif cmd == "stop":
+            self.stops.setdefault(msg["job_id"], threading.Event()).set()
+        elif cmd == "warmup":
+            from dl_core.backend import device_summary
+
+            self.send({"type": "ready", "device": device_summary()})
+
+    def end_active_runs(self, status: str, reason: str) -> None:
+        from dl_core import tracking
+
+        for run_id in list(self.current_run.values()):
+            try:
+                tracking.end_run(run_id, status, error=reason)
+            except Exception:
+                pass
+
+
+def main() -> None:
+    # The protocol gets a private copy of stdout; fd 1 then points at stderr so that anything
+    # libraries print cannot corrupt the JSON lines.
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    worker = Worker(protocol)
+
+    def on_term(signum, frame):
+        worker.end_active_runs("KILLED", "The worker was terminated (SIGTERM).")
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    threading.Thread(target=worker.loop, name="jobs", daemon=True).start()
+    worker.send({"type": "hello", "pid": os.getpid()})
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            try:
+                worker.handle(json.loads(line))
+            except json.JSONDecodeError:
+                worker.send({"type": "error", "error": f"Bad command: {line[:200]}"})
+    # stdin closed: the server went away; finish nothing, record the runs as killed.
+    worker.end_active_runs("KILLED", "The app stopped while this run was active.")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Evaluate: honest metrics on the held-out test split, read back from the MLflow run."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dl_core import evaluation as ev
+from ui import state
+from ui.errors import shown_errors
+from ui.loaders import recent_training_runs, run_artifacts
+
+st.title("📊 Evaluate")
+runs = [r for r in recent_training_runs() if r["status"] in ("FINISHED", "KILLED")]
+if not runs:
+    st.info("No finished training run yet. Train a model first.")
+    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.stop()
+
+
+def describe(run: dict) -> str:
+    when = dt.datetime.fromtimestamp(run["start_time"] / 1000).strftime("%Y-%m-%d %H:%M")
+    t = run["tags"]
+    return f"{run['run_name']} · {t.get('dataset')} → {t.get('target')} · {t.get('arch')} · {when}"
+
+
+ids = [r["run_id"] for r in runs]
+current = state.get(state.RUN_ID)
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                      format_func=lambda i: describe(runs[ids.index(i)]))
+state.put(state.RUN_ID, run_id)
+run = runs[ids.index(run_id)]
+if run["status"] == "KILLED":
+    st.warning("This run was stopped early: these are the metrics of the model at that point.")
+
+with shown_errors("Loading the evaluation"):
+    art = run_artifacts(run_id)
+    report, preds = art["report"], art["predictions"]
+    if report is None:
+        st.error("This run has no logged evaluation (it may have failed before the test step).")
+        st.stop()
+    st.caption(f"Held-out test split: {report['n_samples']:,} rows never used for fitting or "
+               "early stopping.")
+    if report["task"] == "regression":
+        m = report["metrics"]
+        cols = st.columns(4)
+        for col, key in zip(cols, ("mse", "rmse", "mae", "r2")):
+            col.metric(key.upper() if key != "r2" else "R²", f"{m[key]:.4g}")
+        left, right = st.columns(2)
+        left.plotly_chart(ev.predicted_vs_actual_figure(report["y_true"], report["y_pred"]))
+        right.plotly_chart(ev.residuals_figure(report["y_true"], report["y_pred"]))
+    else:
+        classes = report["classes"]
+        threshold = 0.5
+        if report["task"] == "binary" and preds:
+            threshold = st.slider(
+                f"Decision threshold: predict '{classes[1]}' when its probability ≥", 0.01, 0.99,
+                0.5, 0.01, key="threshold",
+            )
+            report = ev.classification_report_data(preds["y_true"], preds["proba"], classes, threshold)
+        m = report["metrics"]
+        names = [("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
+                 ("f1", "F1"), ("roc_auc", "ROC-AUC")]
+        for col, (key, label) in zip(st.columns(len(names)), names):
+            col.metric(label, "—" if m.get(key) is None else f"{m[key]:.4f}")
+        if report["task"] == "multiclass":
+            st.caption("Precision, recall and F1 are macro averages over classes.")
+        normalize = st.toggle("Row-normalised confusion matrix (recall per true class)", key="norm")
+        left, right = st.columns(2)
+        left.plotly_chart(ev.confusion_matrix_figure(report["confusion_matrix"], classes, normalize))
+        right.dataframe(pd.DataFrame(report["per_class"]), hide_index=True)
+        left, right = st.columns(2)
+        left.plotly_chart(ev.roc_figure(report))
+        right.plotly_chart(ev.pr_figure(report))
+        if report["task"] == "binary" and preds:
+            st.plotly_chart(ev.threshold_figure(ev.threshold_sweep(preds["y_true"], preds["proba"]),
+                                                threshold))
+    if art["history"]:
+        st.markdown("**Learning curves**")
+        st.plotly_chart(ev.learning_curves_figure(art["history"]))
+    if art["features"] and art["features"].get("dropped_columns"):
+        with st.expander("Columns not used as features"):
+            st.table(pd.DataFrame(art["features"]["dropped_columns"].items(),
+                                  columns=["column", "reason"]))

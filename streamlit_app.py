@@ -1,0 +1,19 @@
+"""DL Explorer: the router. Page config, session defaults, navigation; nothing else."""
+
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="DL Explorer", page_icon="🧠", layout="wide")
+state.init_defaults()
+
+pages = {
+    "Workflow": [
+        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/data.py", title="Data", icon="📄", url_path="data"),
+        st.Page("pages/model.py", title="Model", icon="🧩", url_path="model"),
+        st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon="📊", url_path="evaluate"),
+    ],
+}
+st.navigation(pages).run()

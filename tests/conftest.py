@@ -1,0 +1,64 @@
+"""Shared fixtures: every test session gets its own MLflow store and app folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# Before anything reads them: a throwaway store and app folder for the whole session,
+# inherited by worker subprocesses too.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="dlx-tests-"))
+os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_SESSION_DIR / 'mlflow.db'}"
+os.environ["DL_EXPLORER_HOME"] = str(_SESSION_DIR / "home")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def store_dir() -> Path:
+    return _SESSION_DIR
+
+
+@pytest.fixture
+def tiny_binary() -> pd.DataFrame:
+    """200 rows, mixed columns with gaps, a learnable binary target."""
+    rng = np.random.default_rng(0)
+    n = 200
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    logit = 2.0 * x1 - 1.5 * x2 + (color == "red") * 1.0
+    y = np.where(logit + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
+    df = pd.DataFrame({"id": np.arange(n), "x1": x1, "x2": x2, "color": color, "label": y})
+    df.loc[::17, "x2"] = np.nan
+    df.loc[::23, "color"] = None
+    return df
+
+
+@pytest.fixture
+def tiny_regression() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    n = 200
+    a, b = rng.normal(size=n), rng.uniform(0, 10, size=n)
+    kind = rng.choice(["x", "y"], size=n)
+    y = 3 * a + 0.5 * b + (kind == "x") * 2 + rng.normal(scale=0.3, size=n)
+    return pd.DataFrame({"a": a, "b": b, "kind": kind, "y": y})
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    """Write a DataFrame to a CSV in tmp_path and return the path."""
+
+    def write(df: pd.DataFrame, name: str = "data.csv") -> Path:
+        path = tmp_path / name
+        df.to_csv(path, index=False)
+        return path
+
+    return write

@@ -1,0 +1,58 @@
+"""Widgets generated from a config dataclass's field metadata (Ludwig style)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dl_core.config import config_from_dict, describe
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def config_widgets(cls: type, values: dict[str, Any], key: str) -> dict[str, Any]:
+    """Render one widget per field of ``cls`` (inside the caller's form); return raw values.
+
+    Args:
+        cls: A config dataclass whose fields were declared with ``dl_core.config.param``.
+        values: Current values (e.g. from session state or a logged run), defaults otherwise.
+        key: Prefix that keeps widget keys unique per form.
+    """
+    out: dict[str, Any] = {}
+    for spec in describe(cls):
+        name, default = spec["name"], values.get(spec["name"], spec["default"])
+        wkey, hint, help_ = f"{key}.{name}", str(spec["type"]), spec["help"]
+        if spec["choices"]:
+            choices = list(spec["choices"])
+            out[name] = st.selectbox(_label(name), choices, index=choices.index(default)
+                                     if default in choices else 0, help=help_, key=wkey)
+        elif hint in ("bool", "<class 'bool'>"):
+            out[name] = st.checkbox(_label(name), value=bool(default), help=help_, key=wkey)
+        elif "tuple" in hint:
+            text = ",".join(str(v) for v in default)
+            out[name] = st.text_input(_label(name), value=text, help=help_, key=wkey)
+        elif hint in ("int", "<class 'int'>"):
+            out[name] = st.number_input(
+                _label(name), value=int(default), step=int(spec["step"] or 1), help=help_, key=wkey,
+                min_value=int(spec["min"]) if spec["min"] is not None else None,
+                max_value=int(spec["max"]) if spec["max"] is not None else None,
+            )
+        elif hint in ("float", "<class 'float'>"):
+            out[name] = st.number_input(
+                _label(name), value=float(default), help=help_, key=wkey,
+                step=float(spec["step"]) if spec["step"] else None,
+                format="%.6g" if spec["log"] else "%.4f",
+                min_value=float(spec["min"]) if spec["min"] is not None else None,
+                max_value=float(spec["max"]) if spec["max"] is not None else None,
+            )
+        else:
+            out[name] = st.text_input(_label(name), value=str(default), help=help_, key=wkey)
+    return out
+
+
+def to_config(cls: type, raw: dict[str, Any]) -> Any:
+    """Build and validate the config (raises ConfigError with a readable message)."""
+    return config_from_dict(cls, raw)

@@ -1,0 +1,70 @@
+"""The live view of a background job: a fragment that polls the executor."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dl_core.evaluation import learning_curves_figure
+from dl_core.jobs import JobState
+from ui import state
+from ui.errors import shown_errors
+from ui.loaders import executor
+
+STATUS_ICON = {"queued": "⏳", "running": "🏃", "evaluating": "🧮", "finished": "✅",
+               "killed": "🛑", "failed": "❌"}
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(seconds)
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def render_job(job: JobState) -> None:
+    """Progress, ETA, live curves and the outcome of one job."""
+    spec = job.spec
+    st.markdown(f"{STATUS_ICON.get(job.status, '')} **{job.status.capitalize()}** · "
+                f"`{spec['arch']}` on **{spec['dataset_name']}** → `{spec['target']}` "
+                f"({spec['task']})" + (f" · run `{job.run_id}`" if job.run_id else ""))
+    if job.active:
+        frac = job.epoch / job.epochs if job.epochs else 0.0
+        label = (f"Epoch {job.epoch}/{job.epochs} · elapsed {_eta(job.elapsed_s)} · "
+                 f"ETA {_eta(job.eta_s)} (early stopping may end sooner)")
+        st.progress(min(frac, 1.0), text=label if job.status == "running" else
+                    "Evaluating on the test split…" if job.status == "evaluating" else "Starting…")
+    if job.history:
+        st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}-{job.epoch}")
+    if job.status == "failed":
+        st.error(job.error or "Training failed.", icon="⚠️")
+    elif job.status in ("finished", "killed"):
+        if job.status == "killed":
+            st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
+                       "recorded as a KILLED run.")
+        if job.metrics:
+            cols = st.columns(min(len(job.metrics), 6))
+            for col, (name, value) in zip(cols, list(job.metrics.items())[:6]):
+                col.metric(f"test {name}", "—" if value is None else f"{value:.4f}")
+        st.page_link("pages/evaluate.py", label="See the full evaluation", icon="📊")
+
+
+@st.fragment(run_every=1.0)
+def live_job(job_id: str) -> None:
+    """Polls the job once a second while it runs; the rest of the page stays interactive."""
+    with shown_errors("Reading the job"):
+        job = executor().progress(job_id)
+        if job.active:
+            stopping = job.stop_requested
+            if st.button("Stop" if not stopping else "Stopping…", disabled=stopping,
+                         key=f"stop-{job_id}", type="secondary"):
+                executor().stop(job_id)
+                job = executor().progress(job_id)
+        render_job(job)
+        if job.run_id and not job.active:
+            state.put(state.RUN_ID, job.run_id)
+            if st.session_state.get("_announced") != job_id:
+                # One full rerun so the rest of the page sees the finished job.
+                st.session_state["_announced"] = job_id
+                st.rerun()

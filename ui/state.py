@@ -1,0 +1,36 @@
+"""Session-state keys and defaults, in one place so pages agree on names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+DATASET = "dataset"          # ui.data.LoadedDataset of the current session
+TARGET = "target"
+TASK = "task"
+EXCLUDE = "exclude"
+ARCH = "arch"
+MODEL_CONFIG = "model_config"  # dict of the chosen architecture's config fields
+TRAIN_CONFIG = "train_config"  # dict of TrainConfig fields
+JOB_ID = "job_id"            # the latest job this session submitted
+RUN_ID = "run_id"            # the run the Evaluate page shows
+
+_DEFAULTS: dict[str, Any] = {
+    DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
+    MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None,
+}
+
+
+def init_defaults() -> None:
+    for key, value in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value.copy() if isinstance(value, (list, dict)) else value
+
+
+def get(key: str) -> Any:
+    return st.session_state.get(key, _DEFAULTS.get(key))
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
