@@ -228,13 +228,16 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     status = "KILLED" if stop.is_set() else "FINISHED"
     report({"type": "evaluating"})
 
-    raw = np.asarray(model.predict(data.x_test, verbose=0, batch_size=1024))
+    raw = np.asarray(model.predict(data.x_test, verbose=0, batch_size=1024), dtype=np.float64)
     if spec.task == "regression":
         y_true = data.target.decode_regression(data.y_test)
         y_pred = data.target.decode_regression(raw)
         eval_report = evaluation.regression_report_data(y_true, y_pred)
     else:
-        proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)]) if spec.task == "binary" else raw
+        if spec.task == "binary":
+            proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)])
+        else:  # float32 softmax rows drift from 1 by rounding; sklearn checks the sum
+            proba = raw / raw.sum(axis=1, keepdims=True)
         eval_report = evaluation.classification_report_data(
             data.y_test, proba, list(data.target.classes)
         )

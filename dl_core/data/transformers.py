@@ -54,7 +54,7 @@ class DatetimeFeatures(BaseEstimator, TransformerMixin):
                 epoch_days.to_numpy(dtype=float),
                 ts.dt.year.to_numpy(dtype=float),
                 ts.dt.month.to_numpy(dtype=float),
-                ts.dt.dayofweek.to_numpy(dtype=float),
+                ts.dt.day_of_week.to_numpy(dtype=float),
                 ts.dt.hour.to_numpy(dtype=float),
             ]
         return np.column_stack(columns) if columns else np.empty((len(frame), 0))

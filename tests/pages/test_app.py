@@ -1,0 +1,161 @@
+"""The pages as a user drives them (Streamlit AppTest from the entrypoint)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def load_sample(at: AppTest, name: str) -> None:
+    at.selectbox(key="sample_choice").select(name)
+    at.button(key="load_sample").click().run()
+    assert not at.exception
+
+
+def test_home_links_every_step():
+    at = open_app()
+    assert at.title[0].value.endswith("DL Explorer")
+
+
+def test_sample_to_trained_evaluated_model():
+    at = open_app("pages/data.py")
+    load_sample(at, "breast_cancer")
+    assert at.selectbox(key="target_choice").value == "target"
+    assert any("Task: **binary**" in s.value for s in at.success)
+    assert at.dataframe  # preview and profile
+
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    assert any("parameters" in m.value for m in at.markdown)
+    at.number_input(key="train.epochs").set_value(3)
+    at.text_input(key="model.fnn.hidden_units").set_value("32,16")
+    at.button[0].click()  # the form's Apply
+    at.run()
+    assert not at.exception
+    assert at.session_state[state.TRAIN_CONFIG]["epochs"] == 3
+    assert at.session_state[state.MODEL_CONFIG]["hidden_units"] == (32, 16)
+
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    job_id = at.session_state[state.JOB_ID]
+    assert job_id
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        at.run()
+        if at.session_state[state.RUN_ID]:
+            break
+        time.sleep(0.5)
+    assert not at.exception
+    run_id = at.session_state[state.RUN_ID]
+    assert run_id, [e.value for e in at.error]
+    at.run()
+    assert any(m.label == "test accuracy" for m in at.metric)
+
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["Accuracy"]) > 0.85
+    before = labels["Recall"]
+    at.slider(key="threshold").set_value(0.05).run()
+    assert not at.exception
+    assert float({m.label: m.value for m in at.metric}["Recall"]) >= float(before)
+
+
+def test_stop_button_stops_training():
+    at = open_app("pages/data.py")
+    load_sample(at, "churn")
+    at.switch_page("pages/model.py").run()
+    at.number_input(key="train.epochs").set_value(500)
+    at.number_input(key="train.patience").set_value(0)
+    at.number_input(key="train.batch_size").set_value(8)
+    at.button[0].click()
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    job_id = at.session_state[state.JOB_ID]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        at.run()
+        stop = [b for b in at.button if b.key == f"stop-{job_id}"]
+        if stop and any("Epoch" in (p.proto.text or "") for p in at.get("progress")):
+            break
+        time.sleep(0.5)
+    stop[0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and not at.session_state[state.RUN_ID]:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception
+    assert any("Stopped after" in w.value for w in at.warning)
+
+
+BAD_FILES = [
+    ("empty.csv", b"", "empty"),
+    ("header.csv", b"a,b,c\n", "no data rows"),
+    ("garbage.csv", bytes(range(256)) * 20, "binary"),
+    ("one.csv", b"only\n1\n2\n3\n", "at least two columns"),
+    ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n7,8\n", "line 3"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_upload_shows_a_clear_message(name, content, message):
+    at = open_app("pages/data.py")
+    at.file_uploader(key="upload").set_value((name, content, "text/csv")).run()
+    assert not at.exception
+    assert at.error and message in at.error[0].value.lower() or message in at.error[0].value
+
+
+def test_upload_over_the_limit_is_refused():
+    st_config.set_option("server.maxUploadSize", 1)
+    try:
+        at = open_app("pages/data.py")
+        big = b"a,b\n" + b"1,2\n" * 300_000
+        at.file_uploader(key="upload").set_value(("big.csv", big, "text/csv")).run()
+        assert not at.exception
+        assert "MB" in at.error[0].value
+    finally:
+        st_config.set_option("server.maxUploadSize", 200)
+
+
+@pytest.mark.parametrize(
+    ("csv", "target", "message"),
+    [
+        (b"x,y\n" + b"".join(b"%d,same\n" % i for i in range(40)), "y", "single class"),
+        (b"x,y\n" + b"".join(b"%d,\n" % i for i in range(40)), "y", "missing"),
+        (b"x,y\n" + b"".join(b"%d,c%d\n" % (i, i % 30) for i in range(60)), "y", "class"),
+    ],
+    ids=["one-class", "all-missing", "too-many-classes"],
+)
+def test_unusable_target_is_explained(csv, target, message):
+    at = open_app("pages/data.py")
+    at.file_uploader(key="upload").set_value(("t.csv", csv, "text/csv")).run()
+    at.selectbox(key="target_choice").select(target).run()
+    if target == "y" and message == "class":
+        at.selectbox(key="task_choice").select("multiclass").run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_pages_without_data_point_back_to_data():
+    for page in ("pages/model.py", "pages/train.py"):
+        at = open_app(page)
+        assert any("Data page" in i.value for i in at.info)

@@ -1,0 +1,82 @@
+"""The background executor: a warm worker process, live progress, a Stop that stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from dl_core import tracking
+from dl_core.data.storage import store_dataset
+from dl_core.jobs import LocalExecutor
+from dl_core.training import JobSpec
+
+
+@pytest.fixture(scope="module")
+def executor():
+    ex = LocalExecutor()
+    yield ex
+    ex.shutdown()
+
+
+def spec(df, epochs: int, **train) -> JobSpec:
+    return JobSpec(dataset_path=str(store_dataset(df)), dataset_name="jobs", target="label",
+                   task="binary", train_config={"epochs": str(epochs), "patience": "0", **train})
+
+
+def wait_for(predicate, timeout=120.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_job_reports_epochs_and_finishes(executor, tiny_binary):
+    job_id = executor.submit(spec(tiny_binary, 3))
+    state = executor.wait(job_id, timeout=180)
+    assert state.status == "finished", state.error
+    assert state.epoch == 3 and len(state.history["loss"]) == 3
+    assert "val_loss" in state.history and state.metrics["accuracy"] >= 0
+    assert tracking.get_run(state.run_id).info.status == "FINISHED"
+
+
+def test_stop_ends_the_job_as_killed(executor, tiny_binary):
+    job_id = executor.submit(spec(tiny_binary, 2000, batch_size="8"))
+    wait_for(lambda: executor.progress(job_id).epoch >= 1)
+    executor.stop(job_id)
+    state = executor.wait(job_id, timeout=60)
+    assert state.status == "killed"
+    assert state.epoch < 2000
+    assert tracking.get_run(state.run_id).info.status == "KILLED"
+
+
+def test_bad_data_fails_with_a_message_and_worker_survives(executor, tiny_binary):
+    job_id = executor.submit(spec(tiny_binary.assign(label="one"), 2))
+    state = executor.wait(job_id, timeout=60)
+    assert state.status == "failed" and "single class" in state.error
+    ok = executor.wait(executor.submit(spec(tiny_binary, 1)), timeout=120)
+    assert ok.status == "finished"
+
+
+def test_worker_crash_fails_the_job_and_the_run(tiny_binary):
+    ex = LocalExecutor()
+    try:
+        job_id = ex.submit(spec(tiny_binary, 2000, batch_size="8"))
+        wait_for(lambda: ex.progress(job_id).epoch >= 1)
+        os.kill(ex._proc.pid, signal.SIGKILL)
+        state = ex.wait(job_id, timeout=30)
+        assert state.status == "failed" and "stopped unexpectedly" in state.error
+        wait_for(lambda: tracking.get_run(state.run_id).info.status == "FAILED", timeout=10)
+    finally:
+        ex.shutdown()
+
+
+def test_orphaned_running_run_is_marked_failed():
+    run_id = tracking.start_run("orphans", run_name="orphan", params={},
+                                tags={tracking.TAG_WORKER_PID: "999999999"})
+    assert run_id in tracking.fail_orphaned_runs()
+    assert tracking.get_run(run_id).info.status == "FAILED"

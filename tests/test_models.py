@@ -1,0 +1,76 @@
+"""Every registered architecture builds, fits, saves, loads and predicts the same."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dl_core.config import config_from_dict, to_params
+from dl_core.errors import ConfigError
+from dl_core.models import get_model, list_models
+from dl_core.models.fnn import FNNConfig
+from dl_core.models.summary import layer_table, parameter_count
+
+SHAPES = {"tabular": (6,), "image": (8, 8, 1), "sequence": (12, 2), "timeseries": (12, 1)}
+
+
+@pytest.mark.parametrize("entry", list_models(), ids=lambda e: e.name)
+def test_every_model_fits_saves_and_reloads(entry, tmp_path):
+    from dl_core.backend import keras
+
+    k = keras()
+    k.utils.set_random_seed(0)
+    kind = sorted(entry.kinds)[0]
+    shape = SHAPES[kind]
+    x = np.random.default_rng(0).normal(size=(32, *shape)).astype("float32")
+    y = (x.reshape(32, -1).sum(axis=1) > 0).astype("int32")
+    model = entry.build(entry.config_cls(), shape, 3, "softmax")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    before = model.predict(x, verbose=0)
+    assert before.shape == (32, 3)
+    path = tmp_path / f"{entry.name}.keras"
+    model.save(path)
+    after = k.saving.load_model(path).predict(x, verbose=0)
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+    table = layer_table(model)
+    assert table[-1]["layer"] == "output"
+    assert sum(r["parameters"] for r in table) == parameter_count(model)["total"]
+
+
+def test_config_round_trips_through_logged_params():
+    cfg = FNNConfig(hidden_units=(128, 64, 32), activation="gelu", dropout=0.3, batch_norm=True)
+    params = to_params(cfg)
+    assert params["hidden_units"] == "128,64,32"
+    assert config_from_dict(FNNConfig, params) == cfg
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"dropout": 1.5}, r"FNNConfig.dropout must be at most 0.9; got 1.5"),
+        ({"activation": "swishy"}, r"FNNConfig.activation must be one of"),
+        ({"hidden_units": "64,abc"}, r"hidden_units expects a comma-separated list"),
+        ({"hidden_units": ""}, r"needs at least one layer"),
+        ({"units": 3}, r"Unknown option\(s\) \['units'\] for FNNConfig"),
+    ],
+)
+def test_bad_hyperparameters_are_explained(values, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(FNNConfig, values)
+
+
+def test_unknown_architecture_lists_known_ones():
+    with pytest.raises(ConfigError, match=r"Unknown architecture 'transformer'; choose one of \['fnn'"):
+        get_model("transformer")
+
+
+def test_fnn_layers_follow_config():
+    entry = get_model("fnn")
+    model = entry.build(FNNConfig(hidden_units=(16, 8), batch_norm=True, dropout=0.0), (5,), 1, "sigmoid")
+    names = [layer.name for layer in model.layers]
+    assert names == ["features", "dense_1", "batch_norm_1", "relu_1", "dense_2", "batch_norm_2",
+                     "relu_2", "output"]
+    assert dataclasses.asdict(FNNConfig())["hidden_units"] == (64, 32)

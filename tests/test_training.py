@@ -1,0 +1,101 @@
+"""A training job end to end: metrics, the MLflow run, the logged model on raw rows."""
+
+from __future__ import annotations
+
+import threading
+
+import mlflow
+import pandas as pd
+import pytest
+
+from dl_core import tracking
+from dl_core.data.storage import store_dataset
+from dl_core.errors import DataError, TrainingError
+from dl_core.training import JobSpec, run_training
+
+FAST = {"epochs": "4", "batch_size": "32", "patience": "0"}
+
+
+def spec_for(df: pd.DataFrame, target: str, task: str, **kw) -> JobSpec:
+    return JobSpec(dataset_path=str(store_dataset(df)), dataset_name="tiny", target=target,
+                   task=task, train_config={**FAST, **kw.pop("train", {})}, **kw)
+
+
+def test_binary_run_is_recorded_and_its_model_predicts_raw_rows(tiny_binary):
+    events = []
+    result = run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "15"}),
+                          report=events.append)
+    assert result.status == "FINISHED"
+    assert set(result.metrics) >= {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert result.metrics["roc_auc"] > 0.8  # a learnable target, so the model must learn it
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, 16))
+
+    run = tracking.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["arch"] == "fnn" and run.data.params["hidden_units"] == "64,32"
+    assert run.data.tags["task"] == "binary" and run.data.tags["rows"] == "200"
+    assert len(run.data.tags["dataset_hash"]) == 16
+    assert run.data.metrics["test_accuracy"] == pytest.approx(result.metrics["accuracy"])
+    assert len(tracking.metric_history(result.run_id, ["loss"])["loss"]) == 15
+    files = {f.path for f in tracking.client().list_artifacts(result.run_id, "plots")}
+    assert {"plots/confusion_matrix.png", "plots/roc_curve.png"} <= files
+    assert tracking.load_json(result.run_id, "evaluation/report.json")["task"] == "binary"
+
+    model = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model")
+    raw = tiny_binary.drop(columns=["label"]).head(10)
+    pred = model.predict(raw)
+    assert list(pred.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert set(pred["prediction"]) <= {"no", "yes"}
+    assert ((pred["proba_no"] + pred["proba_yes"] - 1).abs() < 1e-5).all()
+
+
+def test_regression_run_reports_regression_metrics(tiny_regression):
+    result = run_training(spec_for(tiny_regression, "y", "regression", train={"epochs": "30"}))
+    assert set(result.metrics) == {"mse", "rmse", "mae", "r2"}
+    assert result.metrics["r2"] > 0.5
+    pred = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").predict(
+        tiny_regression.drop(columns=["y"]).head(5))
+    assert list(pred.columns) == ["prediction"]
+
+
+def test_same_seed_gives_same_metrics(tiny_binary):
+    a = run_training(spec_for(tiny_binary, "label", "binary"))
+    b = run_training(spec_for(tiny_binary, "label", "binary"))
+    assert a.metrics == b.metrics
+    assert a.history["loss"] == pytest.approx(b.history["loss"], rel=1e-6)
+
+
+def test_stop_records_killed_run_with_model(tiny_binary):
+    stop = threading.Event()
+
+    def report(event):
+        if event["type"] == "epoch" and event["epoch"] == 2:
+            stop.set()
+
+    result = run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "50"}),
+                          report=report, stop=stop)
+    assert result.status == "KILLED" and result.epochs_run <= 3
+    assert tracking.get_run(result.run_id).info.status == "KILLED"
+    assert "accuracy" in result.metrics
+    assert mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model") is not None
+
+
+def test_failure_marks_run_failed_with_the_error(tiny_binary, monkeypatch):
+    from dl_core import evaluation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(evaluation, "classification_report_data", broken)
+    with pytest.raises(TrainingError, match="disk full"):
+        run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "1"}))
+    failed = [r for r in tracking.recent_runs() if r["status"] == "FAILED"]
+    assert failed and "disk full" in failed[0]["tags"][tracking.TAG_ERROR]
+
+
+def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):
+    before = len(tracking.recent_runs())
+    df = tiny_binary.assign(label="same")
+    with pytest.raises(DataError, match="single class"):
+        run_training(spec_for(df, "label", "binary"))
+    assert len(tracking.recent_runs()) == before
