@@ -45,7 +45,11 @@ target = st.selectbox(
     "Target column (what to predict)", columns,
     index=columns.index(current) if current in columns else len(columns) - 1, key="target_choice",
 )
-detected = detect_task(df[target])
+detected = None
+with shown_errors("Detecting the task"):
+    detected = detect_task(df[target])
+if detected is None:
+    st.stop()
 task_options = [f"auto ({detected})", *TASKS]
 chosen = st.selectbox("Task", task_options, key="task_choice",
                       help="Detected from the target's values; override it if it is wrong.")

@@ -6,17 +6,17 @@ from dl_core.data.samples import SAMPLES, Sample, load_sample, sample_path
 from dl_core.data.task import TASKS, check_target, detect_task
 
 __all__ = [
-    "MISSING_MARKERS",
-    "read_csv",
     "KINDS",
+    "MISSING_MARKERS",
+    "SAMPLES",
+    "TASKS",
     "ColumnProfile",
     "DataProfile",
-    "profile_dataframe",
-    "TASKS",
-    "detect_task",
-    "check_target",
-    "SAMPLES",
     "Sample",
-    "sample_path",
+    "check_target",
+    "detect_task",
     "load_sample",
+    "profile_dataframe",
+    "read_csv",
+    "sample_path",
 ]

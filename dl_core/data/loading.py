@@ -16,12 +16,26 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dl_core.errors import DataError
 
 MISSING_MARKERS: tuple[str, ...] = (
-    "", "NA", "N/A", "na", "n/a", "NaN", "nan", "null", "NULL", "None", "none", "?", "-", "#N/A",
+    "",
+    "NA",
+    "N/A",
+    "na",
+    "n/a",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "None",
+    "none",
+    "?",
+    "-",
+    "#N/A",
 )
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -52,8 +66,9 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
     delimiter (``,`` ``;`` tab ``|``) and a decimal comma are detected. Column names are stripped,
     empty ones become ``column_<position>`` and duplicates are made unique (``a``, ``a.1``). Values
     in :data:`MISSING_MARKERS` (after stripping spaces) become missing; a column becomes numeric
-    when every non-missing value parses as a number. Rows shorter than the header are padded with
-    missing values; rows that are entirely empty are dropped. Dates stay strings.
+    when every non-missing value parses as a number (infinities become missing). Rows shorter
+    than the header are padded with missing values; rows that are entirely empty are dropped.
+    Dates stay strings.
 
     Args:
         source: The file's bytes (an upload), a path, or an object with ``read()`` returning
@@ -74,13 +89,14 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
             "check that you picked the right file and that it was saved with its contents."
         )
     # One newline convention lets the header be cut off by counting "\n" (see _after_line).
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = None
     line_offset = 0
     hint = _SEP_HINT.match(text)
     if hint and hint.group(1) in DELIMITERS:
         # Excel writes "sep=;" as a first line to announce the delimiter.
-        delimiter, text, line_offset = hint.group(1), text[hint.end():], 1
+        delimiter, text, line_offset = hint.group(1), text[hint.end() :], 1
 
     sample, truncated = _sample(text)
     if delimiter is None:
@@ -107,6 +123,11 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
     for name in df.columns:
         if not (pd.api.types.is_numeric_dtype(df[name]) or pd.api.types.is_bool_dtype(df[name])):
             df[name] = _clean_text_column(df[name], decimal)
+        if pd.api.types.is_float_dtype(df[name]):
+            # "inf" parses as a number but breaks every scaler downstream: treat it as missing.
+            infinite = np.isinf(df[name].to_numpy())
+            if infinite.any():
+                df[name] = df[name].mask(infinite)
     df = df.dropna(how="all").reset_index(drop=True)
     if df.empty:
         raise no_rows
@@ -159,8 +180,7 @@ def _decode(data: bytes) -> str:
         except UnicodeDecodeError:
             raise DataError(_BINARY_MESSAGE) from None
     else:
-        if data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8):]
+        data = data.removeprefix(codecs.BOM_UTF8)
         if b"\x00" in data[:8192]:
             raise DataError(_binary_message(data))
         for encoding in ("utf-8", "cp1252", "latin-1"):
@@ -224,7 +244,7 @@ def _read_header(sample: str, delimiter: str) -> tuple[list[str], int]:
                 return record, reader.line_num
     except csv.Error as err:
         raise DataError(
-            f"The header row could not be read ({err}). Check for an unclosed double quote (\")."
+            f'The header row could not be read ({err}). Check for an unclosed double quote (").'
         ) from None
     return [], 0
 
@@ -265,7 +285,7 @@ def _detect_delimiter(sample: str, truncated: bool) -> str:
     tied = [d for d in DELIMITERS if scores[d] == best]
     if len(tied) > 1:
         try:
-            sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+            sniffed = csv.Sniffer().sniff(sample[:20_000], delimiters="".join(DELIMITERS)).delimiter
         except csv.Error:
             sniffed = None
         if sniffed in tied:
@@ -301,7 +321,9 @@ def _clean_names(header: list[str]) -> list[str]:
     return unique
 
 
-def _parse(body: str, delimiter: str, decimal: str, names: list[str], line_offset: int) -> pd.DataFrame:
+def _parse(
+    body: str, delimiter: str, decimal: str, names: list[str], line_offset: int
+) -> pd.DataFrame:
     """Parses the data rows with pandas' C parser; raises on rows longer than the header.
 
     One spare column beyond the header catches a surplus field: without it pandas silently turns
@@ -329,11 +351,11 @@ def _parse(body: str, delimiter: str, decimal: str, names: list[str], line_offse
         unclosed = re.search(r"EOF inside string starting at row (\d+)", str(err))
         if unclosed:
             raise DataError(
-                f"Data row {int(unclosed.group(1)) + 1} opens a double quote (\") that is never "
+                f'Data row {int(unclosed.group(1)) + 1} opens a double quote (") that is never '
                 "closed, so the rest of the file reads as one value. Close or remove that quote."
             ) from None
         raise DataError(
-            f"The file could not be parsed as CSV ({err}). Check for an unclosed double quote (\") "
+            f'The file could not be parsed as CSV ({err}). Check for an unclosed double quote (") '
             "or rows with more values than the header."
         ) from None
     extra = df.pop(_EXTRA)

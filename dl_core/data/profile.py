@@ -88,9 +88,7 @@ class DataProfile:
         names = [str(col.name) for col in self.columns]
         close = difflib.get_close_matches(str(name), names, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise DataError(
-            f"There is no column '{name}' in the data.{hint} Columns: {_join(names)}."
-        )
+        raise DataError(f"There is no column '{name}' in the data.{hint} Columns: {_join(names)}.")
 
     def feature_columns(self, target: str) -> list[str]:
         """Usable columns other than ``target``, in table order.
@@ -112,7 +110,16 @@ class DataProfile:
     def to_frame(self) -> pd.DataFrame:
         """One row per column (name, kind, dtype, missing_pct, n_unique, usable, ...), for display."""
         rows = [{**asdict(col), "usable": col.usable} for col in self.columns]
-        order = ["name", "kind", "dtype", "missing_pct", "n_unique", "usable", "drop_reason", "sample"]
+        order = [
+            "name",
+            "kind",
+            "dtype",
+            "missing_pct",
+            "n_unique",
+            "usable",
+            "drop_reason",
+            "sample",
+        ]
         frame = pd.DataFrame(rows, columns=order)
         frame["missing_pct"] = frame["missing_pct"].round(1)
         return frame
@@ -145,7 +152,9 @@ def profile_dataframe(df: pd.DataFrame) -> DataProfile:
         The profile; ``empty``, ``constant``, ``id`` and ``text`` columns carry a drop reason.
     """
     n_rows = len(df)
-    columns = tuple(_profile_column(df.columns[i], df.iloc[:, i], n_rows) for i in range(df.shape[1]))
+    columns = tuple(
+        _profile_column(df.columns[i], df.iloc[:, i], n_rows) for i in range(df.shape[1])
+    )
     return DataProfile(n_rows=n_rows, n_cols=df.shape[1], columns=columns)
 
 
@@ -181,8 +190,10 @@ def _kind(name, column: pd.Series, present: pd.Series, n_unique: int, n_rows: in
     if pd.api.types.is_datetime64_any_dtype(column):
         return "datetime", None
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
-        if n_unique == n_rows and _integer_valued(present) and (
-            _ID_NAME.search(str(name)) or _counts_rows(present)
+        if (
+            n_unique == n_rows
+            and _integer_valued(present)
+            and (_ID_NAME.search(str(name)) or _counts_rows(present))
         ):
             return "id", _ID_REASON
         return "numeric", None

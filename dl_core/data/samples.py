@@ -181,7 +181,12 @@ def _churn(n_rows: int = 2000, seed: int = 7) -> pd.DataFrame:
     )
     internet = rng.choice(["DSL", "Fiber optic", "No"], size=n, p=[0.34, 0.44, 0.22])
     payment = rng.choice(
-        ["Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)"],
+        [
+            "Electronic check",
+            "Mailed check",
+            "Bank transfer (automatic)",
+            "Credit card (automatic)",
+        ],
         size=n,
         p=[0.34, 0.23, 0.22, 0.21],
     )

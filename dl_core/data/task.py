@@ -83,7 +83,9 @@ def check_target(
         names = [str(c) for c in df.columns]
         close = difflib.get_close_matches(str(target), names, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        shown = ", ".join(names[:20]) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
+        shown = ", ".join(names[:20]) + (
+            f", ... ({len(names) - 20} more)" if len(names) > 20 else ""
+        )
         raise DataError(f"Target column '{target}' is not in the data.{hint} Columns: {shown}.")
     if task not in TASKS:
         raise DataError(f"Unknown task '{task}'; expected one of {', '.join(TASKS)}.")
