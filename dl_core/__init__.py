@@ -5,5 +5,5 @@ Nothing here imports streamlit, and TensorFlow/Keras are imported lazily (see ``
 
 from dl_core.errors import ConfigError, DataError, DLExplorerError, TrackingError, TrainingError
 
-__all__ = ["DLExplorerError", "DataError", "ConfigError", "TrainingError", "TrackingError"]
+__all__ = ["ConfigError", "DLExplorerError", "DataError", "TrackingError", "TrainingError"]
 __version__ = "0.1.0"

@@ -32,23 +32,23 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
 __all__ = [
-    "predict_labels",
-    "classification_metrics",
-    "regression_metrics",
-    "classification_report_data",
-    "regression_report_data",
-    "report_metrics",
-    "confusion_matrix_figure",
-    "roc_figure",
-    "pr_figure",
-    "predicted_vs_actual_figure",
-    "residuals_figure",
-    "learning_curves_figure",
-    "threshold_sweep",
-    "threshold_figure",
-    "save_report_images",
     "MAX_CURVE_POINTS",
     "MAX_SCATTER_POINTS",
+    "classification_metrics",
+    "classification_report_data",
+    "confusion_matrix_figure",
+    "learning_curves_figure",
+    "pr_figure",
+    "predict_labels",
+    "predicted_vs_actual_figure",
+    "regression_metrics",
+    "regression_report_data",
+    "report_metrics",
+    "residuals_figure",
+    "roc_figure",
+    "save_report_images",
+    "threshold_figure",
+    "threshold_sweep",
 ]
 
 MAX_CURVE_POINTS = 200
@@ -401,7 +401,7 @@ def classification_report_data(
         "task": "binary" if k == 2 else "multiclass",
         "classes": names,
         "threshold": float(threshold),
-        "n_samples": int(len(y)),
+        "n_samples": len(y),
         "metrics": classification_metrics(y, p, names, threshold),
         "confusion_matrix": cm.astype(int).tolist(),
         "per_class": per_class,
@@ -770,7 +770,7 @@ def _history_groups(history: Mapping[str, Sequence[float]]) -> list[str]:
     """Metric names (without ``val_``), loss first, then in the history's order."""
     names: list[str] = []
     for key in history:
-        base = key[4:] if key.startswith("val_") else key
+        base = key.removeprefix("val_")
         if base not in names:
             names.append(base)
     return sorted(names, key=lambda n: n != "loss")  # stable: keeps the others' order

@@ -53,11 +53,10 @@ class Predictor:
         return paths
 
     @classmethod
-    def load(cls, keras_model: Path, preprocessor: Path, meta: Path) -> "Predictor":
+    def load(cls, keras_model: Path, preprocessor: Path, meta: Path) -> Predictor:
         """Load files written by :meth:`save` (Keras safe mode stays on)."""
-        from dl_core.backend import keras
-
         import dl_core.models  # noqa: F401  (registers custom layers before loading)
+        from dl_core.backend import keras
 
         return cls(
             model=keras().saving.load_model(keras_model),
@@ -66,7 +65,7 @@ class Predictor:
         )
 
     @classmethod
-    def load_folder(cls, folder: Path) -> "Predictor":
+    def load_folder(cls, folder: Path) -> Predictor:
         folder = Path(folder)
         return cls.load(folder / MODEL_FILE, folder / PREPROCESSOR_FILE, folder / META_FILE)
 

@@ -12,8 +12,9 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from dl_core.errors import TrackingError
 
@@ -95,7 +96,7 @@ def start_run(
     parent_run_id: str | None = None,
 ) -> str:
     """Create a RUNNING run with its params and tags; returns the run id."""
-    from mlflow.entities import Param, RunTag
+    from mlflow.entities import Param
 
     c = client()
     all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}

@@ -11,15 +11,15 @@ import dataclasses
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dl_core.config import config_from_dict, param, to_params, validate_fields
-from dl_core.errors import ConfigError, DLExplorerError, TrainingError
+from dl_core.errors import DLExplorerError, TrainingError
 
 Reporter = Callable[[dict[str, Any]], None]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -71,7 +71,7 @@ class JobSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "JobSpec":
+    def from_dict(cls, d: dict[str, Any]) -> JobSpec:
         d = dict(d)
         d["exclude"] = tuple(d.get("exclude") or ())
         return cls(**d)
@@ -157,7 +157,7 @@ def run_training(
     Raises:
         DLExplorerError: for bad data or configs (the run, if created, is marked FAILED).
     """
-    from dl_core import evaluation, tracking
+    from dl_core import tracking
     from dl_core.data.preprocessing import prepare_tabular
     from dl_core.data.storage import content_hash, load_dataset
     from dl_core.models import get_model

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from dl_core.data.preprocessing import (
-    TargetEncoding, load_preprocessor, prepare_tabular, save_preprocessor, split_rows,
+    TargetEncoding,
+    load_preprocessor,
+    prepare_tabular,
+    save_preprocessor,
+    split_rows,
 )
 from dl_core.errors import DataError
 

@@ -103,7 +103,7 @@ class TargetEncoding:
     std: float = 1.0
 
     @classmethod
-    def fit(cls, y: pd.Series, task: str) -> "TargetEncoding":
+    def fit(cls, y: pd.Series, task: str) -> TargetEncoding:
         if task in CLASSIFICATION:
             return cls(task=task, classes=tuple(_sorted_labels(y)))
         values = pd.to_numeric(y).to_numpy(dtype=float)
@@ -131,7 +131,7 @@ class TargetEncoding:
         return {"task": self.task, "classes": list(self.classes), "mean": self.mean, "std": self.std}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TargetEncoding":
+    def from_dict(cls, d: dict[str, Any]) -> TargetEncoding:
         return cls(task=d["task"], classes=tuple(d["classes"]), mean=d["mean"], std=d["std"])
 
 

@@ -17,11 +17,11 @@ class AsCategories(BaseEstimator, TransformerMixin):
     Missing values stay missing (``None``) for the imputer that follows.
     """
 
-    def fit(self, X, y=None):  # noqa: N803 - scikit-learn naming
+    def fit(self, X, y=None):
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         frame = pd.DataFrame(X)
         out = frame.astype(object).where(frame.notna(), None)
         return out.map(lambda v: v if v is None else str(v).strip()).to_numpy(dtype=object)
@@ -38,13 +38,13 @@ class DatetimeFeatures(BaseEstimator, TransformerMixin):
 
     parts = ("days", "year", "month", "dayofweek", "hour")
 
-    def fit(self, X, y=None):  # noqa: N803
+    def fit(self, X, y=None):
         frame = pd.DataFrame(X)
         self.n_features_in_ = frame.shape[1]
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         frame = pd.DataFrame(X)
         columns = []
         for col in frame.columns:

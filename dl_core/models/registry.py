@@ -6,8 +6,9 @@ functional ``keras.Model``; modules import Keras inside ``build`` so listing mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from dl_core.errors import ConfigError
 
