@@ -4,16 +4,16 @@ import streamlit as st
 
 from ui import state
 
-st.set_page_config(page_title="DL Explorer", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="DL Explorer", page_icon=":material/neurology:", layout="wide")
 state.init_defaults()
 
 pages = {
     "Workflow": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/data.py", title="Data", icon="📄", url_path="data"),
-        st.Page("pages/model.py", title="Model", icon="🧩", url_path="model"),
-        st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-        st.Page("pages/evaluate.py", title="Evaluate", icon="📊", url_path="evaluate"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
+        st.Page("pages/model.py", title="Model", icon=":material/account_tree:", url_path="model"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
     ],
 }
 st.navigation(pages).run()

@@ -8,7 +8,7 @@ from ui.data import current_table, ingest_sample, ingest_upload
 from ui.errors import shown_errors
 from ui.loaders import profile_of
 
-st.title("📄 Data")
+st.title("Data")
 
 upload_col, sample_col = st.columns([3, 2])
 with upload_col:
@@ -73,4 +73,4 @@ with shown_errors("Checking the target"):
 if ok:
     n_features = len([c for c in candidates if c not in exclude])
     st.success(f"Task: **{task}** · target `{target}` · {n_features} feature columns.")
-    st.page_link("pages/model.py", label="Next: choose a model", icon="➡️")
+    st.page_link("pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")

@@ -10,11 +10,11 @@ from ui import state
 from ui.errors import shown_errors
 from ui.loaders import recent_training_runs, run_artifacts
 
-st.title("📊 Evaluate")
+st.title("Evaluate")
 runs = [r for r in recent_training_runs() if r["status"] in ("FINISHED", "KILLED")]
 if not runs:
     st.info("No finished training run yet. Train a model first.")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-st.title("🧠 DL Explorer")
+st.title("DL Explorer")
 st.markdown(
     "Train, evaluate and compare neural networks on your own CSV files, without writing code. "
     "Every run is recorded in MLflow, so nothing you try is lost."
 )
 steps = [
-    ("pages/data.py", "📄", "Data", "Upload a CSV or load a sample, read its profile, pick the target."),
-    ("pages/model.py", "🧩", "Model", "Choose an architecture and its hyperparameters."),
-    ("pages/train.py", "🏋️", "Train", "Watch live learning curves; stop any time."),
-    ("pages/evaluate.py", "📊", "Evaluate", "Metrics, confusion matrix and curves on held-out rows."),
+    ("pages/data.py", ":material/table_view:", "Data", "Upload a CSV or load a sample, read its profile, pick the target."),
+    ("pages/model.py", ":material/account_tree:", "Model", "Choose an architecture and its hyperparameters."),
+    ("pages/train.py", ":material/model_training:", "Train", "Watch live learning curves; stop any time."),
+    ("pages/evaluate.py", ":material/monitoring:", "Evaluate", "Metrics, confusion matrix and curves on held-out rows."),
 ]
 for page, icon, title, text in steps:
     st.page_link(page, label=f"**{title}** — {text}", icon=icon)

@@ -12,12 +12,12 @@ from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
 from ui.modeling import data_shape, model_summary
 
-st.title("🧩 Model")
+st.title("Model")
 df = current_table()
 target, task = state.get(state.TARGET), state.get(state.TASK)
 if df is None or not target:
     st.info("Load data and choose a target on the Data page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon="📄")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 
 entries = list_models("tabular")
@@ -56,4 +56,4 @@ with shown_errors("Checking the hyperparameters"):
         f"{shape['n_val']:,} validation, {shape['n_test']:,} test"
     )
     st.dataframe(summary["layers"], hide_index=True)
-    st.page_link("pages/train.py", label="Next: train", icon="➡️")
+    st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")

@@ -8,11 +8,11 @@ from ui.errors import shown_errors
 from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
 
-st.title("🏋️ Train")
+st.title("Train")
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not target:
     st.info("Load data and choose a target on the Data page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon="📄")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 
 ex = executor()

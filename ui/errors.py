@@ -22,9 +22,9 @@ def shown_errors(action: str = "That") -> Iterator[None]:
     try:
         yield
     except DLExplorerError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/error:")
     except Exception as exc:
         if type(exc).__module__.startswith("streamlit"):
             raise
         log.exception("%s failed", action)
-        st.error(f"{action} failed unexpectedly: {type(exc).__name__}: {exc}", icon="⚠️")
+        st.error(f"{action} failed unexpectedly: {type(exc).__name__}: {exc}", icon=":material/error:")

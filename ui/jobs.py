@@ -10,8 +10,9 @@ from ui import state
 from ui.errors import shown_errors
 from ui.loaders import executor
 
-STATUS_ICON = {"queued": "⏳", "running": "🏃", "evaluating": "🧮", "finished": "✅",
-               "killed": "🛑", "failed": "❌"}
+STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circle:",
+               "evaluating": ":material/calculate:", "finished": ":material/check_circle:",
+               "killed": ":material/stop_circle:", "failed": ":material/error:"}
 
 
 def _eta(seconds: float | None) -> str:
@@ -36,7 +37,7 @@ def render_job(job: JobState) -> None:
     if job.history:
         st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}-{job.epoch}")
     if job.status == "failed":
-        st.error(job.error or "Training failed.", icon="⚠️")
+        st.error(job.error or "Training failed.", icon=":material/error:")
     elif job.status in ("finished", "killed"):
         if job.status == "killed":
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
@@ -45,7 +46,7 @@ def render_job(job: JobState) -> None:
             cols = st.columns(min(len(job.metrics), 6))
             for col, (name, value) in zip(cols, list(job.metrics.items())[:6]):
                 col.metric(f"test {name}", "—" if value is None else f"{value:.4f}")
-        st.page_link("pages/evaluate.py", label="See the full evaluation", icon="📊")
+        st.page_link("pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
 
 
 @st.fragment(run_every=1.0)
