@@ -14,6 +14,9 @@ STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circl
                "evaluating": ":material/calculate:", "finished": ":material/check_circle:",
                "killed": ":material/stop_circle:", "failed": ":material/error:"}
 
+# What a user looks at first, in this order; the Evaluate page has the rest.
+HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "rmse", "mae", "mape")
+
 
 def _eta(seconds: float | None) -> str:
     if seconds is None:
@@ -35,17 +38,19 @@ def render_job(job: JobState) -> None:
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
                     "Evaluating on the test split…" if job.status == "evaluating" else "Starting…")
     if job.history:
-        st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}-{job.epoch}")
+        # A stable key updates the chart in place instead of re-creating it every second.
+        st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
     if job.status == "failed":
         st.error(job.error or "Training failed.", icon=":material/error:")
     elif job.status in ("finished", "killed"):
         if job.status == "killed":
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
                        "recorded as a KILLED run.")
-        if job.metrics:
-            cols = st.columns(min(len(job.metrics), 6))
-            for col, (name, value) in zip(cols, list(job.metrics.items())[:6]):
-                col.metric(f"test {name}", "—" if value is None else f"{value:.4f}")
+        shown = [k for k in HEADLINE_METRICS if k in job.metrics]
+        if shown:
+            for col, name in zip(st.columns(len(shown)), shown, strict=True):
+                value = job.metrics[name]
+                col.metric(f"test {name}", "—" if value is None else f"{value:.4g}")
         st.page_link("pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
 
 
