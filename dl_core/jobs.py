@@ -160,6 +160,8 @@ class LocalExecutor:
     # -- public interface -----------------------------------------------------------------
     def warm_up(self) -> None:
         """Start the worker and import TensorFlow there now, so the first Train is quick."""
+        if self._proc is not None and self._proc.poll() is None and self.ready.is_set():
+            return
         self._send({"cmd": "warmup"})
 
     def submit(self, spec: JobSpec) -> str:

@@ -9,43 +9,49 @@ from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
 
 st.title("Train")
+ex = executor()
+job_id = state.get(state.JOB_ID)
+if job_id is None:  # a reopened tab reattaches to the job still running on this server
+    running = [j for j in ex.jobs() if j.active]
+    job_id = running[0].job_id if running else None
+    state.put(state.JOB_ID, job_id)
+
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not target:
-    st.info("Load data and choose a target on the Data page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
-    st.stop()
-
-ex = executor()
-train_cfg, model_cfg, arch = state.get(state.TRAIN_CONFIG), state.get(state.MODEL_CONFIG), state.get(state.ARCH)
-st.markdown(f"**{ds['name']}** → `{target}` ({state.get(state.TASK)}) with `{arch}` · "
-            f"{train_cfg.get('epochs', 'default')} epochs max, batch "
-            f"{train_cfg.get('batch_size', 'default')} · change them on the Model page.")
-
-job_id = state.get(state.JOB_ID)
-busy = job_id is not None and ex.progress(job_id).active
-if st.button("Train", type="primary", disabled=busy, key="train"):
-    with shown_errors("Starting training"):
-        spec = JobSpec(
-            dataset_path=ds["path"], dataset_name=ds["name"], target=target,
-            task=state.get(state.TASK), arch=arch, model_config=model_cfg,
-            train_config=train_cfg, exclude=tuple(state.get(state.EXCLUDE)),
-        )
-        job_id = ex.submit(spec)
-        state.put(state.JOB_ID, job_id)
+    if job_id is None:
+        st.info("Load data and choose a target on the Data page first.")
+        st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
+        st.stop()
+else:
+    train_cfg, arch = state.get(state.TRAIN_CONFIG), state.get(state.ARCH)
+    st.markdown(f"**{ds['name']}** → `{target}` ({state.get(state.TASK)}) with `{arch}` · "
+                f"{train_cfg.get('epochs', 'default')} epochs max, batch "
+                f"{train_cfg.get('batch_size', 'default')} · change them on the Model page.")
+    busy = job_id is not None and ex.progress(job_id).active
+    if st.button("Train", type="primary", disabled=busy, key="train"):
+        with shown_errors("Starting training"):
+            spec = JobSpec(
+                dataset_path=ds["path"], dataset_name=ds["name"], target=target,
+                task=state.get(state.TASK), arch=arch, model_config=state.get(state.MODEL_CONFIG),
+                train_config=train_cfg, exclude=tuple(state.get(state.EXCLUDE)),
+            )
+            job_id = ex.submit(spec)
+            state.put(state.JOB_ID, job_id)
 
 if job_id:
     live_job(job_id)
 else:
     ex.warm_up()  # import TensorFlow in the worker now, while the user reads this page
-    st.caption("The worker is warming up in the background so the first epoch comes quickly.")
+if ex.device:
+    st.caption(f"Training runs in a background worker on: **{ex.device}**.")
 
 others = [j for j in ex.jobs() if j.job_id != job_id]
 if others:
     with st.expander(f"Other jobs on this server ({len(others)})"):
         for j in others:
             cols = st.columns([4, 1])
-            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} `{j.job_id}` {j.spec['dataset_name']} "
-                             f"→ {j.spec['target']} · {j.status} · epoch {j.epoch}/{j.epochs}")
+            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} `{j.job_id}` {j.spec['dataset_name']}"
+                             f" → {j.spec['target']} · {j.status} · epoch {j.epoch}/{j.epochs}")
             if cols[1].button("Show", key=f"show-{j.job_id}"):
                 state.put(state.JOB_ID, j.job_id)
                 st.rerun()

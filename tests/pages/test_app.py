@@ -159,3 +159,26 @@ def test_pages_without_data_point_back_to_data():
     for page in ("pages/model.py", "pages/train.py"):
         at = open_app(page)
         assert any("Data page" in i.value for i in at.info)
+
+
+def test_a_new_session_reattaches_to_the_running_job():
+    at = open_app("pages/data.py")
+    load_sample(at, "wine")
+    at.switch_page("pages/model.py").run()
+    at.number_input(key="train.epochs").set_value(300)
+    at.number_input(key="train.patience").set_value(0)
+    at.button[0].click()
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    job_id = at.session_state[state.JOB_ID]
+    reopened = open_app("pages/train.py")  # a fresh session, as after closing the tab
+    assert reopened.session_state[state.JOB_ID] == job_id
+    stop = [b for b in reopened.button if b.key == f"stop-{job_id}"]
+    assert stop, "the reopened page shows the running job with its Stop button"
+    stop[0].click().run()
+    deadline = time.time() + 60
+    while time.time() < deadline and not reopened.session_state[state.RUN_ID]:
+        time.sleep(0.5)
+        reopened.run()
+    assert not reopened.exception
