@@ -165,7 +165,9 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     )
     mlflow.set_tracking_uri(tracking_uri())
     package = Path(__file__).resolve().parent
-    with mlflow.start_run(run_id=run_id):
+    with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+        # The signature is explicit, so MLflow's "no input example" nudge does not apply.
+        warnings.filterwarnings("ignore", message=".*input example.*", category=UserWarning)
         mlflow.pyfunc.log_model(
             name=MODEL_NAME,
             python_model=str(package / "mlflow_model.py"),
