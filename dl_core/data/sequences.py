@@ -11,6 +11,7 @@ columns, "wide") or one step per row (a sequence id, a step column, values: "lon
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,11 @@ def _fmt_time(value: Any) -> str:
     return str(value)
 
 
+def _py(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (so messages read 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _step_text(step: Any) -> str:
     return str(step).removeprefix("0 days ") if isinstance(step, pd.Timedelta) else _fmt_time(step)
 
@@ -97,8 +103,11 @@ def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame,
 
 def _check_regular(times: pd.Series, name: str) -> None:
     is_dates = pd.api.types.is_datetime64_any_dtype(times)
-    if is_dates and pd.infer_freq(pd.DatetimeIndex(times)) is not None:
-        return
+    if is_dates:
+        with warnings.catch_warnings():  # pandas 3 announces a change of return type
+            warnings.simplefilter("ignore")
+            if pd.infer_freq(pd.DatetimeIndex(times)) is not None:
+                return
     values = times
     diffs = values.diff().iloc[1:]
     step = diffs.mode().iloc[0]
@@ -366,7 +375,7 @@ def long_array(df: pd.DataFrame, id_column: str, step_column: str, value_columns
     if frame.duplicated(["_id", "_step"]).any():
         first = frame[frame.duplicated(["_id", "_step"])].iloc[0]
         raise DataError(
-            f"Sequence {first['_id']!r} has step {first['_step']!r} more than once; each "
+            f"Sequence {_py(first['_id'])!r} has step {_py(first['_step'])!r} more than once; each "
             f"(sequence id, step) pair must be unique in '{id_column}', '{step_column}'."
         )
     frame = frame.sort_values(["_id", "_step"], kind="stable")
@@ -376,7 +385,7 @@ def long_array(df: pd.DataFrame, id_column: str, step_column: str, value_columns
         odd = lengths[lengths != expected]
         raise DataError(
             f"Sequences must all have {expected} steps; {len(odd)} do not (e.g. sequence "
-            f"{odd.index[0]!r} has {int(odd.iloc[0])}). Pad or trim them to a common length."
+            f"{_py(odd.index[0])!r} has {int(odd.iloc[0])}). Pad or trim them to a common length."
         )
     ids = list(lengths.index)
     arr = frame[value_columns].to_numpy(dtype=float).reshape(len(ids), expected, len(value_columns))
@@ -421,7 +430,7 @@ def prepare_sequences(
         varying = per_id.nunique(dropna=True)
         if (varying > 1).any():
             raise DataError(
-                f"Target '{target}' changes within sequence {varying[varying > 1].index[0]!r}; "
+                f"Target '{target}' changes within sequence {_py(varying[varying > 1].index[0])!r}; "
                 "for sequence classification or regression each sequence has one target value."
             )
         raw, ids = long_array(df, id_column, step_column, value_columns)
