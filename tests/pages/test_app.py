@@ -44,9 +44,10 @@ def test_sample_to_trained_evaluated_model():
     at.switch_page("pages/model.py").run()
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
-    at.number_input(key="train.epochs").set_value(3)
+    # The layer editor lives outside the form and applies at once; the form waits for Apply.
     at.number_input(key="blocks.fnn.0.units").set_value(32).run()
     at.number_input(key="blocks.fnn.1.units").set_value(16).run()
+    at.number_input(key="train.epochs").set_value(3)
     at.button(key="apply").click()  # the form's Apply
     at.run()
     assert not at.exception
