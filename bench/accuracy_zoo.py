@@ -58,8 +58,9 @@ def main() -> None:
             last = result.baselines["last_value"]["rmse"]
             seasonal = result.baselines.get("seasonal_last_value", {}).get("rmse")
             ok = m["rmse"] < last
+            seasonal_text = "n/a" if seasonal is None else f"{seasonal:.3f}"
             text = (f"rmse {m['rmse']:.3f} mae {m['mae']:.3f} r2 {m['r2']:.3f} | last-value rmse "
-                    f"{last:.3f} | seasonal rmse {seasonal if seasonal is None else round(seasonal, 3)}")
+                    f"{last:.3f} | seasonal rmse {seasonal_text}")
         else:
             ok = m["accuracy"] >= 0.98
             text = f"accuracy {m['accuracy']:.4f} f1 {m['f1']:.4f}"

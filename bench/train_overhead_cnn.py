@@ -52,7 +52,8 @@ def main() -> None:
     model.compile(optimizer=k.optimizers.Adam(cfg.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stamps = []
-    timer = k.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: stamps.append(time.perf_counter()))
+    timer = k.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
     start = time.perf_counter()
     model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
               epochs=args.epochs, batch_size=cfg.batch_size, verbose=0, callbacks=[timer])

@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("data", help="Path of the CSV file.")
     train.add_argument("--target", required=True, help="Column to predict.")
     train.add_argument("--arch",
-                       help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for tables, cnn for images, lstm for "
-                       "sequences and time series).")
+                       help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
+                       "tables, cnn for images, lstm for sequences and time series).")
     train.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
                        help="Data kind (default: detected from the data and --arch).")
     train.add_argument("--image-shape", metavar="HxWxC",

@@ -1218,7 +1218,8 @@ def forecast_figure(report: Mapping[str, Any]) -> go.Figure:
     for name in report.get("baselines", {}):
         key = f"{name}_step_1"
         if key in s:
-            fig.add_scatter(x=s["time"], y=s[key], name=f"{BASELINE_TITLES.get(name, name)}, 1 step",
+            title = BASELINE_TITLES.get(name, name)
+            fig.add_scatter(x=s["time"], y=s[key], name=f"{title}, 1 step",
                             line={"dash": "dot", "width": 1}, visible="legendonly")
     fig.update_layout(
         template=_TEMPLATE, title={"text": "Forecast vs actual over the test period"},

@@ -4,7 +4,14 @@ import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
 from ui import state
-from ui.data import choose_kind, current_table, default_target, ingest_sample, ingest_upload, kind_options
+from ui.data import (
+    choose_kind,
+    current_table,
+    default_target,
+    ingest_sample,
+    ingest_upload,
+    kind_options,
+)
 from ui.errors import shown_errors
 from ui.loaders import profile_of
 from ui.modeling import data_shape, job_spec
@@ -44,8 +51,8 @@ kind = choose_kind(df)
 columns = list(df.columns)
 current = state.get(state.TARGET)
 label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
-target = st.selectbox(label, columns, key="target_choice",
-                      index=columns.index(current if current in columns else default_target(df, kind)))
+first = current if current in columns else default_target(df, kind)
+target = st.selectbox(label, columns, key="target_choice", index=columns.index(first))
 if kind == "timeseries":
     task = "regression"
 else:
@@ -81,7 +88,8 @@ if shape:
         st.caption(note)
     dims = " × ".join(str(d) for d in shape["input_shape"])
     what = {"tabular": f"{dims} features", "image": f"{dims} images",
-            "timeseries": f"windows of {dims} (steps × series) → {shape['n_outputs']} step(s) ahead",
+            "timeseries": f"windows of {dims} (steps × series) → "
+                          f"{shape['n_outputs']} step(s) ahead",
             "sequence": f"sequences of {dims} (steps × values)"}[kind]
     st.success(f"Task: **{task}** · target `{target}` · {what} · {shape['n_train']:,} train, "
                f"{shape['n_val']:,} validation, {shape['n_test']:,} test samples.")

@@ -26,11 +26,13 @@ names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
     st.markdown(f"- **{e.title}** (`{e.name}`): {e.description}")
-arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title, key="arch_choice",
-                    index=names.index(state.get(state.ARCH)) if state.get(state.ARCH) in names else 0)
+current = state.get(state.ARCH)
+arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title,
+                    key="arch_choice", index=names.index(current) if current in names else 0)
 entry = get_model(arch)
 
-train_defaults = {**suggest_train_config(len(df), task, df[target]), **state.get(state.TRAIN_CONFIG)}
+train_defaults = {**suggest_train_config(len(df), task, df[target]),
+                  **state.get(state.TRAIN_CONFIG)}
 model_values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == arch else {}
 blocks = {}
 if getattr(entry.config_cls, "BLOCKS", None):

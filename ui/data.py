@@ -144,8 +144,8 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
         shape = parse_image_shape(text)
     if layout is not None and shape is not None and len(layout.pixel_columns) == _prod(shape):
         images, labels = sample_images(df, layout, shape)
-        st.plotly_chart(image_grid_figure(images, labels, columns=12,
-                                          title=f"Sample images ({format_shape(shape)}) and labels"),
+        title = f"Sample images ({format_shape(shape)}) and labels"
+        st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
                         key="image_grid")
     return list(shape) if shape else None
 
@@ -192,9 +192,11 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     st.caption("Long format: one row per step. Which columns identify a sequence and its steps?")
     columns = [c for c in df.columns if c != target]
     c1, c2 = st.columns(2)
+    given = opts.get("sequence_id")
     seq = c1.selectbox("Sequence id column", columns, key="sequence_id",
-                       index=columns.index(opts["sequence_id"]) if opts.get("sequence_id") in columns else 0)
+                       index=columns.index(given) if given in columns else 0)
     steps = [c for c in columns if c != seq]
+    given = opts.get("step_column")
     step = c2.selectbox("Step column", steps, key="step_column",
-                        index=steps.index(opts["step_column"]) if opts.get("step_column") in steps else 0)
+                        index=steps.index(given) if given in steps else 0)
     return {"sequence_id": seq, "step_column": step}

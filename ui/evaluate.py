@@ -18,8 +18,8 @@ def _fmt(value: float | None) -> str:
 def show_forecast(report: dict[str, Any]) -> None:
     """Metrics of the model and of the naive baselines, and forecast vs actual."""
     m = report["metrics"]
-    for col, (key, label) in zip(st.columns(4), (("mae", "MAE"), ("rmse", "RMSE"),
-                                                 ("mape", "MAPE (%)"), ("r2", "R²"))):
+    names = (("mae", "MAE"), ("rmse", "RMSE"), ("mape", "MAPE (%)"), ("r2", "R²"))
+    for col, (key, label) in zip(st.columns(len(names)), names, strict=True):
         col.metric(label, _fmt(m.get(key)))
     last = report.get("baselines", {}).get("last_value")
     if last and m.get("rmse") is not None:

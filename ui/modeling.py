@@ -77,7 +77,7 @@ def _initial_blocks(cls: type, values: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{} for _ in range(n)]
     for column, field_name, fallback in cls.BLOCKS:
         given = tuple(merged[field_name]) or (merged[fallback],) * n
-        for row, value in zip(rows, given):
+        for row, value in zip(rows, given, strict=True):
             row[column] = value
     return rows
 
@@ -102,7 +102,7 @@ def block_editor(cls: type, values: dict[str, Any], arch: str) -> dict[str, Any]
     for pos, block in enumerate(blocks):
         cells = st.columns(widths, vertical_alignment="bottom")
         cells[0].markdown(f"**{pos + 1}**")
-        for cell, (column, field_name, _) in zip(cells[1:], columns):
+        for cell, (column, field_name, _) in zip(cells[1:-3], columns, strict=True):
             spec, key = specs[field_name], f"blocks.{arch}.{block['id']}.{column}"
             label = column.capitalize()
             vis = "visible" if pos == 0 else "collapsed"

@@ -280,5 +280,6 @@ def sample_images(df: pd.DataFrame, layout: PixelLayout, shape: tuple[int, int, 
     """Up to ``n`` images ``(n, H, W, C)`` in 0..1 and their labels, for a preview grid."""
     rows = df.sample(min(n, len(df)), random_state=seed) if len(df) > n else df
     values = rows[list(layout.pixel_columns)].to_numpy(dtype=float) / layout.scale
-    labels = [str(v) for v in rows[layout.label]] if layout.label in df.columns else [""] * len(rows)
+    has_label = layout.label in df.columns
+    labels = [str(v) for v in rows[layout.label]] if has_label else [""] * len(rows)
     return np.clip(values, 0, 1).reshape(-1, *shape), labels

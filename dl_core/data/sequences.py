@@ -220,9 +220,12 @@ def split_periods(n_steps: int, lookback: int, horizon: int, test_size: float,
         a, b = periods(n)
         return a - horizon - lookback + 1, b - horizon - a + 1, n - horizon - b + 1
 
-    if min(w - m for w, m in zip(windows(n_steps), (MIN_TRAIN_WINDOWS, 1, 1))) < 0:
+    def short(n: int) -> bool:
+        return any(w < m for w, m in zip(windows(n), (MIN_TRAIN_WINDOWS, 1, 1), strict=True))
+
+    if short(n_steps):
         needed = n_steps
-        while min(w - m for w, m in zip(windows(needed), (MIN_TRAIN_WINDOWS, 1, 1))) < 0:
+        while short(needed):
             needed += 1
         train, val, test = windows(n_steps)
         raise DataError(
@@ -429,8 +432,9 @@ def prepare_sequences(
         per_id = df.groupby(id_column, sort=True)[target]
         varying = per_id.nunique(dropna=True)
         if (varying > 1).any():
+            first = _py(varying[varying > 1].index[0])
             raise DataError(
-                f"Target '{target}' changes within sequence {_py(varying[varying > 1].index[0])!r}; "
+                f"Target '{target}' changes within sequence {first!r}; "
                 "for sequence classification or regression each sequence has one target value."
             )
         raw, ids = long_array(df, id_column, step_column, value_columns)

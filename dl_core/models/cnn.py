@@ -29,7 +29,8 @@ class CNNConfig:
         help="How the feature maps become a vector: flatten (small images) or global average.",
     )
     dense_units: tuple[int, ...] = param(
-        (128,), min=1, max=4096, help="Units of the dense layers after the conv blocks (may be empty)."
+        (128,), min=1, max=4096,
+        help="Units of the dense layers after the conv blocks (may be empty).",
     )
     head_dropout: float = param(0.3, min=0.0, max=0.9, step=0.05, help="Dropout in the dense head.")
     augment_shift: float = param(
@@ -37,7 +38,8 @@ class CNNConfig:
     )
     augment_flip: bool = param(False, help="Random horizontal flips (not for digits or text).")
     augment_rotation: float = param(
-        0.0, min=0.0, max=0.5, step=0.01, help="Random rotation as a share of a full turn (0 = off)."
+        0.0, min=0.0, max=0.5, step=0.01,
+        help="Random rotation as a share of a full turn (0 = off).",
     )
 
     #: The Model page's layer editor: column -> tuple field (one row per conv block).
@@ -64,7 +66,8 @@ class CNNConfig:
     description="Convolutions learn local patterns (edges, strokes, textures) anywhere in an "
     "image; the choice for pixel data.",
 )
-def build(cfg: CNNConfig, input_shape: tuple[int, ...], n_outputs: int, output_activation: str) -> Any:
+def build(cfg: CNNConfig, input_shape: tuple[int, ...], n_outputs: int,
+          output_activation: str) -> Any:
     """Build the network.
 
     Input shape:
@@ -86,7 +89,7 @@ def build(cfg: CNNConfig, input_shape: tuple[int, ...], n_outputs: int, output_a
     if cfg.augment_rotation > 0:
         x = k.layers.RandomRotation(cfg.augment_rotation, fill_mode="constant",
                                     name="augment_rotation")(x)
-    for b, (filters, size) in enumerate(zip(cfg.filters, cfg.kernel_sizes), start=1):
+    for b, (filters, size) in enumerate(zip(cfg.filters, cfg.kernel_sizes, strict=True), start=1):
         for c in range(1, cfg.convs_per_block + 1):
             x = k.layers.Conv2D(filters, size, padding="same", use_bias=not cfg.batch_norm,
                                 name=f"conv_{b}_{c}")(x)

@@ -28,7 +28,9 @@ class CNN1DConfig:
         help="Flatten keeps where in the window a pattern was (forecasting); global average "
         "ignores it (classification of patterns anywhere).",
     )
-    dense_units: tuple[int, ...] = param((64,), min=1, max=4096, help="Dense layers before the output.")
+    dense_units: tuple[int, ...] = param(
+        (64,), min=1, max=4096, help="Dense layers before the output."
+    )
 
     BLOCKS: ClassVar[tuple[tuple[str, str, str | None], ...]] = (
         ("filters", "filters", None), ("kernel size", "kernel_sizes", None),
@@ -67,7 +69,7 @@ def build(cfg: CNN1DConfig, input_shape: tuple[int, ...], n_outputs: int,
     k = keras()
     inputs = k.Input(shape=input_shape, name="sequence")
     x = inputs
-    for b, (filters, size) in enumerate(zip(cfg.filters, cfg.kernel_sizes), start=1):
+    for b, (filters, size) in enumerate(zip(cfg.filters, cfg.kernel_sizes, strict=True), start=1):
         x = k.layers.Conv1D(filters, size, padding="same", use_bias=not cfg.batch_norm,
                             name=f"conv_{b}")(x)
         if cfg.batch_norm:

@@ -93,7 +93,8 @@ def test_pixel_count_that_is_no_shape_is_explained():
     [
         (lambda d: d.assign(pixel3=d["pixel3"].astype(object).where(d.index != 4, "dark")),
          r"non-numeric values \(e.g. 'dark'\)"),
-        (lambda d: d.assign(pixel3=d["pixel3"].where(d.index != 4)), r"1 pixel value\(s\) are missing"),
+        (lambda d: d.assign(pixel3=d["pixel3"].where(d.index != 4)),
+         r"1 pixel value\(s\) are missing"),
         (lambda d: d.assign(pixel3=d["pixel3"] * 10), r"expected 0 to 255 \(8-bit\) or 0 to 1"),
     ],
     ids=["text", "missing", "range"],

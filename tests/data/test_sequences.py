@@ -139,8 +139,10 @@ def test_long_sequences_match_their_wide_form():
 
 
 def test_long_sequences_of_different_lengths_are_explained():
-    long = pd.DataFrame({"seq": [1] * 5 + [2] * 4 + [3] * 5, "step": [*range(5), *range(4), *range(5)],
-                         "x": np.random.default_rng(0).normal(size=14), "y": [0] * 5 + [1] * 4 + [0] * 5})
+    long = pd.DataFrame({"seq": [1] * 5 + [2] * 4 + [3] * 5,
+                         "step": [*range(5), *range(4), *range(5)],
+                         "x": np.random.default_rng(0).normal(size=14),
+                         "y": [0] * 5 + [1] * 4 + [0] * 5})
     with pytest.raises(DataError, match=r"Sequences must all have 5 steps; 1 do not \(e.g. "
                                         r"sequence 2 has 4\)"):
         prepare_sequences(long, "y", "binary", id_column="seq", step_column="step")
