@@ -46,8 +46,34 @@ def _split_options(arch: str, options: dict[str, str]) -> tuple[dict[str, str], 
     return model, train
 
 
+#: The architecture trained when ``--arch`` is not given, by data kind.
+DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
+
+
+def _data_kind(args: argparse.Namespace, df: Any) -> str:
+    """The data kind from the flags, else from the architecture, else detected from the data."""
+    from dl_core.data.sequences import detect_data_kind
+    from dl_core.models import get_model
+
+    if args.kind:
+        return args.kind
+    if args.time:
+        return "timeseries"
+    detected = detect_data_kind(df, args.target)
+    if args.arch is None:
+        return detected
+    kinds = get_model(args.arch).kinds
+    if detected in kinds:
+        return detected
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    return "sequence" if "sequence" in kinds else sorted(kinds)[0]
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core.data.images import parse_image_shape
     from dl_core.data.loading import read_csv
+    from dl_core.data.sequences import detect_time_column
     from dl_core.data.task import detect_task
     from dl_core.training import JobSpec, run_training
 
@@ -59,14 +85,26 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         from dl_core.data.task import check_target
 
         check_target(df, args.target, "regression")  # raises the helpful "no such column"
-    task = args.task or detect_task(df[args.target])
-    model_opts, train_opts = _split_options(args.arch, _parse_sets(args.set))
+    kind = _data_kind(args, df)
+    arch = args.arch or DEFAULT_ARCH[kind]
+    time_column = args.time
+    if kind == "timeseries":
+        time_column = time_column or detect_time_column(df)
+        if not time_column:
+            raise ConfigError("Forecasting needs the time column: add --time COLUMN.")
+        task = "regression"
+    else:
+        task = args.task or detect_task(df[args.target])
+    model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
     spec = JobSpec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
-        arch=args.arch, model_config=model_opts, train_config=train_opts,
-        experiment=args.experiment, exclude=tuple(args.exclude or ()),
+        arch=arch, model_config=model_opts, train_config=train_opts,
+        experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind,
+        image_shape=parse_image_shape(args.image_shape), time_column=time_column,
+        lookback=args.lookback, horizon=args.horizon, season_length=args.season_length,
+        sequence_id=args.sequence_id, step_column=args.step_column,
     )
 
     def report(event: dict[str, Any]) -> None:
@@ -75,8 +113,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             print(f"epoch {event['epoch']}/{event['epochs']} {logs}", file=sys.stderr)
 
     result = run_training(spec, report=report)
-    return {"run_id": result.run_id, "task": result.task, "status": result.status,
-            "metrics": result.metrics}
+    out = {"run_id": result.run_id, "task": result.task, "status": result.status,
+           "arch": arch, "data_kind": kind, "metrics": result.metrics}
+    if kind == "timeseries":
+        out["baselines"] = result.baselines
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="Train a model on a CSV and log it to MLflow.")
     train.add_argument("data", help="Path of the CSV file.")
     train.add_argument("--target", required=True, help="Column to predict.")
-    train.add_argument("--arch", default="fnn", help="Architecture (default: fnn).")
+    train.add_argument("--arch",
+                       help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
+                       "tables, cnn for images, lstm for sequences and time series).")
+    train.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
+                       help="Data kind (default: detected from the data and --arch).")
+    train.add_argument("--image-shape", metavar="HxWxC",
+                       help="Image shape of a pixel CSV, e.g. 28x28x1 (default: inferred).")
+    train.add_argument("--time", metavar="COLUMN",
+                       help="Time column: forecast --target from its past values.")
+    train.add_argument("--lookback", type=int, default=24, help="Forecasting: past steps seen.")
+    train.add_argument("--horizon", type=int, default=1, help="Forecasting: steps predicted.")
+    train.add_argument("--season-length", type=int, default=0,
+                       help="Forecasting: season of the seasonal baseline (0 = detect).")
+    train.add_argument("--sequence-id", metavar="COLUMN",
+                       help="Long-format sequences: the sequence id column.")
+    train.add_argument("--step-column", metavar="COLUMN",
+                       help="Long-format sequences: the step (order) column.")
     train.add_argument("--task", choices=("binary", "multiclass", "regression"),
                        help="Override the detected task.")
     train.add_argument("--epochs", type=int, help="Maximum epochs.")

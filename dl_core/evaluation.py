@@ -33,6 +33,14 @@ from sklearn.exceptions import UndefinedMetricWarning
 
 __all__ = [
     "MAX_CURVE_POINTS",
+    "forecast_figure",
+    "forecast_metrics",
+    "forecast_report_data",
+    "forecast_table",
+    "image_grid_figure",
+    "misclassified_figure",
+    "misclassified_images_data",
+    "series_figure",
     "MAX_SCATTER_POINTS",
     "classification_metrics",
     "classification_report_data",
@@ -1040,16 +1048,21 @@ def save_report_images(report: Mapping[str, Any], folder: Path) -> list[Path]:
 
     Returns:
         The written paths: ``confusion_matrix.png``, ``roc_curve.png``, ``pr_curve.png`` for
-        classification; ``predicted_vs_actual.png``, ``residuals.png`` for regression.
+        classification; ``predicted_vs_actual.png``, ``residuals.png`` for regression;
+        ``forecast.png`` for forecasting.
 
     Raises:
         ValueError: If ``report`` is not an evaluation report.
     """
     task = report.get("task") if isinstance(report, Mapping) else None
-    if task not in ("binary", "multiclass", "regression"):
+    if task not in ("binary", "multiclass", "regression", "forecast"):
         raise ValueError(f"not an evaluation report: unknown task {task!r}.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if task == "forecast":
+        path = folder / "forecast.png"
+        _mpl_forecast(report, path)
+        return [path]
     if task == "regression":
         yt, yp = _check_regression(report["y_true"], report["y_pred"])
         paths = [folder / "predicted_vs_actual.png", folder / "residuals.png"]
@@ -1079,3 +1092,256 @@ def save_report_images(report: Mapping[str, Any], folder: Path) -> list[Path]:
         ("Recall", "Precision"), pr_baseline, paths[2],
     )
     return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Forecasting: metrics, naive baselines, forecast-vs-actual
+# --------------------------------------------------------------------------------------------
+
+BASELINE_TITLES = {"last_value": "Last value (naive)", "seasonal_last_value": "Seasonal last value"}
+
+
+def forecast_metrics(y_true: Any, y_pred: Any) -> dict[str, float | None]:
+    """MAE, RMSE, MSE, R² and MAPE (in percent; None when an actual value is 0) over every
+    window and horizon step."""
+    yt = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    yp = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if yt.shape != yp.shape or yt.size == 0:
+        raise ValueError(f"y_true and y_pred differ in size or are empty: {yt.shape} vs {yp.shape}")
+    out = {k: _float_or_none(v) for k, v in regression_metrics(yt, yp).items()}
+    out["mape"] = (
+        float(np.mean(np.abs((yt - yp) / yt)) * 100.0) if np.all(yt != 0) else None
+    )
+    return out
+
+
+def _padded(values: Sequence[float], offset: int, length: int) -> list[float | None]:
+    out: list[float | None] = [None] * length
+    for i, v in enumerate(values):
+        if 0 <= offset + i < length:
+            out[offset + i] = round(float(v), 6)
+    return out
+
+
+def forecast_report_data(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    baselines: Mapping[str, Any],
+    period_time: Sequence[str],
+    period_actual: Sequence[float],
+    history: Mapping[str, Sequence] | None = None,
+    season_length: int = 0,
+) -> dict[str, Any]:
+    """A JSON-serialisable report of a forecaster on the test period, with naive baselines.
+
+    Args:
+        y_true: ``(n_windows, horizon)`` actual values; window ``i`` forecasts the test
+            period's points ``i .. i + horizon - 1``.
+        y_pred: The model's ``(n_windows, horizon)`` forecasts.
+        baselines: Forecasts of the same shape by name (``last_value``,
+            ``seasonal_last_value``).
+        period_time: Time labels of the whole test period.
+        period_actual: Its actual values.
+        history: ``{"time", "value"}`` of points before the test period (plot context).
+        season_length: The season used by the seasonal baseline (0 = none).
+
+    Returns:
+        ``{"task": "forecast", "n_samples", "horizon", "season_length", "metrics",
+        "baselines": {name: metrics}, "per_step_rmse": {name: [...]}, "series": {"time",
+        "actual", "model_step_1", "model_step_h", "<baseline>_step_1"}, "history"}``; series
+        values are aligned with ``time`` (None where a forecast does not reach).
+    """
+    yt = np.asarray(y_true, dtype=np.float64)
+    yp = np.asarray(y_pred, dtype=np.float64).reshape(yt.shape)
+    n, horizon = yt.shape
+    length = len(period_time)
+
+    def per_step(pred: np.ndarray) -> list[float]:
+        return [round(float(np.sqrt(np.mean((yt[:, h] - pred[:, h]) ** 2))), 6)
+                for h in range(horizon)]
+
+    series: dict[str, Any] = {
+        "time": list(period_time),
+        "actual": [round(float(v), 6) for v in period_actual],
+        "model_step_1": _padded(yp[:, 0], 0, length),
+    }
+    if horizon > 1:
+        series["model_step_h"] = _padded(yp[:, -1], horizon - 1, length)
+    base_metrics, steps = {}, {"model": per_step(yp)}
+    for name, pred in baselines.items():
+        pred = np.asarray(pred, dtype=np.float64).reshape(yt.shape)
+        base_metrics[name] = forecast_metrics(yt, pred)
+        steps[name] = per_step(pred)
+        series[f"{name}_step_1"] = _padded(pred[:, 0], 0, length)
+    return {
+        "task": "forecast",
+        "n_samples": int(n),
+        "horizon": int(horizon),
+        "season_length": int(season_length or 0),
+        "metrics": forecast_metrics(yt, yp),
+        "baselines": base_metrics,
+        "per_step_rmse": steps,
+        "series": series,
+        "history": {"time": list((history or {}).get("time", [])),
+                    "value": [round(float(v), 6) for v in (history or {}).get("value", [])]},
+    }
+
+
+def forecast_table(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per forecaster (the model, then each baseline) with its test metrics."""
+    rows = [{"forecaster": "Model", **report["metrics"]}]
+    for name, values in report.get("baselines", {}).items():
+        title = BASELINE_TITLES.get(name, name)
+        if name == "seasonal_last_value" and report.get("season_length"):
+            title += f" (season {report['season_length']})"
+        rows.append({"forecaster": title, **values})
+    return rows
+
+
+def forecast_figure(report: Mapping[str, Any]) -> go.Figure:
+    """Forecast vs actual over the test period (with the history before it, faded)."""
+    if not _is_report(report, "series", "horizon"):
+        return _note_figure("Forecast vs actual", "Not a forecast report.")
+    s, horizon = report["series"], report["horizon"]
+    fig = go.Figure()
+    hist = report.get("history") or {}
+    if hist.get("time"):
+        fig.add_scatter(x=hist["time"], y=hist["value"], name="History (train/validation)",
+                        line={"color": "lightgray"})
+    fig.add_scatter(x=s["time"], y=s["actual"], name="Actual", line={"color": "black"})
+    fig.add_scatter(x=s["time"], y=s["model_step_1"], name="Model, 1 step ahead",
+                    line={"color": _TRAIN_COLOR})
+    if "model_step_h" in s:
+        fig.add_scatter(x=s["time"], y=s["model_step_h"], name=f"Model, {horizon} steps ahead",
+                        line={"color": _VAL_COLOR})
+    for name in report.get("baselines", {}):
+        key = f"{name}_step_1"
+        if key in s:
+            title = BASELINE_TITLES.get(name, name)
+            fig.add_scatter(x=s["time"], y=s[key], name=f"{title}, 1 step",
+                            line={"dash": "dot", "width": 1}, visible="legendonly")
+    fig.update_layout(
+        template=_TEMPLATE, title={"text": "Forecast vs actual over the test period"},
+        xaxis={"title": {"text": "Time"}}, yaxis={"title": {"text": "Value"}},
+        hovermode="x unified", legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def series_figure(time: Sequence, values: Mapping[str, Sequence[float]], title: str) -> go.Figure:
+    """A line per series against time (the Data page's preview of a time series)."""
+    fig = go.Figure()
+    for name, ys in values.items():
+        fig.add_scatter(x=list(time), y=list(ys), name=str(name))
+    fig.update_layout(template=_TEMPLATE, title={"text": title}, hovermode="x unified",
+                      xaxis={"title": {"text": "Time"}})
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Images: preview grids and the misclassified test images
+# --------------------------------------------------------------------------------------------
+
+MAX_MISCLASSIFIED = 36
+
+
+def misclassified_images_data(
+    images: Any, y_true: Any, proba: Any, classes: Sequence[str], limit: int = MAX_MISCLASSIFIED
+) -> dict[str, Any]:
+    """Up to ``limit`` misclassified test images (the most confident mistakes first), as data.
+
+    Args:
+        images: ``(n, H, W, C)`` pixels scaled to 0..1.
+        y_true: ``(n,)`` class indices.
+        proba: ``(n, k)`` probabilities.
+        classes: Class names.
+
+    Returns:
+        ``{"shape": [H, W, C], "n_test", "n_misclassified", "images": [{"pixels": 0..255 ints
+        (row-major), "true", "predicted", "confidence"}]}``.
+    """
+    x = np.asarray(images, dtype=np.float64)
+    y = np.asarray(y_true, dtype=int).reshape(-1)
+    p = _as_proba(proba, len(classes))
+    pred = p.argmax(axis=1)
+    wrong = np.flatnonzero(pred != y)
+    wrong = wrong[np.argsort(-p[wrong, pred[wrong]], kind="stable")][:limit]
+    return {
+        "shape": [int(d) for d in x.shape[1:]],
+        "n_test": int(len(y)),
+        "n_misclassified": int((pred != y).sum()),
+        "images": [
+            {
+                "pixels": np.clip(np.round(x[i] * 255), 0, 255).astype(int).reshape(-1).tolist(),
+                "true": str(classes[y[i]]),
+                "predicted": str(classes[pred[i]]),
+                "confidence": round(float(p[i, pred[i]]), 4),
+            }
+            for i in wrong
+        ],
+    }
+
+
+def image_grid_figure(images: Any, titles: Sequence[str], columns: int = 8,
+                      title: str = "") -> go.Figure:
+    """Images ``(n, H, W, C)`` (0..1 or 0..255) in a grid, each with its title."""
+    arr = np.asarray(images, dtype=np.float64)
+    if arr.size == 0:
+        return _note_figure(title or "Images", "No images to show.")
+    if arr.max() <= 1.0:
+        arr = arr * 255.0
+    n = arr.shape[0]
+    columns = max(1, min(columns, n))
+    rows = math.ceil(n / columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[str(t) for t in titles],
+                        horizontal_spacing=0.01, vertical_spacing=0.3 / rows if rows > 1 else 0.1)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        img = arr[i]
+        if img.shape[-1] == 3:
+            trace = go.Image(z=img.astype(np.uint8))
+        else:
+            trace = go.Heatmap(z=img[..., 0][::-1], colorscale="gray", zmin=0, zmax=255,
+                               showscale=False, hovertemplate="value %{z:.0f}<extra></extra>")
+        fig.add_trace(trace, row=r + 1, col=c + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_annotations(font_size=11)
+    fig.update_layout(template=_TEMPLATE, title={"text": title} if title else None,
+                      height=max(220, 110 * rows + 60), margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    return fig
+
+
+def misclassified_figure(data: Mapping[str, Any], columns: int = 9) -> go.Figure:
+    """The grid of :func:`misclassified_images_data`, titled ``true → predicted``."""
+    items = data.get("images", []) if isinstance(data, Mapping) else []
+    if not items:
+        return _note_figure("Misclassified test images", "No misclassified test images.")
+    shape = data["shape"]
+    images = np.asarray([it["pixels"] for it in items], dtype=np.float64).reshape(-1, *shape)
+    titles = [f"{it['true']} → {it['predicted']}" for it in items]
+    return image_grid_figure(images / 255.0, titles, columns=columns,
+                             title=f"Misclassified test images (true → predicted): "
+                                   f"{data['n_misclassified']} of {data['n_test']}")
+
+
+def _mpl_forecast(report: Mapping[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    s = report["series"]
+    x = np.arange(len(s["time"]))
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(x, s["actual"], color="black", label="Actual")
+
+    def line(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in s[key]], dtype=float)
+
+    ax.plot(x, line("model_step_1"), label="Model, 1 step ahead")
+    if "model_step_h" in s:
+        ax.plot(x, line("model_step_h"), label=f"Model, {report['horizon']} steps ahead")
+    ax.set(xlabel="Test-period step", ylabel="Value", title="Forecast vs actual (test period)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.savefig(path, dpi=100)

@@ -1,7 +1,17 @@
 """A trained model plus its preprocessing: raw rows in, predictions out.
 
 The same class serves the MLflow pyfunc wrapper, the Predict page and the CLI, so a prediction
-is computed one way everywhere.
+is computed one way everywhere. What a "raw row" is depends on ``meta["data_kind"]``:
+
+* ``tabular``: one row per sample; ``prediction`` (+ ``proba_<class>`` for classifiers).
+* ``image``: one row per image (its pixel columns); same outputs as tabular.
+* ``sequence``: wide format, one row per sequence; long format, one row per step, and one
+  output row per sequence id (the output's index is the id).
+* ``timeseries``: the rows are the series' history (time column + value columns). Rows are
+  sorted by time and every window of ``lookback`` rows gives one forecast: an output row indexed
+  like the window's last input row, with that row's time and ``step_1..step_H``, the next
+  ``horizon`` values after it. The last output row is thus the forecast for the ``horizon``
+  steps after the last row given; rows with less than ``lookback`` history get no forecast.
 """
 
 from __future__ import annotations
@@ -69,43 +79,114 @@ class Predictor:
         folder = Path(folder)
         return cls.load(folder / MODEL_FILE, folder / PREPROCESSOR_FILE, folder / META_FILE)
 
+    @property
+    def data_kind(self) -> str:
+        return self.meta.get("data_kind", "tabular")
+
+    @property
+    def layout(self) -> dict[str, Any]:
+        return self.meta.get("layout") or {}
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The raw columns a prediction needs."""
+        if self.data_kind == "timeseries":
+            return [self.layout["time_column"], *self.feature_columns]
+        return self.feature_columns
+
+    def example_rows(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """A few raw rows to predict (the logged model's input example)."""
+        frame = raw[self.input_columns]
+        if self.data_kind == "timeseries":
+            return frame.head(int(self.layout["lookback"]) + 2)
+        if self.layout.get("format") == "long":
+            ids = frame[self.layout["id_column"]].drop_duplicates().head(2)
+            return frame[frame[self.layout["id_column"]].isin(set(ids))]
+        return frame.head(5)
+
     def check_columns(self, df: pd.DataFrame) -> list[str]:
-        """Raise on missing feature columns; return notes about ignored extra columns."""
-        missing = [c for c in self.feature_columns if c not in df.columns]
+        """Raise on missing input columns; return notes about ignored extra columns."""
+        required = self.input_columns
+        missing = [c for c in required if c not in df.columns]
         if missing:
             raise DataError(
                 f"The data lacks {len(missing)} column(s) the model was trained on: "
-                f"{missing[:20]}. Expected columns: {self.feature_columns}."
+                f"{missing[:20]}. Expected columns: {required[:50]}."
             )
-        known = set(self.feature_columns) | {self.meta.get("target")}
+        known = set(required) | {self.meta.get("target")}
         extra = [c for c in df.columns if c not in known]
         return [f"Ignored {len(extra)} column(s) the model does not use: {extra[:20]}."] if extra else []
 
-    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` (classification) or scaled outputs."""
-        self.check_columns(df)
+    def model_inputs(self, df: pd.DataFrame) -> tuple[np.ndarray, pd.Index, dict[str, Any]]:
+        """The network's inputs for raw rows, the index of the output rows and extra columns."""
+        kind, layout = self.data_kind, self.layout
+        if kind == "image":
+            from dl_core.data.images import pixel_matrix
+
+            values, _ = pixel_matrix(df, self.feature_columns)
+            return self.preprocessor.transform(values), df.index, {}
+        if kind == "sequence":
+            from dl_core.data.sequences import long_array, wide_array
+
+            if layout.get("format") == "long":
+                raw, ids = long_array(df, layout["id_column"], layout["step_column"],
+                                      layout["value_columns"], layout["n_steps"])
+                return self.preprocessor.transform(raw), pd.Index(ids, name=layout["id_column"]), {}
+            return self.preprocessor.transform(wide_array(df, self.feature_columns)), df.index, {}
+        if kind == "timeseries":
+            from dl_core.data.sequences import _fmt_time, check_time_column, series_values
+
+            time_column, lookback = layout["time_column"], int(layout["lookback"])
+            ordered, _ = check_time_column(df, time_column)
+            if len(ordered) < lookback:
+                raise DataError(
+                    f"Forecasting needs at least {lookback} rows of history (the model's "
+                    f"lookback); got {len(ordered)}. Pass the latest {lookback} or more rows."
+                )
+            values, _ = series_values(ordered, self.feature_columns)
+            scaled = self.preprocessor.transform(values)
+            ends = np.arange(lookback, len(ordered) + 1)
+            x = scaled[ends[:, None] + np.arange(-lookback, 0)[None, :]]
+            origins = ordered[time_column].iloc[ends - 1]
+            return x, ordered.index[ends - 1], {time_column: [_fmt_time(v) for v in origins]}
         x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
+        return x, df.index, {}
+
+    def _outputs(self, df: pd.DataFrame) -> tuple[np.ndarray, pd.Index, dict[str, Any]]:
+        self.check_columns(df)
+        x, index, extra = self.model_inputs(df)
         out = np.asarray(self.model.predict(x, verbose=0, batch_size=1024))
         if self.meta["task"] == "binary":
             p = out.reshape(-1)
-            return np.column_stack([1.0 - p, p])
-        return out
+            out = np.column_stack([1.0 - p, p])
+        return out, index, extra
+
+    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` (classification) or scaled outputs."""
+        return self._outputs(df)[0]
 
     def predict(self, df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
-        """Predictions for raw rows: ``prediction`` plus ``proba_<class>`` for classifiers."""
+        """Predictions for raw rows: ``prediction`` plus ``proba_<class>`` for classifiers;
+        ``step_1..step_H`` forecasts for time series (see the module docstring)."""
         if len(df) == 0:
             raise DataError("There are no rows to predict.")
         self.notes = self.check_columns(df)
-        out = self.predict_proba(df)
+        out, index, extra = self._outputs(df)
         encoding = self.target
+        if self.data_kind == "timeseries":
+            steps = encoding.decode_steps(out)
+            result = pd.DataFrame(extra, index=index)
+            for h in range(steps.shape[1]):
+                result[f"step_{h + 1}"] = steps[:, h]
+            return result
         if encoding.task == "regression":
-            return pd.DataFrame({"prediction": encoding.decode_regression(out)}, index=df.index)
+            return pd.DataFrame({"prediction": encoding.decode_regression(out)}, index=index)
         if encoding.task == "binary":
             labels = (out[:, 1] >= threshold).astype(int)
         else:
             labels = out.argmax(axis=1)
         result = pd.DataFrame(
-            {"prediction": np.asarray(encoding.classes, dtype=object)[labels]}, index=df.index
+            {"prediction": np.asarray(encoding.classes, dtype=object)[labels]}, index=index
         )
         for i, name in enumerate(encoding.classes):
             result[f"proba_{name}"] = out[:, i].astype(float)

@@ -156,8 +156,10 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     from mlflow.types import ColSpec, Schema
 
     def colspec(name: str, series) -> ColSpec:
-        numeric = series.dtype.kind in "biuf"
-        return ColSpec("double" if numeric else "string", name, required=False)
+        # Integer columns (pixels, counts) stay "long": MLflow refuses int64 -> double.
+        kind = series.dtype.kind
+        dtype = "long" if kind in "iu" else "double" if kind in "bf" else "string"
+        return ColSpec(dtype, name, required=False)
 
     signature = ModelSignature(
         inputs=Schema([colspec(str(c), input_example_df[c]) for c in input_example_df.columns]),

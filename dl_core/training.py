@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from dl_core.config import config_from_dict, param, to_params, validate_fields
-from dl_core.errors import DLExplorerError, TrainingError
+from dl_core.errors import ConfigError, DLExplorerError, TrainingError
 
 Reporter = Callable[[dict[str, Any]], None]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -66,6 +66,37 @@ class JobSpec:
     exclude: tuple[str, ...] = ()
     run_name: str | None = None
     parent_run_id: str | None = None
+    #: One of ``dl_core.models.registry.DATA_KINDS``; the fields below apply to some kinds only.
+    data_kind: str = "tabular"
+    #: Images: ``(height, width, channels)``; None = inferred from the pixel columns.
+    image_shape: tuple[int, ...] | None = None
+    #: Forecasting: the column that orders the rows, window length, steps ahead, season (0 =
+    #: detected from the training period).
+    time_column: str | None = None
+    lookback: int = 24
+    horizon: int = 1
+    season_length: int = 0
+    #: Long-format sequences: the sequence id and step columns (None = wide format, t0..tN).
+    sequence_id: str | None = None
+    step_column: str | None = None
+
+    def __post_init__(self) -> None:
+        from dl_core.models.registry import DATA_KINDS
+
+        if self.data_kind not in DATA_KINDS:
+            raise ConfigError(
+                f"Unknown data kind {self.data_kind!r}; expected one of {list(DATA_KINDS)}."
+            )
+        if self.data_kind == "timeseries":
+            if not self.time_column:
+                raise ConfigError("Forecasting needs a time column (--time COLUMN).")
+            if self.task != "regression":
+                raise ConfigError(
+                    f"Forecasting predicts numbers: its task is 'regression'; got {self.task!r}."
+                )
+        for name, low in (("lookback", 1), ("horizon", 1), ("season_length", 0)):
+            if int(getattr(self, name)) < low:
+                raise ConfigError(f"{name} must be at least {low}; got {getattr(self, name)}.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -74,7 +105,21 @@ class JobSpec:
     def from_dict(cls, d: dict[str, Any]) -> JobSpec:
         d = dict(d)
         d["exclude"] = tuple(d.get("exclude") or ())
+        if d.get("image_shape") is not None:
+            d["image_shape"] = tuple(d["image_shape"])
         return cls(**d)
+
+    def data_params(self) -> dict[str, str]:
+        """The data-kind options worth logging as MLflow params (only those that apply)."""
+        out = {"data_kind": self.data_kind}
+        if self.data_kind == "image" and self.image_shape:
+            out["image_shape"] = "x".join(str(d) for d in self.image_shape)
+        if self.data_kind == "timeseries":
+            out.update(time_column=str(self.time_column), lookback=str(self.lookback),
+                       horizon=str(self.horizon), season_length=str(self.season_length))
+        if self.data_kind == "sequence" and self.sequence_id:
+            out.update(sequence_id=self.sequence_id, step_column=str(self.step_column))
+        return out
 
 
 @dataclass
@@ -85,6 +130,8 @@ class TrainingResult:
     metrics: dict[str, float | None]
     history: dict[str, list[float]]
     epochs_run: int
+    #: Forecasting: the naive baselines' test metrics, ``{name: {metric: value}}``.
+    baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 def _optimizer(k: Any, cfg: TrainConfig) -> Any:
@@ -109,6 +156,34 @@ def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y.astype(int), minlength=n_classes).astype(float)
     counts[counts == 0] = 1.0
     return {i: float(len(y) / (n_classes * c)) for i, c in enumerate(counts)}
+
+
+def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
+    """Split and preprocess ``df`` for ``spec.data_kind`` (the one dispatch on data kinds).
+
+    Returns:
+        A :class:`dl_core.data.preprocessing.PreparedData`.
+
+    Raises:
+        DataError: when the data does not fit the kind, the target or the options.
+    """
+    from dl_core.data.images import prepare_images
+    from dl_core.data.preprocessing import prepare_tabular
+    from dl_core.data.sequences import prepare_sequences, prepare_timeseries
+
+    common = {"test_size": train_cfg.test_size, "val_size": train_cfg.val_size,
+              "exclude": spec.exclude}
+    if spec.data_kind == "image":
+        return prepare_images(df, spec.target, spec.task, image_shape=spec.image_shape,
+                              seed=train_cfg.seed, **common)
+    if spec.data_kind == "timeseries":
+        return prepare_timeseries(df, spec.target, time_column=spec.time_column,
+                                  lookback=spec.lookback, horizon=spec.horizon,
+                                  season_length=spec.season_length, **common)
+    if spec.data_kind == "sequence":
+        return prepare_sequences(df, spec.target, spec.task, id_column=spec.sequence_id,
+                                 step_column=spec.step_column, seed=train_cfg.seed, **common)
+    return prepare_tabular(df, spec.target, spec.task, seed=train_cfg.seed, **common)
 
 
 def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str, epochs: int):
@@ -158,32 +233,34 @@ def run_training(
         DLExplorerError: for bad data or configs (the run, if created, is marked FAILED).
     """
     from dl_core import tracking
-    from dl_core.data.preprocessing import prepare_tabular
     from dl_core.data.storage import content_hash, load_dataset
     from dl_core.models import get_model
 
     report = report or (lambda event: None)
     stop = stop or threading.Event()
     entry = get_model(spec.arch)
+    if spec.data_kind not in entry.kinds:
+        raise ConfigError(
+            f"Architecture {spec.arch!r} is for {sorted(entry.kinds)} data, not "
+            f"{spec.data_kind!r}; choose one of "
+            f"{[e.name for e in _models_for(spec.data_kind)]}."
+        )
     model_cfg = config_from_dict(entry.config_cls, spec.model_config)
     train_cfg = config_from_dict(TrainConfig, spec.train_config)
     df = load_dataset(spec.dataset_path)
 
-    data = prepare_tabular(
-        df, spec.target, spec.task, test_size=train_cfg.test_size,
-        val_size=train_cfg.val_size, seed=train_cfg.seed, exclude=spec.exclude,
-    )
+    data = prepare_data(spec, df, train_cfg)
     experiment = spec.experiment or spec.dataset_name
     params = {
         "arch": spec.arch, "task": spec.task, "target": spec.target,
-        "exclude": ",".join(spec.exclude),
+        "exclude": ",".join(spec.exclude), **spec.data_params(),
         **to_params(model_cfg), **to_params(train_cfg),
     }
     tags = {
         tracking.TAG_KIND: "training", "task": spec.task, "arch": spec.arch,
         "dataset": spec.dataset_name, "dataset_hash": content_hash(df),
         "rows": len(df), "columns": df.shape[1], "target": spec.target,
-        "n_features": data.n_features,
+        "n_features": data.n_features, "data_kind": data.data_kind,
     }
     run_id = tracking.start_run(
         experiment, run_name=spec.run_name, params=params, tags=tags,
@@ -201,6 +278,46 @@ def run_training(
     return result
 
 
+def _models_for(kind: str) -> list[Any]:
+    from dl_core.models import list_models
+
+    return list_models(kind)
+
+
+def _evaluate(spec: JobSpec, data: Any, raw: np.ndarray) -> tuple[dict, dict[str, Any]]:
+    """The evaluation report of test-split outputs, and extra JSON artifacts to log."""
+    from dl_core import evaluation
+
+    artifacts: dict[str, Any] = {}
+    if data.data_kind == "timeseries":
+        eval_report = evaluation.forecast_report_data(
+            data.extra["y_test_raw"], data.target.decode_steps(raw),
+            baselines=data.extra["baselines"], period_time=data.extra["period_time"],
+            period_actual=data.extra["period_actual"], history=data.extra["history"],
+            season_length=data.layout["season_length"],
+        )
+        return eval_report, artifacts
+    if spec.task == "regression":
+        y_true = data.target.decode_regression(data.y_test)
+        y_pred = data.target.decode_regression(raw)
+        return evaluation.regression_report_data(y_true, y_pred), artifacts
+    if spec.task == "binary":
+        proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)])
+    else:  # float32 softmax rows drift from 1 by rounding; sklearn checks the sum
+        proba = raw / raw.sum(axis=1, keepdims=True)
+    classes = list(data.target.classes)
+    eval_report = evaluation.classification_report_data(data.y_test, proba, classes)
+    # Test-split probabilities let the Evaluate page move the decision threshold live.
+    artifacts["evaluation/predictions.json"] = {
+        "classes": classes, "y_true": data.y_test.tolist(), "proba": np.round(proba, 6).tolist(),
+    }
+    if data.data_kind == "image":
+        artifacts["evaluation/misclassified.json"] = evaluation.misclassified_images_data(
+            data.x_test, data.y_test, proba, classes
+        )
+    return eval_report, artifacts
+
+
 def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) -> TrainingResult:
     from dl_core import evaluation, tracking
     from dl_core.backend import keras
@@ -209,7 +326,7 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     k = keras()
     k.utils.set_random_seed(train_cfg.seed)
     activation, loss, metrics = _head(spec.task)
-    model = entry.build(model_cfg, (data.n_features,), data.target.n_outputs, activation)
+    model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
     model.compile(optimizer=_optimizer(k, train_cfg), loss=loss, metrics=metrics)
     callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs)]
     if train_cfg.patience > 0:
@@ -229,29 +346,22 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     report({"type": "evaluating"})
 
     raw = np.asarray(model.predict(data.x_test, verbose=0, batch_size=1024), dtype=np.float64)
-    if spec.task == "regression":
-        y_true = data.target.decode_regression(data.y_test)
-        y_pred = data.target.decode_regression(raw)
-        eval_report = evaluation.regression_report_data(y_true, y_pred)
-    else:
-        if spec.task == "binary":
-            proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)])
-        else:  # float32 softmax rows drift from 1 by rounding; sklearn checks the sum
-            proba = raw / raw.sum(axis=1, keepdims=True)
-        eval_report = evaluation.classification_report_data(
-            data.y_test, proba, list(data.target.classes)
-        )
+    eval_report, artifacts = _evaluate(spec, data, raw)
     test_metrics = evaluation.report_metrics(eval_report)
+    baselines = eval_report.get("baselines", {})
     epochs_run = len(hist.get("loss", []))
     best = {}
     if hist.get("val_loss"):
         best_epoch = int(np.argmin(hist["val_loss"]))
         best = {"best_epoch": best_epoch + 1, "best_val_loss": hist["val_loss"][best_epoch]}
     tracking.log_metrics(run_id, {f"test_{k_}": v for k_, v in test_metrics.items()})
+    tracking.log_metrics(run_id, {f"baseline_{name}_{k_}": v for name, values in baselines.items()
+                                  for k_, v in values.items()})
     tracking.log_metrics(run_id, {"epochs_run": epochs_run, **best})
 
     meta = {
-        "task": spec.task, "arch": spec.arch, "target": spec.target, "data_kind": "tabular",
+        "task": spec.task, "arch": spec.arch, "target": spec.target,
+        "data_kind": data.data_kind, "layout": data.layout,
         "feature_columns": data.feature_columns, "target_encoding": data.target.to_dict(),
         "dropped_columns": data.dropped, "dataset": spec.dataset_name,
     }
@@ -259,25 +369,24 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         files = predictor.save(tmp_path / "model")
-        example = data.raw_test[data.feature_columns].head(5)
+        example = predictor.example_rows(data.raw_test)
         tracking.log_model(run_id, files, input_example_df=example,
                            predictions_df=predictor.predict(example))
         images = evaluation.save_report_images(eval_report, tmp_path / "plots")
         tracking.log_files(run_id, images, "plots")
     tracking.log_dict(run_id, eval_report, "evaluation/report.json")
-    if spec.task != "regression":
-        # Test-split probabilities let the Evaluate page move the decision threshold live.
-        tracking.log_dict(run_id, {"classes": list(data.target.classes),
-                                   "y_true": data.y_test.tolist(),
-                                   "proba": np.round(proba, 6).tolist()},
-                          "evaluation/predictions.json")
+    for artifact_file, content in artifacts.items():
+        tracking.log_dict(run_id, content, artifact_file)
     tracking.log_dict(run_id, hist, "evaluation/history.json")
     tracking.log_dict(run_id, data.profile.to_dict(), "data/profile.json")
     tracking.log_dict(run_id, {"dropped_columns": data.dropped, "notes": data.notes,
-                               "feature_columns": data.feature_columns}, "data/features.json")
+                               "feature_columns": data.feature_columns,
+                               "data_kind": data.data_kind, "layout": data.layout},
+                      "data/features.json")
     tracking.end_run(run_id, status)
-    report({"type": "finished", "run_id": run_id, "status": status, "metrics": test_metrics})
-    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run)
+    report({"type": "finished", "run_id": run_id, "status": status, "metrics": test_metrics,
+            "baselines": baselines})
+    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run, baselines)
 
 
 def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:

@@ -1,12 +1,20 @@
-"""Data: load a CSV or a sample, read its profile, choose the target and the task."""
+"""Data: load a CSV or a sample, read its profile, choose the data kind, target and task."""
 
 import streamlit as st
 
-from dl_core.data import SAMPLES, TASKS, check_target, detect_task
+from dl_core.data import SAMPLES, TASKS, detect_task
 from ui import state
-from ui.data import current_table, ingest_sample, ingest_upload
+from ui.data import (
+    choose_kind,
+    current_table,
+    default_target,
+    ingest_sample,
+    ingest_upload,
+    kind_options,
+)
 from ui.errors import shown_errors
 from ui.loaders import profile_of
+from ui.modeling import data_shape, job_spec
 
 st.title("Data")
 
@@ -36,41 +44,53 @@ st.subheader(f"{ds['name']} · {ds['rows']:,} rows × {ds['cols']:,} columns")
 st.dataframe(df.head(200), height=240)
 
 profile = profile_of(df)
-st.markdown("**Column profile**")
-st.dataframe(profile.to_frame(), hide_index=True, height=260)
+with st.expander("Column profile", expanded=df.shape[1] <= 40):
+    st.dataframe(profile.to_frame(), hide_index=True, height=260)
 
+kind = choose_kind(df)
 columns = list(df.columns)
 current = state.get(state.TARGET)
-target = st.selectbox(
-    "Target column (what to predict)", columns,
-    index=columns.index(current) if current in columns else len(columns) - 1, key="target_choice",
-)
-detected = None
-with shown_errors("Detecting the task"):
-    detected = detect_task(df[target])
-if detected is None:
-    st.stop()
-task_options = [f"auto ({detected})", *TASKS]
-chosen = st.selectbox("Task", task_options, key="task_choice",
-                      help="Detected from the target's values; override it if it is wrong.")
-task = detected if chosen.startswith("auto") else chosen
-candidates = profile.feature_columns(target)
-exclude = st.multiselect("Leave out these feature columns", candidates,
-                         default=[c for c in state.get(state.EXCLUDE) if c in candidates])
+label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
+first = current if current in columns else default_target(df, kind)
+target = st.selectbox(label, columns, key="target_choice", index=columns.index(first))
+if kind == "timeseries":
+    task = "regression"
+else:
+    detected = None
+    with shown_errors("Detecting the task"):
+        detected = detect_task(df[target])
+    if detected is None:
+        st.stop()
+    chosen = st.selectbox("Task", [f"auto ({detected})", *TASKS], key="task_choice",
+                          help="Detected from the target's values; override it if it is wrong.")
+    task = detected if chosen.startswith("auto") else chosen
 state.put(state.TARGET, target)
 state.put(state.TASK, task)
-state.put(state.EXCLUDE, exclude)
+options = kind_options(df, kind, target)
 
-dropped = profile.dropped(target)
-if dropped:
-    st.markdown("**Columns not used as features**")
-    st.table({"column": list(dropped), "reason": list(dropped.values())})
+if kind == "tabular":
+    candidates = profile.feature_columns(target)
+    exclude = st.multiselect("Leave out these feature columns", candidates,
+                             default=[c for c in state.get(state.EXCLUDE) if c in candidates])
+    state.put(state.EXCLUDE, exclude)
+    dropped = profile.dropped(target)
+    if dropped:
+        st.markdown("**Columns not used as features**")
+        st.table({"column": list(dropped), "reason": list(dropped.values())})
+else:
+    state.put(state.EXCLUDE, [])
 
-ok = False
-with shown_errors("Checking the target"):
-    check_target(df, target, task)
-    ok = True
-if ok:
-    n_features = len([c for c in candidates if c not in exclude])
-    st.success(f"Task: **{task}** · target `{target}` · {n_features} feature columns.")
+shape = None
+with shown_errors("Checking the data"):
+    shape = data_shape(job_spec())
+if shape:
+    for note in shape["notes"]:
+        st.caption(note)
+    dims = " × ".join(str(d) for d in shape["input_shape"])
+    what = {"tabular": f"{dims} features", "image": f"{dims} images",
+            "timeseries": f"windows of {dims} (steps × series) → "
+                          f"{shape['n_outputs']} step(s) ahead",
+            "sequence": f"sequences of {dims} (steps × values)"}[kind]
+    st.success(f"Task: **{task}** · target `{target}` · {what} · {shape['n_train']:,} train, "
+               f"{shape['n_val']:,} validation, {shape['n_test']:,} test samples.")
     st.page_link("pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")

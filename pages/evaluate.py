@@ -8,6 +8,7 @@ import streamlit as st
 from dl_core import evaluation as ev
 from ui import state
 from ui.errors import shown_errors
+from ui.evaluate import show_forecast, show_misclassified
 from ui.loaders import recent_training_runs, run_artifacts
 
 st.title("Evaluate")
@@ -39,9 +40,11 @@ with shown_errors("Loading the evaluation"):
     if report is None:
         st.error("This run has no logged evaluation (it may have failed before the test step).")
         st.stop()
-    st.caption(f"Held-out test split: {report['n_samples']:,} rows never used for fitting or "
+    st.caption(f"Held-out test split: {report['n_samples']:,} samples never used for fitting or "
                "early stopping.")
-    if report["task"] == "regression":
+    if report["task"] == "forecast":
+        show_forecast(report)
+    elif report["task"] == "regression":
         m = report["metrics"]
         cols = st.columns(4)
         for col, key in zip(cols, ("mse", "rmse", "mae", "r2")):
@@ -75,6 +78,8 @@ with shown_errors("Loading the evaluation"):
         if report["task"] == "binary" and preds:
             st.plotly_chart(ev.threshold_figure(ev.threshold_sweep(preds["y_true"], preds["proba"]),
                                                 threshold))
+        if art["misclassified"]:
+            show_misclassified(art["misclassified"])
     if art["history"]:
         st.markdown("**Learning curves**")
         st.plotly_chart(ev.learning_curves_figure(art["history"]))

@@ -1,4 +1,4 @@
-"""Model: pick an architecture from the registry and set its hyperparameters."""
+"""Model: pick an architecture that fits the data kind, edit its layers and hyperparameters."""
 
 import dataclasses
 
@@ -10,7 +10,7 @@ from ui import state
 from ui.data import current_table
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
-from ui.modeling import data_shape, model_summary
+from ui.modeling import block_editor, block_fields, data_shape, job_spec, model_summary
 
 st.title("Model")
 df = current_table()
@@ -20,40 +20,52 @@ if df is None or not target:
     st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 
-entries = list_models("tabular")
+kind = state.get(state.DATA_KIND) or "tabular"
+entries = list_models(kind)
 names = [e.name for e in entries]
+st.markdown(f"Architectures for **{kind}** data:")
+for e in entries:
+    st.markdown(f"- **{e.title}** (`{e.name}`): {e.description}")
+current = state.get(state.ARCH)
 arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title,
-                    index=names.index(state.get(state.ARCH)) if state.get(state.ARCH) in names else 0)
+                    key="arch_choice", index=names.index(current) if current in names else 0)
 entry = get_model(arch)
-st.caption(entry.description)
 
-train_defaults = {**suggest_train_config(len(df), task, df[target]), **state.get(state.TRAIN_CONFIG)}
+train_defaults = {**suggest_train_config(len(df), task, df[target]),
+                  **state.get(state.TRAIN_CONFIG)}
 model_values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == arch else {}
+blocks = {}
+if getattr(entry.config_cls, "BLOCKS", None):
+    st.markdown("**Layers** · add, remove, reorder and edit blocks; the summary follows")
+    blocks = block_editor(entry.config_cls, model_values, arch)
 with st.form("hyperparameters"):
     left, right = st.columns(2)
     with left:
         st.markdown("**Network**")
-        raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}")
+        raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}",
+                                   skip=block_fields(entry.config_cls))
     with right:
         st.markdown("**Training**")
         raw_train = config_widgets(TrainConfig, train_defaults, key="train")
-    applied = st.form_submit_button("Apply", type="primary")
+    st.form_submit_button("Apply", type="primary", key="apply")
 
 with shown_errors("Checking the hyperparameters"):
-    model_cfg = to_config(entry.config_cls, raw_model)
+    model_cfg = to_config(entry.config_cls, {**raw_model, **blocks})
     train_cfg = to_config(TrainConfig, raw_train)
-    if applied or not state.get(state.TRAIN_CONFIG):
-        state.put(state.ARCH, arch)
-        state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
-        state.put(state.TRAIN_CONFIG, dataclasses.asdict(train_cfg))
-    shape = data_shape(state.get(state.DATASET)["path"], target, task, tuple(state.get(state.EXCLUDE)))
-    summary = model_summary(arch, dataclasses.asdict(model_cfg), shape["n_features"],
+    state.put(state.ARCH, arch)
+    state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
+    state.put(state.TRAIN_CONFIG, dataclasses.asdict(train_cfg))
+    shape = data_shape(job_spec())
+    summary = model_summary(arch, dataclasses.asdict(model_cfg), tuple(shape["input_shape"]),
                             shape["n_outputs"], task)
+    dims = " × ".join(str(d) for d in shape["input_shape"])
     st.markdown(
-        f"**Model summary** · {shape['n_features']} input features → {shape['n_outputs']} "
-        f"output(s) for **{task}** · {summary['params']['total']:,} parameters "
-        f"({summary['params']['trainable']:,} trainable) · rows: {shape['n_train']:,} train, "
-        f"{shape['n_val']:,} validation, {shape['n_test']:,} test"
+        f"**Model summary** · input {dims} → {shape['n_outputs']} output(s) for **{task}** · "
+        f"{summary['params']['total']:,} parameters ({summary['params']['trainable']:,} "
+        f"trainable) · samples: {shape['n_train']:,} train, {shape['n_val']:,} validation, "
+        f"{shape['n_test']:,} test"
     )
-    st.dataframe(summary["layers"], hide_index=True)
+    table, diagram = st.columns([3, 2])
+    table.dataframe(summary["layers"], hide_index=True)
+    diagram.graphviz_chart(summary["dot"])
     st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from dl_core.training import JobSpec
 from ui import state
 from ui.errors import shown_errors
 from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
+from ui.modeling import job_spec
 
 st.title("Train")
 ex = executor()
@@ -30,12 +30,7 @@ else:
     busy = job_id is not None and ex.progress(job_id).active
     if st.button("Train", type="primary", disabled=busy, key="train"):
         with shown_errors("Starting training"):
-            spec = JobSpec(
-                dataset_path=ds["path"], dataset_name=ds["name"], target=target,
-                task=state.get(state.TASK), arch=arch, model_config=state.get(state.MODEL_CONFIG),
-                train_config=train_cfg, exclude=tuple(state.get(state.EXCLUDE)),
-            )
-            job_id = ex.submit(spec)
+            job_id = ex.submit(job_spec())
             state.put(state.JOB_ID, job_id)
 
 if job_id:

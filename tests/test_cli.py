@@ -42,3 +42,39 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, tiny_binary, csv_path):
         assert "Traceback" not in proc.stderr
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
         assert len(lines) == 1, proc.stderr
+
+
+def test_forecast_prints_baselines(csv_path):
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(150)
+    df = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=150).strftime("%Y-%m-%d"),
+                       "sales": 20 + 5 * np.sin(2 * np.pi * t / 7) + 0.05 * t})
+    proc = cli("train", str(csv_path(df)), "--target", "sales", "--time", "day", "--arch", "gru",
+               "--lookback", "14", "--horizon", "2", "--epochs", "2", "--set", "units=8",
+               "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["data_kind"] == "timeseries" and out["arch"] == "gru"
+    assert set(out["metrics"]) >= {"mae", "rmse", "mape", "r2"}
+    assert set(out["baselines"]) == {"last_value", "seasonal_last_value"}
+    assert out["baselines"]["last_value"]["rmse"] > 0
+
+
+def test_zoo_bad_input_is_one_line(csv_path):
+    import numpy as np
+    import pandas as pd
+
+    pixels = pd.DataFrame(np.random.default_rng(0).integers(0, 255, size=(40, 50)),
+                          columns=[f"pixel{i}" for i in range(50)]).assign(label=[0, 1] * 20)
+    short = pd.DataFrame({"t": range(30), "v": np.arange(30.0)})
+    cases = [
+        (("--target", "label", "--arch", "cnn"), pixels, "neither a square"),
+        (("--target", "label", "--image-shape", "8x8"), pixels, "needs 64 pixel columns"),
+        (("--target", "v", "--time", "t", "--lookback", "24"), short, "too few for lookback 24"),
+    ]
+    for args, df, message in cases:
+        proc = cli("train", str(csv_path(df)), *args, "--epochs", "1")
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and message in proc.stderr, proc.stderr

@@ -63,7 +63,7 @@ def test_bad_hyperparameters_are_explained(values, match):
 
 
 def test_unknown_architecture_lists_known_ones():
-    with pytest.raises(ConfigError, match=r"Unknown architecture 'transformer'; choose one of \['fnn'"):
+    with pytest.raises(ConfigError, match=r"Unknown architecture 'transformer'; choose one of \['cnn', 'cnn1d', 'fnn'"):
         get_model("transformer")
 
 
@@ -74,3 +74,63 @@ def test_fnn_layers_follow_config():
     assert names == ["features", "dense_1", "batch_norm_1", "relu_1", "dense_2", "batch_norm_2",
                      "relu_2", "output"]
     assert dataclasses.asdict(FNNConfig())["hidden_units"] == (64, 32)
+
+
+def test_registry_lists_architectures_by_data_kind():
+    assert [e.name for e in list_models("image")] == ["cnn"]
+    assert {e.name for e in list_models("timeseries")} == {"rnn", "gru", "lstm", "cnn1d"}
+    assert {e.name for e in list_models("sequence")} == {"rnn", "gru", "lstm", "cnn1d"}
+    assert all(e.description.endswith(".") for e in list_models())
+
+
+@pytest.mark.parametrize("arch", ["cnn", "lstm", "cnn1d", "fnn"])
+def test_zoo_configs_round_trip_through_logged_params(arch):
+    cls = get_model(arch).config_cls
+    cfg = cls()
+    assert config_from_dict(cls, to_params(cfg)) == cfg
+
+
+def test_fnn_per_block_activations_and_dropouts():
+    cfg = FNNConfig(hidden_units=(16, 8), activations=("gelu", "tanh"), dropouts=(0.2, 0.0))
+    assert config_from_dict(FNNConfig, to_params(cfg)) == cfg
+    model = get_model("fnn").build(cfg, (5,), 1, "sigmoid")
+    names = [layer.name for layer in model.layers]
+    assert names == ["features", "dense_1", "gelu_1", "dropout_1", "dense_2", "tanh_2", "output"]
+
+
+def test_recurrent_stack_is_bidirectional_when_asked():
+    from dl_core.models.recurrent import RecurrentConfig
+
+    model = get_model("gru").build(RecurrentConfig(units=(8, 4), bidirectional=True), (10, 2), 3, "linear")
+    assert [layer.name for layer in model.layers][1:] == ["bidirectional_1", "bidirectional_2", "output"]
+    assert model.output.shape[-1] == 3
+
+
+def test_cnn_augmentation_layers_are_saved_and_inactive_at_inference(tmp_path):
+    from dl_core.backend import keras
+    from dl_core.models.cnn import CNNConfig
+
+    cfg = CNNConfig(filters=(4,), kernel_sizes=(3,), augment_shift=0.1, augment_flip=True,
+                    augment_rotation=0.05, dense_units=(8,))
+    model = get_model("cnn").build(cfg, (8, 8, 1), 2, "softmax")
+    assert {"augment_shift", "augment_flip", "augment_rotation"} <= {la.name for la in model.layers}
+    x = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               keras().saving.load_model(tmp_path / "m.keras").predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("arch", "values", "match"),
+    [
+        ("cnn", {"filters": "8,16", "kernel_sizes": "3"}, r"kernel_sizes needs one size per conv block \(2\)"),
+        ("cnn1d", {"filters": ""}, r"needs at least one conv block"),
+        ("lstm", {"units": ""}, r"needs at least one recurrent layer"),
+        ("fnn", {"hidden_units": "8,4", "dropouts": "0.1"}, r"dropouts needs one value per hidden layer \(2\)"),
+        ("fnn", {"activations": "relu,swishy"}, r"activations must be one of"),
+    ],
+)
+def test_bad_zoo_hyperparameters_are_explained(arch, values, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(get_model(arch).config_cls, values)

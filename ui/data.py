@@ -1,6 +1,8 @@
-"""Data-page helpers: ingest an upload or a sample into session state."""
+"""Data-page helpers: ingest an upload or a sample, choose the data kind and its options."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -10,8 +12,14 @@ from dl_core.data.storage import store_dataset
 from ui import state
 from ui.loaders import parse_csv, read_saved
 
+KIND_TITLES = {"tabular": "Table (one row per sample)", "image": "Images (pixel columns)",
+               "timeseries": "Time series (forecasting)",
+               "sequence": "Sequences (one per row or per id)"}
+DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
 
-def use_table(df: pd.DataFrame, name: str, target: str | None = None) -> None:
+
+def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str | None = None,
+              options: dict[str, Any] | None = None) -> None:
     """Make ``df`` the session's dataset (saved for jobs) and reset what depended on the old one."""
     path = store_dataset(df)
     state.put(state.DATASET, {"name": name, "path": str(path), "rows": len(df), "cols": df.shape[1]})
@@ -19,6 +27,10 @@ def use_table(df: pd.DataFrame, name: str, target: str | None = None) -> None:
     state.put(state.TASK, None)
     state.put(state.EXCLUDE, [])
     state.put(state.TRAIN_CONFIG, {})  # its defaults depend on the data
+    state.put(state.DATA_KIND, kind)
+    state.put(state.DATA_OPTIONS, dict(options or {}))
+    for key in ("kind_choice", "target_choice", "task_choice"):
+        st.session_state.pop(key, None)  # widgets re-read their defaults for the new data
 
 
 def ingest_upload(uploaded) -> None:
@@ -32,9 +44,159 @@ def ingest_upload(uploaded) -> None:
 
 def ingest_sample(name: str) -> None:
     sample = SAMPLES[name]
-    use_table(load_sample(name), name, target=sample.target)
+    options = {}
+    if sample.data_kind == "timeseries":
+        options = {"time_column": sample.time_column, "lookback": sample.lookback,
+                   "horizon": sample.horizon}
+    use_table(load_sample(name), name, target=sample.target, kind=sample.data_kind,
+              options=options)
 
 
 def current_table() -> pd.DataFrame | None:
     ds = state.get(state.DATASET)
     return read_saved(ds["path"]) if ds else None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def detected_kind(df: pd.DataFrame) -> str:
+    from dl_core.data.sequences import detect_data_kind
+
+    return detect_data_kind(df)
+
+
+def choose_kind(df: pd.DataFrame) -> str:
+    """The data-kind selector, preset to the detected kind (or the sample's)."""
+    detected = detected_kind(df)
+    kinds = list(KIND_TITLES)
+    current = state.get(state.DATA_KIND) or detected
+    kind = st.selectbox(
+        "Data kind", kinds, index=kinds.index(current), key="kind_choice",
+        format_func=lambda k: KIND_TITLES[k] + (" · detected" if k == detected else ""),
+        help="What one row holds; it decides which architectures fit.",
+    )
+    state.put(state.DATA_KIND, kind)
+    if state.get(state.ARCH) not in _arch_names(kind):
+        state.put(state.ARCH, DEFAULT_ARCH[kind])
+        state.put(state.MODEL_CONFIG, {})
+    return kind
+
+
+def _arch_names(kind: str) -> list[str]:
+    from dl_core.models import list_models
+
+    return [e.name for e in list_models(kind)]
+
+
+def default_target(df: pd.DataFrame, kind: str) -> str:
+    """A sensible first target: the image label, the first value series, or the last column."""
+    if kind == "image":
+        from dl_core.data.images import detect_pixel_layout
+
+        layout = detect_pixel_layout(df)
+        if layout is not None and layout.label is not None:
+            return layout.label
+    if kind == "timeseries":
+        from dl_core.data.sequences import detect_time_column
+
+        time_column = detect_time_column(df)
+        numeric = [c for c in df.columns if c != time_column
+                   and pd.api.types.is_numeric_dtype(df[c])]
+        if numeric:
+            return numeric[0]
+    return df.columns[-1]
+
+
+def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
+    """The inputs of the chosen kind (image shape; time column, lookback, horizon, season;
+    sequence id and step), stored in session state and returned."""
+    opts = dict(state.get(state.DATA_OPTIONS))
+    out: dict[str, Any] = {}
+    if kind == "image":
+        out["image_shape"] = _image_inputs(df, target, opts)
+    elif kind == "timeseries":
+        out.update(_series_inputs(df, target, opts))
+    elif kind == "sequence":
+        out.update(_sequence_inputs(df, target, opts))
+    state.put(state.DATA_OPTIONS, out)
+    return out
+
+
+def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
+    from dl_core.data.images import (
+        detect_pixel_layout,
+        format_shape,
+        parse_image_shape,
+        sample_images,
+    )
+    from dl_core.evaluation import image_grid_figure
+    from ui.errors import shown_errors
+
+    layout = detect_pixel_layout(df, target)
+    inferred = layout.shape if layout is not None else None
+    given = opts.get("image_shape")
+    default = format_shape(given) if given else format_shape(inferred) if inferred else ""
+    text = st.text_input(
+        "Image shape (height x width x channels)", value=default, key="image_shape",
+        help="Inferred from the pixel columns; correct it if the images look scrambled.",
+    )
+    shape = None
+    with shown_errors("Reading the image shape"):
+        shape = parse_image_shape(text)
+    if layout is not None and shape is not None and len(layout.pixel_columns) == _prod(shape):
+        images, labels = sample_images(df, layout, shape)
+        title = f"Sample images ({format_shape(shape)}) and labels"
+        st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
+                        key="image_grid")
+    return list(shape) if shape else None
+
+
+def _prod(shape) -> int:
+    out = 1
+    for d in shape:
+        out *= int(d)
+    return out
+
+
+def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
+    from dl_core.data.sequences import detect_time_column
+    from dl_core.evaluation import series_figure
+
+    columns = [c for c in df.columns if c != target]
+    time_default = opts.get("time_column") or detect_time_column(df) or columns[0]
+    time_column = st.selectbox("Time column", columns, key="time_column",
+                               index=columns.index(time_default) if time_default in columns else 0)
+    c1, c2, c3 = st.columns(3)
+    lookback = c1.number_input("Lookback (past steps seen)", 1, 10_000,
+                               int(opts.get("lookback") or 24), key="lookback")
+    horizon = c2.number_input("Horizon (steps forecast)", 1, 1_000,
+                              int(opts.get("horizon") or 1), key="horizon")
+    season = c3.number_input("Season length (0 = detect)", 0, 10_000,
+                             int(opts.get("season_length") or 0), key="season_length",
+                             help="For the seasonal naive baseline, e.g. 24 for hourly data "
+                                  "with a daily cycle.")
+    if pd.api.types.is_numeric_dtype(df[target]):
+        shown = df.tail(2000)
+        st.plotly_chart(series_figure(shown[time_column].astype(str), {target: shown[target]},
+                                      f"'{target}' over '{time_column}'"), key="series_plot")
+    return {"time_column": time_column, "lookback": int(lookback), "horizon": int(horizon),
+            "season_length": int(season)}
+
+
+def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
+    from dl_core.data.sequences import wide_columns
+
+    wide = wide_columns([c for c in df.columns if c != target])
+    if wide:
+        st.caption(f"Wide format: one sequence per row, {len(wide)} steps ({wide[0]}..{wide[-1]}).")
+        return {}
+    st.caption("Long format: one row per step. Which columns identify a sequence and its steps?")
+    columns = [c for c in df.columns if c != target]
+    c1, c2 = st.columns(2)
+    given = opts.get("sequence_id")
+    seq = c1.selectbox("Sequence id column", columns, key="sequence_id",
+                       index=columns.index(given) if given in columns else 0)
+    steps = [c for c in columns if c != seq]
+    given = opts.get("step_column")
+    step = c2.selectbox("Step column", steps, key="step_column",
+                        index=steps.index(given) if given in steps else 0)
+    return {"sequence_id": seq, "step_column": step}

@@ -13,16 +13,20 @@ def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def config_widgets(cls: type, values: dict[str, Any], key: str) -> dict[str, Any]:
+def config_widgets(cls: type, values: dict[str, Any], key: str,
+                   skip: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """Render one widget per field of ``cls`` (inside the caller's form); return raw values.
 
     Args:
         cls: A config dataclass whose fields were declared with ``dl_core.config.param``.
         values: Current values (e.g. from session state or a logged run), defaults otherwise.
         key: Prefix that keeps widget keys unique per form.
+        skip: Fields rendered elsewhere (the layer editor's).
     """
     out: dict[str, Any] = {}
     for spec in describe(cls):
+        if spec["name"] in skip:
+            continue
         name, default = spec["name"], values.get(spec["name"], spec["default"])
         wkey, hint, help_ = f"{key}.{name}", str(spec["type"]), spec["help"]
         if spec["choices"]:

@@ -58,6 +58,7 @@ def run_artifacts(run_id: str) -> dict:
         "predictions": tracking.load_json(run_id, "evaluation/predictions.json"),
         "history": tracking.load_json(run_id, "evaluation/history.json"),
         "features": tracking.load_json(run_id, "data/features.json"),
+        "misclassified": tracking.load_json(run_id, "evaluation/misclassified.json"),
     }
 
 

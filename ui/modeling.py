@@ -1,4 +1,4 @@
-"""Model-page helpers: shapes of the prepared data and the model summary (cached)."""
+"""Model-page helpers: shapes of the prepared data, the model summary, the layer editor."""
 
 from __future__ import annotations
 
@@ -6,27 +6,156 @@ from typing import Any
 
 import streamlit as st
 
-from dl_core.data.preprocessing import prepare_tabular
 from dl_core.data.storage import load_dataset
-from dl_core.training import _head
+from dl_core.training import JobSpec, TrainConfig, _head, prepare_data
+from ui import state
 
 
-@st.cache_data(max_entries=16, show_spinner="Preparing features…")
-def data_shape(path: str, target: str, task: str, exclude: tuple[str, ...]) -> dict[str, Any]:
-    """Feature count and output size after preprocessing (fit on the training split)."""
-    data = prepare_tabular(load_dataset(path), target, task, exclude=exclude)
-    return {"n_features": data.n_features, "n_outputs": data.target.n_outputs,
-            "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test)}
+def job_spec(arch: str | None = None, **overrides: Any) -> JobSpec:
+    """The session's job spec (dataset, target, data kind and its options, configs)."""
+    ds = state.get(state.DATASET)
+    kind = state.get(state.DATA_KIND) or "tabular"
+    options = dict(state.get(state.DATA_OPTIONS))
+    if options.get("image_shape"):
+        options["image_shape"] = tuple(options["image_shape"])
+    task = "regression" if kind == "timeseries" else state.get(state.TASK)
+    return JobSpec(
+        dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
+        task=task, arch=arch or state.get(state.ARCH), model_config=state.get(state.MODEL_CONFIG),
+        train_config=state.get(state.TRAIN_CONFIG), exclude=tuple(state.get(state.EXCLUDE)),
+        data_kind=kind, **{k: v for k, v in options.items() if v is not None}, **overrides,
+    )
+
+
+def data_shape(spec: JobSpec) -> dict[str, Any]:
+    """Input shape and output size after preprocessing (fit on the training split/period).
+
+    Raises:
+        DataError: when the data does not fit its kind and options (shown to the user).
+    """
+    # Only what shapes the data is part of the cache key.
+    return _data_shape({**spec.to_dict(), "arch": "fnn", "model_config": {}, "train_config": {},
+                        "run_name": None, "experiment": None})
+
+
+@st.cache_data(max_entries=16, show_spinner="Preparing the data…")
+def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
+    spec = JobSpec.from_dict(spec_dict)
+    data = prepare_data(spec, load_dataset(spec.dataset_path), TrainConfig())
+    return {"input_shape": list(data.input_shape), "n_outputs": data.target.n_outputs,
+            "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
+            "notes": data.notes, "layout": data.layout}
 
 
 @st.cache_data(max_entries=32, show_spinner="Building the model…")
-def model_summary(arch: str, model_config: dict[str, Any], n_features: int, n_outputs: int,
-                  task: str) -> dict[str, Any]:
+def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                  n_outputs: int, task: str) -> dict[str, Any]:
     from dl_core.config import config_from_dict
     from dl_core.models import get_model
-    from dl_core.models.summary import layer_table, parameter_count
+    from dl_core.models.summary import layer_diagram, layer_table, parameter_count
 
     entry = get_model(arch)
-    model = entry.build(config_from_dict(entry.config_cls, model_config), (n_features,),
+    model = entry.build(config_from_dict(entry.config_cls, model_config), tuple(input_shape),
                         n_outputs, _head(task)[0])
-    return {"layers": layer_table(model), "params": parameter_count(model)}
+    layers = layer_table(model)
+    return {"layers": layers, "params": parameter_count(model), "dot": layer_diagram(layers)}
+
+
+def block_fields(cls: type) -> set[str]:
+    """Config fields the layer editor owns (per-block tuples and their scalar fallbacks)."""
+    blocks = getattr(cls, "BLOCKS", ())
+    return {f for _, field_name, fallback in blocks for f in (field_name, fallback) if f}
+
+
+def _initial_blocks(cls: type, values: dict[str, Any]) -> list[dict[str, Any]]:
+    from dl_core.config import describe
+
+    defaults = {d["name"]: d["default"] for d in describe(cls)}
+    merged = {**defaults, **values}
+    first = cls.BLOCKS[0][1]
+    n = len(merged[first])
+    rows = [{} for _ in range(n)]
+    for column, field_name, fallback in cls.BLOCKS:
+        given = tuple(merged[field_name]) or (merged[fallback],) * n
+        for row, value in zip(rows, given, strict=True):
+            row[column] = value
+    return rows
+
+
+def block_editor(cls: type, values: dict[str, Any], arch: str) -> dict[str, Any]:
+    """Add, remove, reorder and edit the blocks (layers) of ``cls``; returns its block fields.
+
+    Each block keeps an id for its widget keys (``blocks.<arch>.<id>.<column>``), so moving a
+    block moves its values with it.
+    """
+    from dl_core.config import describe
+
+    specs = {d["name"]: d for d in describe(cls)}
+    store_key = f"_blocks.{arch}"
+    if store_key not in st.session_state:
+        rows = _initial_blocks(cls, values)
+        st.session_state[store_key] = [{"id": i, **row} for i, row in enumerate(rows)]
+        st.session_state[f"{store_key}.next"] = len(rows)
+    blocks: list[dict[str, Any]] = st.session_state[store_key]
+    columns = cls.BLOCKS
+    widths = [1] + [3] * len(columns) + [1, 1, 1]
+    for pos, block in enumerate(blocks):
+        cells = st.columns(widths, vertical_alignment="bottom")
+        cells[0].markdown(f"**{pos + 1}**")
+        for cell, (column, field_name, _) in zip(cells[1:-3], columns, strict=True):
+            spec, key = specs[field_name], f"blocks.{arch}.{block['id']}.{column}"
+            label = column.capitalize()
+            vis = "visible" if pos == 0 else "collapsed"
+            if spec["choices"]:
+                options = list(spec["choices"])
+                block[column] = cell.selectbox(label, options, index=options.index(block[column]),
+                                               key=key, label_visibility=vis)
+            elif isinstance(block[column], float) or "float" in str(spec["type"]):
+                block[column] = float(cell.number_input(
+                    label, 0.0, float(spec["max"] or 1.0), float(block[column]), 0.05, key=key,
+                    label_visibility=vis))
+            else:
+                block[column] = int(cell.number_input(
+                    label, int(spec["min"] or 1), int(spec["max"] or 4096), int(block[column]),
+                    key=key, label_visibility=vis))
+        up = cells[-3].button("↑", key=f"blocks.{arch}.{block['id']}.up", disabled=pos == 0)
+        down = cells[-2].button("↓", key=f"blocks.{arch}.{block['id']}.down",
+                                disabled=pos == len(blocks) - 1)
+        remove = cells[-1].button("✕", key=f"blocks.{arch}.{block['id']}.remove",
+                                  disabled=len(blocks) == 1)
+        if up or down:
+            other = pos - 1 if up else pos + 1
+            blocks[pos], blocks[other] = blocks[other], blocks[pos]
+            st.rerun()
+        if remove:
+            blocks.pop(pos)
+            st.rerun()
+    if st.button("＋ Add block", key=f"blocks.{arch}.add"):
+        new_id = st.session_state[f"{store_key}.next"]
+        st.session_state[f"{store_key}.next"] = new_id + 1
+        blocks.append({**blocks[-1], "id": new_id})
+        st.rerun()
+    return blocks_to_fields(cls, blocks)
+
+
+def blocks_to_fields(cls: type, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Editor rows as config fields; a per-block value equal in every block becomes the scalar
+    fallback (so the default network logs exactly as before: ``activation=relu``)."""
+    out: dict[str, Any] = {}
+    for column, field_name, fallback in cls.BLOCKS:
+        values = tuple(b[column] for b in blocks)
+        if fallback and len(set(values)) == 1:
+            out[field_name], out[fallback] = (), values[0]
+        else:
+            out[field_name] = values
+            if fallback:
+                out[fallback] = values[0]
+    return out
+
+
+def reset_blocks(arch: str) -> None:
+    """Forget the editor's blocks of ``arch`` (new data or a config read back from a run)."""
+    for key in (f"_blocks.{arch}", f"_blocks.{arch}.next"):
+        st.session_state.pop(key, None)
+
+

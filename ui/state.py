@@ -13,12 +13,15 @@ EXCLUDE = "exclude"
 ARCH = "arch"
 MODEL_CONFIG = "model_config"  # dict of the chosen architecture's config fields
 TRAIN_CONFIG = "train_config"  # dict of TrainConfig fields
+DATA_KIND = "data_kind"      # tabular | image | sequence | timeseries (None = not chosen yet)
+DATA_OPTIONS = "data_options"  # kind-specific JobSpec fields: image_shape, time_column, ...
 JOB_ID = "job_id"            # the latest job this session submitted
 RUN_ID = "run_id"            # the run the Evaluate page shows
 
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
     MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None,
+    DATA_KIND: None, DATA_OPTIONS: {},
 }
 
 

@@ -101,6 +101,8 @@ class TargetEncoding:
     classes: tuple[str, ...] = ()
     mean: float = 0.0
     std: float = 1.0
+    #: Values predicted per sample: the horizon when forecasting, otherwise 1.
+    n_steps: int = 1
 
     @classmethod
     def fit(cls, y: pd.Series, task: str) -> TargetEncoding:
@@ -123,16 +125,24 @@ class TargetEncoding:
     def decode_regression(self, y_scaled: np.ndarray) -> np.ndarray:
         return np.asarray(y_scaled, dtype=float).reshape(-1) * self.std + self.mean
 
+    def decode_steps(self, y_scaled: np.ndarray) -> np.ndarray:
+        """Scaled ``(n, n_steps)`` outputs back in the target's units (forecasts)."""
+        return np.asarray(y_scaled, dtype=float).reshape(-1, self.n_steps) * self.std + self.mean
+
     @property
     def n_outputs(self) -> int:
-        return len(self.classes) if self.task == "multiclass" else 1
+        if self.task == "multiclass":
+            return len(self.classes)
+        return self.n_steps if self.task == "regression" else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "classes": list(self.classes), "mean": self.mean, "std": self.std}
+        return {"task": self.task, "classes": list(self.classes), "mean": self.mean,
+                "std": self.std, "n_steps": self.n_steps}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TargetEncoding:
-        return cls(task=d["task"], classes=tuple(d["classes"]), mean=d["mean"], std=d["std"])
+        return cls(task=d["task"], classes=tuple(d["classes"]), mean=d["mean"], std=d["std"],
+                   n_steps=int(d.get("n_steps", 1)))
 
 
 def _label_text(y: pd.Series) -> list[str]:
@@ -155,8 +165,16 @@ def _sorted_labels(y: pd.Series) -> list[str]:
 
 
 @dataclass
-class TabularData:
-    """Everything training needs from a table, split and preprocessed."""
+class PreparedData:
+    """Everything training needs from a table, split and preprocessed, whatever its kind.
+
+    ``x_*`` are the network's inputs: ``(n, features)`` for tables, ``(n, H, W, C)`` for images,
+    ``(n, steps, features)`` for sequences and forecasting windows. ``preprocessor`` is the
+    fitted transformer (saved with skops) that turns raw columns into those inputs; ``layout``
+    is the JSON-able description of the data kind that the predictor needs besides it (image
+    shape, time column, lookback...); ``extra`` holds evaluation-only data (test images, the
+    naive baselines' forecasts).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -165,16 +183,27 @@ class TabularData:
     x_test: np.ndarray
     y_test: np.ndarray
     raw_test: pd.DataFrame
-    preprocessor: ColumnTransformer
+    preprocessor: Any
     target: TargetEncoding
     feature_columns: list[str]
     dropped: dict[str, str]
     profile: DataProfile
     notes: list[str] = field(default_factory=list)
+    data_kind: str = "tabular"
+    layout: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
 
     @property
     def n_features(self) -> int:
-        return int(self.x_train.shape[1])
+        return int(np.prod(self.input_shape))
+
+
+#: The tabular path's name for :class:`PreparedData` (kept for existing callers).
+TabularData = PreparedData
 
 
 def split_rows(

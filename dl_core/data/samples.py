@@ -31,6 +31,10 @@ class Sample:
         description: One or two sentences on what the data is and what to predict.
         target: Column to predict.
         task: One of ``dl_core.data.task.TASKS``.
+        data_kind: One of ``dl_core.models.registry.DATA_KINDS``.
+        time_column: The time column of a time series.
+        lookback: Suggested window length for forecasting.
+        horizon: Suggested forecast horizon.
     """
 
     name: str
@@ -38,6 +42,10 @@ class Sample:
     description: str
     target: str
     task: str
+    data_kind: str = "tabular"
+    time_column: str | None = None
+    lookback: int | None = None
+    horizon: int | None = None
 
 
 SAMPLES: dict[str, Sample] = {
@@ -83,6 +91,31 @@ SAMPLES: dict[str, Sample] = {
             ),
             target="Churn",
             task="binary",
+        ),
+        Sample(
+            name="digits",
+            title="Handwritten digits (8x8 images)",
+            description=(
+                "1,797 handwritten digits as 8x8 grey images, one row per image: a label and "
+                "64 pixel columns (0-255). Predict the digit with a CNN."
+            ),
+            target="label",
+            task="multiclass",
+            data_kind="image",
+        ),
+        Sample(
+            name="seasonal",
+            title="Hourly load (seasonal time series)",
+            description=(
+                "600 hourly readings with a daily cycle, a slow trend and noise (generated). "
+                "Forecast the next 12 hours from the last 48."
+            ),
+            target="load",
+            task="regression",
+            data_kind="timeseries",
+            time_column="timestamp",
+            lookback=48,
+            horizon=12,
         ),
     )
 }
@@ -238,6 +271,31 @@ def _churn(n_rows: int = 2000, seed: int = 7) -> pd.DataFrame:
     return frame
 
 
+def _digits() -> pd.DataFrame:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # 0..16 intensities as the 0..255 of an 8-bit image CSV.
+    pixels = np.round(bunch.data * 255.0 / 16.0).astype(int)
+    frame = pd.DataFrame(pixels, columns=[f"pixel{i}" for i in range(pixels.shape[1])])
+    frame.insert(0, "label", bunch.target)
+    return frame
+
+
+def _seasonal(n: int = 600, season: int = 24, seed: int = 3) -> pd.DataFrame:
+    """A daily cycle (period 24 h) on a slow trend, with a weaker weekly swing and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    load = (
+        50.0 + 0.02 * t
+        + 10.0 * np.sin(2 * np.pi * t / season)
+        + 3.0 * np.sin(2 * np.pi * t / (7 * season))
+        + rng.normal(0.0, 1.0, size=n)
+    )
+    stamps = pd.date_range("2024-01-01", periods=n, freq="h")
+    return pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M"), "load": np.round(load, 3)})
+
+
 def _intercept_for_rate(logit: np.ndarray, rate: float) -> float:
     """Intercept b such that the mean of sigmoid(logit + b) is ``rate`` (bisection)."""
     low, high = -20.0, 20.0
@@ -255,4 +313,6 @@ _BUILDERS: dict[str, Callable[[], pd.DataFrame]] = {
     "wine": _wine,
     "diabetes": _diabetes,
     "churn": _churn,
+    "digits": _digits,
+    "seasonal": _seasonal,
 }

@@ -64,7 +64,58 @@ class DatetimeFeatures(BaseEstimator, TransformerMixin):
         return np.asarray([f"{n}_{p}" for n in names for p in self.parts], dtype=object)
 
 
+class PixelScaler(BaseEstimator, TransformerMixin):
+    """Pixel columns (row-major H x W x C order) to scaled images ``(n, H, W, C)``.
+
+    Args:
+        shape: ``(height, width, channels)``.
+        scale: The largest possible pixel value (255 for 8-bit pixels, 1 for shares); pixels
+            are divided by it. It is a property of the pixel format, not learned from the data.
+    """
+
+    def __init__(self, shape=(8, 8, 1), scale=255.0):
+        self.shape = shape
+        self.scale = scale
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        arr = np.asarray(X, dtype=np.float32)
+        size = int(np.prod(self.shape))
+        if arr.ndim != 2 or arr.shape[1] != size:
+            raise ValueError(f"expected {size} pixel columns; got array of shape {arr.shape}")
+        return (arr / np.float32(self.scale)).reshape(-1, *(int(d) for d in self.shape))
+
+
+class SeriesScaler(BaseEstimator, TransformerMixin):
+    """Standardises each feature (the last axis) of series or sequence arrays.
+
+    Fit on the training period or the training sequences only; accepts ``(steps, features)``
+    and ``(n, steps, features)`` arrays alike.
+    """
+
+    def fit(self, X, y=None):
+        arr = np.asarray(X, dtype=np.float64)
+        flat = arr.reshape(-1, arr.shape[-1])
+        self.n_features_in_ = flat.shape[1]
+        self.mean_ = np.nanmean(flat, axis=0)
+        std = np.nanstd(flat, axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    def transform(self, X):
+        arr = np.asarray(X, dtype=np.float64)
+        return ((arr - self.mean_) / self.scale_).astype(np.float32)
+
+    def inverse_transform(self, X):
+        return np.asarray(X, dtype=np.float64) * self.scale_ + self.mean_
+
+
 TRUSTED_TYPES = [
     "dl_core.data.transformers.AsCategories",
     "dl_core.data.transformers.DatetimeFeatures",
+    "dl_core.data.transformers.PixelScaler",
+    "dl_core.data.transformers.SeriesScaler",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from dl_core.config import param, validate_fields
 from dl_core.models.registry import register_model
@@ -26,13 +26,41 @@ class FNNConfig:
         1e-4, min=0.0, max=1.0, log=True, help="L2 weight penalty on hidden layers (0 = none)."
     )
     batch_norm: bool = param(False, help="Batch normalisation before each activation.")
+    activations: tuple[str, ...] = param(
+        (), choices=ACTIVATIONS,
+        help="Activation of each hidden layer (one per layer); empty = 'activation' for all.",
+    )
+    dropouts: tuple[float, ...] = param(
+        (), min=0.0, max=0.9, help="Dropout after each hidden layer; empty = 'dropout' for all."
+    )
+
+    #: The Model page's layer editor: (column, per-block tuple field, scalar fallback field).
+    BLOCKS: ClassVar[tuple[tuple[str, str, str | None], ...]] = (
+        ("units", "hidden_units", None),
+        ("activation", "activations", "activation"),
+        ("dropout", "dropouts", "dropout"),
+    )
 
     def __post_init__(self) -> None:
+        from dl_core.errors import ConfigError
+
         validate_fields(self)
         if not self.hidden_units:
-            from dl_core.errors import ConfigError
-
             raise ConfigError("FNNConfig.hidden_units needs at least one layer, e.g. 64,32.")
+        n = len(self.hidden_units)
+        for name in ("activations", "dropouts"):
+            given = getattr(self, name)
+            if given and len(given) != n:
+                raise ConfigError(
+                    f"FNNConfig.{name} needs one value per hidden layer ({n}) or none; got "
+                    f"{len(given)}: {given}."
+                )
+
+    def layer_activations(self) -> tuple[str, ...]:
+        return self.activations or (self.activation,) * len(self.hidden_units)
+
+    def layer_dropouts(self) -> tuple[float, ...]:
+        return self.dropouts or (self.dropout,) * len(self.hidden_units)
 
 
 @register_model(
@@ -58,14 +86,15 @@ def build(
     reg = k.regularizers.L2(cfg.l2) if cfg.l2 > 0 else None
     inputs = k.Input(shape=input_shape, name="features")
     x = inputs
-    for i, units in enumerate(cfg.hidden_units, start=1):
+    layers = zip(cfg.hidden_units, cfg.layer_activations(), cfg.layer_dropouts())
+    for i, (units, activation, dropout) in enumerate(layers, start=1):
         x = k.layers.Dense(
             units, use_bias=not cfg.batch_norm, kernel_regularizer=reg, name=f"dense_{i}"
         )(x)
         if cfg.batch_norm:
             x = k.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-        x = k.layers.Activation(cfg.activation, name=f"{cfg.activation}_{i}")(x)
-        if cfg.dropout > 0:
-            x = k.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
+        x = k.layers.Activation(activation, name=f"{activation}_{i}")(x)
+        if dropout > 0:
+            x = k.layers.Dropout(dropout, name=f"dropout_{i}")(x)
     outputs = k.layers.Dense(n_outputs, activation=output_activation, name="output")(x)
     return k.Model(inputs, outputs, name="fnn")

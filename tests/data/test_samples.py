@@ -18,7 +18,7 @@ def home(tmp_path, monkeypatch):
 
 
 def test_sample_order():
-    assert list(SAMPLES) == ["breast_cancer", "wine", "diabetes", "churn"]
+    assert list(SAMPLES) == ["breast_cancer", "wine", "diabetes", "churn", "digits", "seasonal"]
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))

@@ -44,9 +44,11 @@ def test_sample_to_trained_evaluated_model():
     at.switch_page("pages/model.py").run()
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
+    # The layer editor lives outside the form and applies at once; the form waits for Apply.
+    at.number_input(key="blocks.fnn.0.units").set_value(32).run()
+    at.number_input(key="blocks.fnn.1.units").set_value(16).run()
     at.number_input(key="train.epochs").set_value(3)
-    at.text_input(key="model.fnn.hidden_units").set_value("32,16")
-    at.button[0].click()  # the form's Apply
+    at.button(key="apply").click()  # the form's Apply
     at.run()
     assert not at.exception
     assert at.session_state[state.TRAIN_CONFIG]["epochs"] == 3
@@ -86,7 +88,7 @@ def test_stop_button_stops_training():
     at.number_input(key="train.epochs").set_value(500)
     at.number_input(key="train.patience").set_value(0)
     at.number_input(key="train.batch_size").set_value(8)
-    at.button[0].click()
+    at.button(key="apply").click()
     at.run()
     at.switch_page("pages/train.py").run()
     at.button(key="train").click().run()

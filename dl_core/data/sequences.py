@@ -1,0 +1,482 @@
+"""Sequences and time series: time-column checks, windowing, chronological splits, formats.
+
+Forecasting reads a table with a time (or order) column and numeric value columns; the target
+is the series to forecast. Windows of ``lookback`` steps predict the next ``horizon`` steps.
+The series is split by time (train, then validation, then test; a window belongs to a split
+only when all its targets lie in that split's period) and scaling is fit on the training
+period only. Sequence classification/regression reads one sequence per row (``t0..tN``
+columns, "wide") or one step per row (a sequence id, a step column, values: "long").
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dl_core.data.preprocessing import PreparedData, TargetEncoding, split_rows
+from dl_core.data.profile import DataProfile, profile_dataframe
+from dl_core.data.task import check_target
+from dl_core.data.transformers import SeriesScaler
+from dl_core.errors import ConfigError, DataError
+
+MIN_TRAIN_WINDOWS = 10
+MIN_STEPS = 3
+_WIDE = re.compile(r"^(?:t|step|x|v)[_\-]?(\d+)$", re.IGNORECASE)
+_TIME_NAMES = ("time", "timestamp", "date", "datetime", "ds", "t", "step", "order", "period",
+               "month", "year", "day", "week", "hour")
+
+
+# -- the time axis ---------------------------------------------------------------------------
+
+
+def _parse_time(column: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        parsed = column.astype(float)
+    else:
+        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    bad = parsed.isna() & column.notna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in column[bad].astype(str).unique()[:3])
+        raise DataError(
+            f"Time column '{name}' has {int(bad.sum())} value(s) that are neither dates nor "
+            f"numbers ({examples}). Fix them or choose another time column."
+        )
+    if column.isna().any():
+        raise DataError(
+            f"Time column '{name}' has {int(column.isna().sum())} missing value(s); every row "
+            "of a series needs its time. Fill or remove those rows."
+        )
+    return parsed
+
+
+def _fmt_time(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (so messages read 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _step_text(step: Any) -> str:
+    return str(step).removeprefix("0 days ") if isinstance(step, pd.Timedelta) else _fmt_time(step)
+
+
+def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` sorted by a valid, regular time column, and notes on what was done.
+
+    Raises:
+        DataError: if the column is missing, unparseable, has missing values, duplicate times,
+            gaps or irregular spacing.
+    """
+    if time_column not in df.columns:
+        raise DataError(
+            f"Time column '{time_column}' is not in the data. Columns: "
+            f"{', '.join(map(str, df.columns[:20]))}."
+        )
+    times = _parse_time(df[time_column], time_column)
+    notes = []
+    dup = times.duplicated(keep=False)
+    if dup.any():
+        examples = ", ".join(sorted({_fmt_time(v) for v in times[dup]})[:3])
+        raise DataError(
+            f"Time column '{time_column}' has {int(times.duplicated().sum())} duplicate time(s) "
+            f"(e.g. {examples}); a series needs one row per time. Aggregate the duplicates "
+            "(e.g. their mean) or, for several series in one file, use one file per series."
+        )
+    if not times.is_monotonic_increasing:
+        notes.append(f"Rows were sorted by '{time_column}'.")
+    order = np.argsort(times.to_numpy(), kind="stable")
+    df, times = df.iloc[order], times.iloc[order]
+    if len(times) >= 3:
+        _check_regular(times, time_column)
+    return df, notes
+
+
+def _check_regular(times: pd.Series, name: str) -> None:
+    is_dates = pd.api.types.is_datetime64_any_dtype(times)
+    if is_dates:
+        with warnings.catch_warnings():  # pandas 3 announces a change of return type
+            warnings.simplefilter("ignore")
+            if pd.infer_freq(pd.DatetimeIndex(times)) is not None:
+                return
+    values = times
+    diffs = values.diff().iloc[1:]
+    step = diffs.mode().iloc[0]
+    if is_dates and pd.Timedelta(days=28) <= step <= pd.Timedelta(days=31):
+        # Calendar months vary in length: count in months instead.
+        values = pd.Series(times.dt.year * 12 + times.dt.month, index=times.index)
+        diffs, step = values.diff().iloc[1:], 1
+    gaps = diffs[diffs > step]
+    if len(gaps):
+        pos = values.index.get_loc(gaps.index[0])
+        before, after = times.iloc[pos - 1], times.iloc[pos]
+        raise DataError(
+            f"Time column '{name}' has {len(gaps)} gap(s): e.g. after {_fmt_time(before)} the "
+            f"next time is {_fmt_time(after)}, but the usual step is {_step_text(step)}. "
+            "Forecasting needs evenly spaced times: fill the missing steps (e.g. resample and "
+            "interpolate) before uploading."
+        )
+    if (diffs < step).any():
+        raise DataError(
+            f"Time column '{name}' is unevenly spaced (steps from {_step_text(diffs.min())} to "
+            f"{_step_text(diffs.max())}); forecasting needs evenly spaced times. Resample it."
+        )
+
+
+def series_values(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Numeric ``(steps, len(columns))`` values; missing values are interpolated (noted).
+
+    Raises:
+        DataError: for non-numeric values in a series, or a series with no value at all.
+    """
+    out, notes = [], []
+    for name in columns:
+        column = df[name]
+        numbers = pd.to_numeric(column, errors="coerce") if not pd.api.types.is_numeric_dtype(
+            column) else column.astype(float)
+        bad = numbers.isna() & column.notna()
+        if bad.any():
+            examples = ", ".join(repr(v) for v in column[bad].astype(str).unique()[:3])
+            raise DataError(
+                f"Series '{name}' has {int(bad.sum())} non-numeric value(s) ({examples}); a "
+                "series must hold numbers. Fix those values or leave them empty (they are then "
+                "interpolated)."
+            )
+        if numbers.isna().all():
+            raise DataError(f"Series '{name}' has no values; choose another column.")
+        missing = int(numbers.isna().sum())
+        if missing:
+            numbers = numbers.interpolate(limit_direction="both")
+            notes.append(f"{missing} missing value(s) in '{name}' were filled by interpolation.")
+        out.append(numbers.to_numpy(dtype=float))
+    return np.column_stack(out), notes
+
+
+def detect_time_column(df: pd.DataFrame) -> str | None:
+    """A column that orders the rows of a series: sorted, unique dates or time-like numbers."""
+    candidates = []
+    for name in df.columns:
+        column = df[name]
+        if column.isna().any() or not column.is_unique or len(column) < 3:
+            continue
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            if str(name).strip().lower() in _TIME_NAMES and column.is_monotonic_increasing:
+                candidates.append(name)
+            continue
+        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+        if parsed.notna().all() and parsed.is_monotonic_increasing:
+            candidates.insert(0, name)
+    return candidates[0] if candidates else None
+
+
+def detect_season(y: np.ndarray, max_lag: int | None = None) -> int | None:
+    """The season length of a series: the strongest autocorrelation peak of the detrended
+    series (lag 2 up to a third of its length), when that correlation exceeds 0.3."""
+    y = np.asarray(y, dtype=float)
+    n = y.size
+    max_lag = min(max_lag or n // 3, n // 3, 400)
+    if max_lag < 4:
+        return None
+    t = np.arange(n)
+    resid = y - np.polyval(np.polyfit(t, y, 1), t)
+    resid = resid - resid.mean()
+    denom = float(resid @ resid)
+    if denom == 0:
+        return None
+    acf = np.array([resid[:-k] @ resid[k:] / denom for k in range(1, max_lag + 1)])
+    peaks = [k for k in range(2, max_lag) if acf[k - 1] > acf[k - 2] and acf[k - 1] >= acf[k]
+             and acf[k - 1] > 0.3]
+    if not peaks:
+        return None
+    return max(peaks, key=lambda k: (round(acf[k - 1], 2), -k))
+
+
+# -- windows ---------------------------------------------------------------------------------
+
+
+def split_periods(n_steps: int, lookback: int, horizon: int, test_size: float,
+                  val_size: float) -> tuple[int, int]:
+    """Start indices ``(a, b)`` of the validation and test periods of a series.
+
+    Raises:
+        DataError: if the series is too short for ``lookback``, ``horizon`` and the splits.
+    """
+    if lookback < 1 or horizon < 1:
+        raise ConfigError(f"lookback and horizon must be at least 1; got {lookback} and {horizon}.")
+
+    def periods(n: int) -> tuple[int, int]:
+        return int(round(n * (1 - test_size - val_size))), int(round(n * (1 - test_size)))
+
+    def windows(n: int) -> tuple[int, int, int]:
+        a, b = periods(n)
+        return a - horizon - lookback + 1, b - horizon - a + 1, n - horizon - b + 1
+
+    def short(n: int) -> bool:
+        return any(w < m for w, m in zip(windows(n), (MIN_TRAIN_WINDOWS, 1, 1), strict=True))
+
+    if short(n_steps):
+        needed = n_steps
+        while short(needed):
+            needed += 1
+        train, val, test = windows(n_steps)
+        raise DataError(
+            f"The series has {n_steps} points, too few for lookback {lookback} and horizon "
+            f"{horizon}: the train, validation and test periods would hold {max(train, 0)}, "
+            f"{max(val, 0)} and {max(test, 0)} windows (at least {MIN_TRAIN_WINDOWS}, 1 and 1 "
+            f"are needed). Use at least {needed} points, or a shorter lookback or horizon."
+        )
+    return periods(n_steps)
+
+
+def make_windows(values: np.ndarray, target: np.ndarray, lookback: int, horizon: int,
+                 starts: range) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``(n, lookback, features)`` ending just before each start, and targets
+    ``(n, horizon)`` from each start."""
+    starts = np.asarray(list(starts), dtype=int)
+    x_idx = starts[:, None] + np.arange(-lookback, 0)[None, :]
+    y_idx = starts[:, None] + np.arange(horizon)[None, :]
+    return values[x_idx].astype(np.float32), target[y_idx]
+
+
+def naive_forecasts(y: np.ndarray, starts: range, horizon: int,
+                    season: int | None) -> dict[str, np.ndarray]:
+    """The naive baselines' forecasts ``(n, horizon)`` for windows starting at ``starts``:
+    the last value seen, and (with a season length m) the value one season before."""
+    starts = np.asarray(list(starts), dtype=int)
+    out = {"last_value": np.repeat(y[starts - 1][:, None], horizon, axis=1)}
+    if season and season >= 1:
+        h = np.arange(horizon)
+        back = season * ((h // season) + 1)
+        idx = starts[:, None] + h[None, :] - back[None, :]
+        if idx.min() >= 0:
+            out["seasonal_last_value"] = y[idx]
+    return out
+
+
+def prepare_timeseries(
+    df: pd.DataFrame, target: str, *, time_column: str, lookback: int = 24, horizon: int = 1,
+    season_length: int = 0, test_size: float = 0.2, val_size: float = 0.1,
+    exclude: tuple[str, ...] = (), profile: DataProfile | None = None,
+) -> PreparedData:
+    """Windows of a series for forecasting, split by time, scaled on the training period.
+
+    The inputs are the target series plus the other numeric columns (covariates) over the
+    last ``lookback`` steps; the outputs are the target's next ``horizon`` values.
+
+    Raises:
+        DataError: for a bad time column, non-numeric series values or a series too short.
+    """
+    if target not in df.columns:
+        check_target(df, target, "regression")  # the helpful "no such column" message
+    if target == time_column:
+        raise DataError(f"'{target}' is the time column; choose a value column to forecast.")
+    df, notes = check_time_column(df, time_column)
+    profile = profile or profile_dataframe(df)
+    covariates = [c for c in df.columns if c not in (target, time_column) and c not in exclude
+                  and profile.column(c).kind == "numeric"]
+    columns = [target, *covariates]
+    dropped = {c: "not a numeric series" for c in df.columns
+               if c not in columns and c != time_column and c not in exclude}
+    dropped.update({c: "excluded by you" for c in exclude if c in df.columns})
+    values, value_notes = series_values(df, columns)
+    notes += value_notes
+    y = values[:, 0]
+    n = len(y)
+    a, b = split_periods(n, lookback, horizon, test_size, val_size)
+    scaler = SeriesScaler().fit(values[:a])
+    scaled = scaler.transform(values)
+    encoding = TargetEncoding(task="regression", mean=float(scaler.mean_[0]),
+                              std=float(scaler.scale_[0]), n_steps=horizon)
+    season = season_length or detect_season(y[:a])
+    splits = {"train": range(lookback, a - horizon + 1), "val": range(a, b - horizon + 1),
+              "test": range(b, n - horizon + 1)}
+    xy = {k: make_windows(scaled, y, lookback, horizon, s) for k, s in splits.items()}
+
+    def enc(raw: np.ndarray) -> np.ndarray:
+        return ((raw - encoding.mean) / encoding.std).astype(np.float32)
+
+    times = df[time_column].map(_fmt_time).tolist()
+    context = max(b - 3 * lookback, 0)
+    return PreparedData(
+        x_train=xy["train"][0], y_train=enc(xy["train"][1]),
+        x_val=xy["val"][0], y_val=enc(xy["val"][1]),
+        x_test=xy["test"][0], y_test=enc(xy["test"][1]),
+        raw_test=df.iloc[b - lookback:], preprocessor=scaler, target=encoding,
+        feature_columns=columns, dropped=dropped, profile=profile, notes=notes,
+        data_kind="timeseries",
+        layout={"time_column": time_column, "lookback": lookback, "horizon": horizon,
+                "season_length": season or 0},
+        extra={
+            "y_test_raw": xy["test"][1],
+            "baselines": naive_forecasts(y, splits["test"], horizon, season),
+            "period_time": times[b:],
+            "period_actual": y[b:].tolist(),
+            "history": {"time": times[context:b], "value": y[context:b].tolist()},
+            "periods": {"train": [times[0], times[a - 1]], "val": [times[a], times[b - 1]],
+                        "test": [times[b], times[-1]]},
+        },
+    )
+
+
+# -- sequences (one per row, or one step per row) --------------------------------------------
+
+
+def wide_columns(columns, exclude=()) -> list[str]:
+    """Columns named ``t0..tN`` (or ``step_1``, ``x3``...) in step order; [] if fewer than 3."""
+    found = [(int(m.group(1)), c) for c in columns if c not in exclude
+             and (m := _WIDE.match(str(c)))]
+    return [c for _, c in sorted(found)] if len(found) >= MIN_STEPS else []
+
+
+def wide_array(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Wide-format rows as ``(n, steps, 1)`` raw values.
+
+    Raises:
+        DataError: for non-numeric or missing values.
+    """
+    frame = df[columns].apply(pd.to_numeric, errors="coerce")
+    bad = frame.isna() & df[columns].notna()
+    if bad.any().any():
+        col = bad.any().idxmax()
+        example = df.loc[bad[col], col].astype(str).iloc[0]
+        raise DataError(
+            f"Sequence column '{col}' has non-numeric value(s) (e.g. {example!r}); sequence "
+            "steps must be numbers. Fix or remove those rows."
+        )
+    if frame.isna().any().any():
+        rows = int(frame.isna().any(axis=1).sum())
+        raise DataError(
+            f"{rows} sequence(s) have missing steps; every row needs a value in each of "
+            f"{columns[0]}..{columns[-1]}. Fill them or remove those rows."
+        )
+    return frame.to_numpy(dtype=float)[:, :, None]
+
+
+def long_array(df: pd.DataFrame, id_column: str, step_column: str, value_columns: list[str],
+               n_steps: int | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Long-format rows as ``(n_sequences, steps, features)`` raw values and the sequence ids.
+
+    Raises:
+        DataError: for missing columns, non-numeric values, repeated steps or sequences of
+            different lengths (or not ``n_steps`` long).
+    """
+    missing = [c for c in (id_column, step_column, *value_columns) if c not in df.columns]
+    if missing:
+        raise DataError(f"The data lacks the sequence column(s) {missing}.")
+    values, _ = series_values(df, value_columns)
+    frame = pd.DataFrame(values, columns=value_columns, index=df.index)
+    frame["_id"], frame["_step"] = df[id_column].to_numpy(), df[step_column].to_numpy()
+    if frame.duplicated(["_id", "_step"]).any():
+        first = frame[frame.duplicated(["_id", "_step"])].iloc[0]
+        raise DataError(
+            f"Sequence {_py(first['_id'])!r} has step {_py(first['_step'])!r} more than once; each "
+            f"(sequence id, step) pair must be unique in '{id_column}', '{step_column}'."
+        )
+    frame = frame.sort_values(["_id", "_step"], kind="stable")
+    lengths = frame.groupby("_id", sort=False).size()
+    expected = n_steps or int(lengths.mode().iloc[0])
+    if (lengths != expected).any():
+        odd = lengths[lengths != expected]
+        raise DataError(
+            f"Sequences must all have {expected} steps; {len(odd)} do not (e.g. sequence "
+            f"{_py(odd.index[0])!r} has {int(odd.iloc[0])}). Pad or trim them to a common length."
+        )
+    ids = list(lengths.index)
+    arr = frame[value_columns].to_numpy(dtype=float).reshape(len(ids), expected, len(value_columns))
+    return arr, ids
+
+
+def prepare_sequences(
+    df: pd.DataFrame, target: str, task: str, *, id_column: str | None = None,
+    step_column: str | None = None, test_size: float = 0.2, val_size: float = 0.1,
+    seed: int = 42, exclude: tuple[str, ...] = (), profile: DataProfile | None = None,
+) -> PreparedData:
+    """Sequences (wide: one per row; long: with ``id_column`` and ``step_column``) split by
+    sequence (stratified for classification), scaled on the training sequences.
+
+    Raises:
+        DataError: for a bad target, no sequence columns, or bad sequence values.
+    """
+    profile = profile or profile_dataframe(df)
+    if id_column is None:
+        check_target(df, target, task, test_size=test_size, val_size=val_size)
+        columns = wide_columns([c for c in df.columns if c != target], exclude)
+        if not columns:
+            raise DataError(
+                "No sequence columns found: wide sequences need columns named t0, t1, ... "
+                "(at least 3). For one row per step, choose the sequence id and step columns."
+            )
+        known = df[df[target].notna()]
+        raw = wide_array(known, columns)
+        table, ids = known, list(known.index)
+        layout = {"format": "wide", "n_steps": len(columns)}
+        features = columns
+    else:
+        if not step_column:
+            raise DataError("Long-format sequences need a step column besides the id column.")
+        value_columns = [c for c in df.columns if c not in (id_column, step_column, target)
+                         and c not in exclude and profile.column(c).kind == "numeric"]
+        if not value_columns:
+            raise DataError("No numeric value columns besides the sequence id, step and target.")
+        if target not in df.columns:
+            check_target(df, target, task)
+        per_id = df.groupby(id_column, sort=True)[target]
+        varying = per_id.nunique(dropna=True)
+        if (varying > 1).any():
+            first = _py(varying[varying > 1].index[0])
+            raise DataError(
+                f"Target '{target}' changes within sequence {first!r}; "
+                "for sequence classification or regression each sequence has one target value."
+            )
+        raw, ids = long_array(df, id_column, step_column, value_columns)
+        table = per_id.first().loc[ids].to_frame()
+        check_target(table, target, task, test_size=test_size, val_size=val_size)
+        layout = {"format": "long", "id_column": id_column, "step_column": step_column,
+                  "n_steps": raw.shape[1], "value_columns": value_columns}
+        features = [id_column, step_column, *value_columns]
+    position = {k: i for i, k in enumerate(ids)}
+    train, val, test = split_rows(table, target, task, test_size=test_size, val_size=val_size,
+                                  seed=seed)
+
+    def pick(part: pd.DataFrame) -> np.ndarray:
+        return raw[[position[k] for k in part.index]]
+
+    scaler = SeriesScaler().fit(pick(train))
+    encoding = TargetEncoding.fit(train[target], task)
+    raw_test = test if id_column is None else df[df[id_column].isin(set(test.index))]
+    dropped = {c: "not a sequence column" for c in df.columns
+               if c not in features and c != target and c not in exclude}
+    dropped.update({c: "excluded by you" for c in exclude if c in df.columns})
+    return PreparedData(
+        x_train=scaler.transform(pick(train)), y_train=encoding.encode(train[target]),
+        x_val=scaler.transform(pick(val)), y_val=encoding.encode(val[target]),
+        x_test=scaler.transform(pick(test)), y_test=encoding.encode(test[target]),
+        raw_test=raw_test, preprocessor=scaler, target=encoding, feature_columns=features,
+        dropped=dropped, profile=profile, notes=[], data_kind="sequence", layout=layout,
+    )
+
+
+def detect_data_kind(df: pd.DataFrame, target: str | None = None) -> str:
+    """``image``, ``sequence``, ``timeseries`` or ``tabular``: the best guess for ``df``."""
+    from dl_core.data.images import detect_pixel_layout
+
+    if detect_pixel_layout(df, target) is not None:
+        return "image"
+    if wide_columns([c for c in df.columns if c != target]):
+        return "sequence"
+    time_column = detect_time_column(df)
+    if time_column is not None and time_column != target and len(df) >= 50:
+        numeric = [c for c in df.columns if c != time_column
+                   and pd.api.types.is_numeric_dtype(df[c])]
+        if numeric and len(numeric) >= df.shape[1] - 2:
+            return "timeseries"
+    return "tabular"

@@ -1,0 +1,99 @@
+"""The model zoo as a user drives it: the digits images and the seasonal series, from the Data
+page to the Evaluate page (AppTest from the entrypoint)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.pages.test_app import load_sample, open_app
+from ui import state
+
+
+def train_and_wait(at, timeout: float = 180.0) -> str:
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if at.session_state[state.RUN_ID]:
+            break
+        time.sleep(0.5)
+    assert not at.exception
+    run_id = at.session_state[state.RUN_ID]
+    assert run_id, [e.value for e in at.error]
+    return run_id
+
+
+def test_digits_cnn_from_data_to_misclassified_images():
+    at = open_app("pages/data.py")
+    load_sample(at, "digits")
+    assert at.selectbox(key="kind_choice").value == "image"
+    assert at.text_input(key="image_shape").value == "8x8x1"
+    assert any("8 × 8 × 1 images" in s.value for s in at.success)
+
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    assert at.selectbox(key="arch_choice").options == ["Convolutional network (CNN)"]
+    at.number_input(key="blocks.cnn.0.filters").set_value(8).run()
+    at.button(key="blocks.cnn.1.remove").click().run()  # one conv block is enough here
+    assert not at.exception
+    at.number_input(key="train.epochs").set_value(2)
+    at.text_input(key="model.cnn.dense_units").set_value("16")
+    at.button(key="apply").click().run()
+    assert at.session_state[state.MODEL_CONFIG]["filters"] == (8,)
+    assert at.session_state[state.MODEL_CONFIG]["dense_units"] == (16,)
+
+    train_and_wait(at)
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    assert "Accuracy" in {m.label for m in at.metric}
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) >= 4  # confusion matrix, ROC, PR, misclassified images (+ curves)
+    assert any(m.value == "**Misclassified test images**" for m in at.markdown)
+
+
+def test_seasonal_lstm_from_data_to_forecast_vs_baselines():
+    at = open_app("pages/data.py")
+    load_sample(at, "seasonal")
+    assert at.selectbox(key="kind_choice").value == "timeseries"
+    assert at.selectbox(key="time_column").value == "timestamp"
+    at.number_input(key="lookback").set_value(24).run()
+    at.number_input(key="horizon").set_value(3).run()
+    assert not at.exception
+    assert any("3 step(s) ahead" in s.value for s in at.success)
+
+    at.switch_page("pages/model.py").run()
+    assert at.session_state[state.ARCH] == "lstm"
+    at.number_input(key="blocks.lstm.0.units").set_value(8).run()
+    at.button(key="blocks.lstm.add").click().run()  # a second layer, then reorder
+    at.number_input(key="blocks.lstm.1.units").set_value(4).run()
+    at.button(key="blocks.lstm.1.up").click().run()
+    assert not at.exception
+    at.number_input(key="train.epochs").set_value(3)
+    at.button(key="apply").click().run()
+    assert at.session_state[state.MODEL_CONFIG]["units"] == (4, 8)
+
+    train_and_wait(at)
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    assert {"MAE", "RMSE", "MAPE (%)", "R²"} <= {m.label for m in at.metric}
+    assert any("last-value baseline" in m.value for m in at.markdown)
+
+
+def test_bad_series_options_are_explained():
+    at = open_app("pages/data.py")
+    load_sample(at, "seasonal")
+    at.number_input(key="lookback").set_value(500).run()
+    assert not at.exception
+    assert any("too few for lookback 500" in e.value for e in at.error)
+
+
+def test_pixel_csv_with_no_valid_shape_is_explained():
+    rows = ["label," + ",".join(f"pixel{i}" for i in range(50))]
+    rows += [f"{i % 2}," + ",".join(str((i * j) % 255) for j in range(50)) for i in range(40)]
+    at = open_app("pages/data.py")
+    at.file_uploader(key="upload").set_value(("px.csv", "\n".join(rows).encode(), "text/csv")).run()
+    assert at.selectbox(key="kind_choice").value == "image"
+    assert not at.exception
+    assert any("Cannot infer the image shape" in e.value for e in at.error)
