@@ -12,6 +12,7 @@ import os
 import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
