@@ -29,6 +29,20 @@ def load_sample(at: AppTest, name: str) -> None:
     assert not at.exception
 
 
+def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
+    """Load a sample, set training numbers on the Model page, click Train; the job id."""
+    at = open_app("pages/data.py")
+    load_sample(at, sample)
+    at.switch_page("pages/model.py").run()
+    for name, value in train.items():
+        at.number_input(key=f"train.{name}").set_value(value)
+    at.button(key="apply").click().run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    return at, at.session_state[state.JOB_ID]
+
+
 def test_home_links_every_step():
     at = open_app()
     assert at.title[0].value.endswith("DL Explorer")
@@ -82,17 +96,7 @@ def test_sample_to_trained_evaluated_model():
 
 
 def test_stop_button_stops_training():
-    at = open_app("pages/data.py")
-    load_sample(at, "churn")
-    at.switch_page("pages/model.py").run()
-    at.number_input(key="train.epochs").set_value(500)
-    at.number_input(key="train.patience").set_value(0)
-    at.number_input(key="train.batch_size").set_value(8)
-    at.button(key="apply").click()
-    at.run()
-    at.switch_page("pages/train.py").run()
-    at.button(key="train").click().run()
-    job_id = at.session_state[state.JOB_ID]
+    at, job_id = start_training("churn", epochs=500, patience=0, batch_size=8)
     deadline = time.time() + 120
     while time.time() < deadline:
         at.run()
@@ -164,16 +168,7 @@ def test_pages_without_data_point_back_to_data():
 
 
 def test_a_new_session_reattaches_to_the_running_job():
-    at = open_app("pages/data.py")
-    load_sample(at, "wine")
-    at.switch_page("pages/model.py").run()
-    at.number_input(key="train.epochs").set_value(300)
-    at.number_input(key="train.patience").set_value(0)
-    at.button[0].click()
-    at.run()
-    at.switch_page("pages/train.py").run()
-    at.button(key="train").click().run()
-    job_id = at.session_state[state.JOB_ID]
+    _, job_id = start_training("wine", epochs=300, patience=0)
     reopened = open_app("pages/train.py")  # a fresh session, as after closing the tab
     assert reopened.session_state[state.JOB_ID] == job_id
     stop = [b for b in reopened.button if b.key == f"stop-{job_id}"]
