@@ -26,11 +26,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 SERVER_START_S = 90.0
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
 
 def chromium_path() -> str:
     """Debian's chromium (never a downloaded browser); fail loudly when it is missing."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
+    path = shutil.which("chromium") or DEBIAN_CHROMIUM
     if not Path(path).is_file():
         pytest.fail(
             "Browser tests need Debian's chromium at /usr/bin/chromium and it is missing: "
