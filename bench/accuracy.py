@@ -14,6 +14,8 @@ Figures only, no assertions::
     python bench/accuracy.py                           # the defaults, seed 42
     python bench/accuracy.py --seeds 42,43,44          # mean over three splits
     python bench/accuracy.py --set dropout=0.2 --set learning_rate=0.003   # try a variant
+
+The table goes to stdout; TensorFlow's and MLflow's chatter to stderr (``2>/dev/null``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="dlx-bench-accuracy-"))
@@ -97,9 +98,6 @@ def main() -> None:
                         help="override an FNN or training default")
     args = parser.parse_args()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    for nudge in (".*Add type hints to the `predict` method.*",
-                  ".*An input example was not provided.*"):
-        warnings.filterwarnings("ignore", message=nudge)  # MLflow's nudges, as in pyproject.toml
     model_opts, train_opts = split_sets(args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"FNN options: {model_opts or 'defaults'}; training options: {train_opts or 'defaults'}; "
