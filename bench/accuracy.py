@@ -55,7 +55,9 @@ def baselines(data, task: str, seed: int) -> dict[str, dict[str, float]]:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    x = np.vstack([data.x_train, data.x_val])
+    # float64: float32 probabilities cast up miss sklearn's sum-to-one tolerance and warn.
+    x = np.vstack([data.x_train, data.x_val]).astype(np.float64)
+    x_test = data.x_test.astype(np.float64)
     y = np.concatenate([data.y_train, data.y_val])
     out = {}
     if task == "regression":
@@ -63,13 +65,13 @@ def baselines(data, task: str, seed: int) -> dict[str, dict[str, float]]:
                   "hist_gb": HistGradientBoostingRegressor(random_state=seed)}
         y_true = data.target.decode_regression(data.y_test)
         for name, model in models.items():
-            y_pred = data.target.decode_regression(model.fit(x, y).predict(data.x_test))
+            y_pred = data.target.decode_regression(model.fit(x, y).predict(x_test))
             out[name] = evaluation.regression_metrics(y_true, y_pred)
         return out
     models = {"logreg": LogisticRegression(max_iter=5000),
               "hist_gb": HistGradientBoostingClassifier(random_state=seed)}
     for name, model in models.items():
-        proba = model.fit(x, y).predict_proba(data.x_test)
+        proba = model.fit(x, y).predict_proba(x_test)
         out[name] = evaluation.classification_metrics(data.y_test, proba, list(data.target.classes))
     return out
 
