@@ -354,3 +354,34 @@ def report_figure(report: Mapping[str, Any] | None) -> go.Figure:
     except (KeyError, TypeError, ValueError) as exc:
         return _note("Evaluation", f"Cannot draw this {task!r} report: {exc}.")
     return _note("Evaluation", f"No comparison plot for {task!r} reports yet.")
+
+
+def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
+    """The FINISHED training run of ``experiment`` with the best ``metric``.
+
+    Raises:
+        TrackingError: if the experiment does not exist or has no such run.
+    """
+    from dl_core import tracking
+    from dl_core.errors import TrackingError
+
+    names = tracking.experiments()
+    ids = [i for i, n in names.items() if n == experiment]
+    if not ids:
+        raise TrackingError(
+            f"No experiment named {experiment!r}; experiments in the store: {sorted(names.values())}."
+        )
+    df = runs_frame(tracking.search_run_records(ids))
+    df = filter_runs(df, kinds=["training"], statuses=["FINISHED"])
+    best = best_run_id(df, metric) if not df.empty else None
+    if best is None:
+        raise TrackingError(
+            f"Experiment {experiment!r} has no FINISHED training run with the metric {metric!r}."
+        )
+    return best
+
+
+def prediction_table(df: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The input rows with the predictions (and class probabilities) appended."""
+    clash = [c for c in predictions.columns if c in df.columns]
+    return pd.concat([df.drop(columns=clash), predictions], axis=1)
