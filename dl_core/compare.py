@@ -169,7 +169,7 @@ def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) 
         "run": label, "status": df["status"], "experiment": df["experiment"],
         "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
         "kind": df["kind"], "started": df["start_time"],
-    }, index=df["run_id"].to_numpy())
+    }).set_axis(df["run_id"].to_numpy())
     mon, best = f"metrics.{MONITORED}", f"metrics.{BEST_MONITORED}"
     view[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else np.nan
     view[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else np.nan

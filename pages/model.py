@@ -11,6 +11,7 @@ from ui.data import current_table
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
 from ui.modeling import data_shape, model_summary
+from ui.sweeps import sweep_section
 
 st.title("🧩 Model")
 df = current_table()
@@ -57,3 +58,5 @@ with shown_errors("Checking the hyperparameters"):
     )
     st.dataframe(summary["layers"], hide_index=True)
     st.page_link("pages/train.py", label="Next: train", icon="➡️")
+
+sweep_section()  # vary the applied hyperparameters as a sweep

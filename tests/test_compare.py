@@ -32,6 +32,7 @@ def test_frame_filters_sorts_and_finds_what_differs(seeded_runs):
     assert compare.best_run_id(seeded, "best_val_loss") == by_loss["run_id"].iloc[0]
     view = compare.table_view(seeded, ["learning_rate"], ["test_accuracy"])
     assert {"val_loss (final)", "val_loss (best epoch)", "param: learning_rate"} <= set(view.columns)
+    assert view["run"].notna().all() and list(view.index) == list(seeded["run_id"])
 
 
 def test_figures_from_logged_data(seeded_runs):

@@ -15,10 +15,12 @@ MODEL_CONFIG = "model_config"  # dict of the chosen architecture's config fields
 TRAIN_CONFIG = "train_config"  # dict of TrainConfig fields
 JOB_ID = "job_id"            # the latest job this session submitted
 RUN_ID = "run_id"            # the run the Evaluate page shows
+SWEEP_JOB_ID = "sweep_job_id"  # the latest sweep this session started
+RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses on
 
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
-    MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None,
+    MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None, SWEEP_JOB_ID: None,
 }
 
 
