@@ -121,6 +121,8 @@ def sort_runs(df: pd.DataFrame, metric: str | None = None, descending: bool | No
         metric: A ``metrics.<k>`` column (or a plain metric name); runs without it go last.
         descending: Defaults to best first (ascending for losses and errors).
     """
+    if df.empty:
+        return df
     if metric:
         col = metric if metric in df.columns else f"metrics.{metric}"
         if col not in df.columns:

@@ -21,6 +21,9 @@ if df.empty:
     st.stop()
 
 shown = ui_runs.filtered_runs(df)
+if shown.empty:
+    st.info(f"None of the {len(df):,} runs matches these filters.")
+    st.stop()
 metric, descending = ui_runs.sort_choice(shown)
 shown = compare.sort_runs(shown, metric, descending)
 differs_only = st.toggle("Only params that differ (between the selected runs, or all shown)",

@@ -119,6 +119,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     at = runs_page()
     select_rows(at, ["seed-0"])
     at.button(key="rerun").click().run()  # the quickest way to a filled-in Model page
+    at.switch_page("pages/model.py").run()  # (AppTest reruns the page it was told last)
     at.toggle(key="sweep_on").set_value(True).run()
     at.text_input(key="sweep.learning_rate").set_value("0.01,0.02").run()
     assert any("2 trial(s)" in c.value for c in at.caption)
@@ -130,7 +131,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
         return any(m.value.startswith("✅ **Sweep finished") for m in at.markdown)
 
     wait(at, finished)
-    trials = at.dataframe(key=f"trials-{job_id}").value
+    trials = [d.value for d in at.dataframe if "trial" in d.value.columns][0]
     assert len(trials) == 2 and set(trials["status"]) == {"FINISHED"}
     assert any(m.label.startswith("Best so far") for m in at.metric)
     job = [m for m in at.markdown if "Sweep finished" in m.value]
@@ -167,7 +168,7 @@ def test_predict_page_upload_and_download(seeded_runs):
     assert not at.exception
     notes = " ".join(i.value for i in at.info)
     assert "extra" in notes and "'purple'" in notes
-    preview = at.dataframe(key="predict_preview").value
+    preview = at.dataframe[-1].value  # (only tables with selections carry their key)
     assert len(preview) == 12 and {"prediction", "proba_yes"} <= set(preview.columns)
     assert any(b.key == "predict_download" for b in at.get("download_button"))
 
