@@ -334,6 +334,12 @@ def search_run_records(experiment_ids: list[str] | None = None, filter_string: s
     Raises:
         TrackingError: if the store cannot be searched.
     """
+    import gc
+
+    # Building ~40 ORM objects per run triggers Python's cyclic GC over and over (half the time
+    # at 1,000 runs); nothing here makes cycles, so pause it for the search.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         names = experiments()
         ids = list(experiment_ids) if experiment_ids else list(names)
@@ -367,6 +373,9 @@ def search_run_records(experiment_ids: list[str] | None = None, filter_string: s
         raise TrackingError(
             f"Cannot search the runs of the MLflow store at {tracking_uri()!r}: {exc}."
         ) from exc
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def rename_run(run_id: str, name: str) -> None:
