@@ -48,7 +48,8 @@ def seed(n: int) -> float:
                   "epochs": "200", "patience": "15", "class_weight": "none", "test_size": "0.2",
                   "val_size": "0.1", "seed": str(i)}
         metrics = {"loss": rng.random(), "val_loss": rng.random(), "best_val_loss": rng.random(),
-                   "best_epoch": rng.randint(1, 50), "epochs_run": 50, "test_accuracy": rng.random(),
+                   "best_epoch": rng.randint(1, 50), "epochs_run": 50,
+                   "test_accuracy": rng.random(),
                    "test_f1": rng.random(), "test_roc_auc": rng.random()}
         c.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()],
                     metrics=[Metric(k, v, now, 50) for k, v in metrics.items()],

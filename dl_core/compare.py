@@ -114,7 +114,8 @@ def filter_runs(
     return df[mask]
 
 
-def sort_runs(df: pd.DataFrame, metric: str | None = None, descending: bool | None = None) -> pd.DataFrame:
+def sort_runs(df: pd.DataFrame, metric: str | None = None,
+              descending: bool | None = None) -> pd.DataFrame:
     """Newest first with sweep trials grouped under their parent; or by a metric.
 
     Args:
@@ -231,7 +232,8 @@ def overlay_curves_figure(
     for i, (run_id, hist) in enumerate(histories.items()):
         color = _PALETTE[i % len(_PALETTE)]
         name = labels.get(run_id, run_id[:8]) + (" ★" if run_id == best else "")
-        for key, split, dash in ((metric, "train", "solid"), (f"val_{metric}", "validation", "dash")):
+        for key, split, dash in ((metric, "train", "solid"),
+                                 (f"val_{metric}", "validation", "dash")):
             values = hist.get(key)
             if not values:
                 continue
@@ -371,7 +373,8 @@ def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
     ids = [i for i, n in names.items() if n == experiment]
     if not ids:
         raise TrackingError(
-            f"No experiment named {experiment!r}; experiments in the store: {sorted(names.values())}."
+            f"No experiment named {experiment!r}; experiments in the store: "
+            f"{sorted(names.values())}."
         )
     df = runs_frame(tracking.search_run_records(ids))
     df = filter_runs(df, kinds=["training"], statuses=["FINISHED"])

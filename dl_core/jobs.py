@@ -62,18 +62,6 @@ class JobState:
 class Executor(Protocol):
     def submit(self, spec: JobSpec) -> str: ...
     def submit_sweep(self, spec: SweepSpec) -> str: ...
-    def submit_sweep(self, spec: SweepSpec) -> str:
-        """Queue a sweep: its trials run one after another in the worker."""
-        from dl_core.sweeps import trial_params
-
-        n = len(trial_params(spec))  # a bad search space fails here, in the caller
-        job_id = uuid.uuid4().hex[:12]
-        with self._lock:
-            self._jobs[job_id] = JobState(job_id=job_id, spec=spec.base.to_dict(), kind="sweep",
-                                          n_trials=n, sweep=spec.to_dict())
-        self._send({"cmd": "sweep", "job_id": job_id, "spec": spec.to_dict()})
-        return job_id
-
     def progress(self, job_id: str) -> JobState: ...
     def stop(self, job_id: str) -> None: ...
 

@@ -83,7 +83,8 @@ def parse_axis(text: str, *, tuple_field: bool = False) -> Axis:
         try:
             return Range(float(parts[0]), float(parts[1]), int(parts[2]), log)
         except ValueError:
-            raise ConfigError(f"A range is low:high:count[:log] of numbers; got {text!r}.") from None
+            raise ConfigError(
+                f"A range is low:high:count[:log] of numbers; got {text!r}.") from None
     sep = ";" if tuple_field else ","
     values = [v.strip() for v in raw.split(sep) if v.strip()]
     if not values:
@@ -185,7 +186,7 @@ def trial_params(spec: SweepSpec) -> list[dict[str, Any]]:
     if spec.method == "grid":
         axes = [[typed(k, v) for v in (a.values() if isinstance(a, Range) else a)]
                 for k, a in space.items()]
-        combos = [dict(zip(space, values)) for values in itertools.product(*axes)]
+        combos = [dict(zip(space, values, strict=True)) for values in itertools.product(*axes)]
         if spec.budget and spec.budget < len(combos):
             combos = [combos[i] for i in sorted(rng.sample(range(len(combos)), spec.budget))]
     else:

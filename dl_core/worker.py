@@ -1,9 +1,10 @@
 """The training worker process: ``python -m dl_core.worker``.
 
-Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``, ``{"cmd": "sweep",
-"job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``), events on its protocol stream. TensorFlow is imported once
-and stays warm; a crash here cannot take the web server down. Jobs run one at a time in a
-thread so the main thread can keep reading stop commands.
+Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
+``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``),
+events on its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
+take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
+at a time in a thread so the main thread can keep reading stop commands.
 """
 
 from __future__ import annotations

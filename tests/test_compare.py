@@ -31,7 +31,8 @@ def test_frame_filters_sorts_and_finds_what_differs(seeded_runs):
     assert by_loss["metrics.best_val_loss"].is_monotonic_increasing
     assert compare.best_run_id(seeded, "best_val_loss") == by_loss["run_id"].iloc[0]
     view = compare.table_view(seeded, ["learning_rate"], ["test_accuracy"])
-    assert {"val_loss (final)", "val_loss (best epoch)", "param: learning_rate"} <= set(view.columns)
+    assert {"val_loss (final)", "val_loss (best epoch)", "param: learning_rate"} <= set(
+        view.columns)
     assert view["run"].notna().all() and list(view.index) == list(seeded["run_id"])
 
 
@@ -43,13 +44,15 @@ def test_figures_from_logged_data(seeded_runs):
     fig = compare.overlay_curves_figure(hist, "loss", best=seeded_runs["runs"][0])
     assert len(fig.data) == 4 and all(len(t.x) == 3 for t in fig.data)
     assert "★" in fig.data[0].name
-    par = compare.parallel_coordinates_figure(df, ["learning_rate", "hidden_units"], "best_val_loss")
+    par = compare.parallel_coordinates_figure(df, ["learning_rate", "hidden_units"],
+                                              "best_val_loss")
     assert len(par.data[0].dimensions) == 3
     assert compare.param_scatter_figure(df, "learning_rate", "test_accuracy").data
     assert len(compare.metrics_bar_figure(df, ["test_accuracy", "test_f1"]).data) == 4
     report = tracking.load_json(seeded_runs["runs"][0], "evaluation/report.json")
     assert compare.report_figure(report).data[0].type == "heatmap"
-    assert "No comparison plot" in compare.report_figure({"task": "mystery"}).layout.annotations[0].text
+    unknown = compare.report_figure({"task": "mystery"})
+    assert "No comparison plot" in unknown.layout.annotations[0].text
 
 
 def test_sweep_parent_and_children(seeded_runs):
@@ -62,7 +65,8 @@ def test_sweep_parent_and_children(seeded_runs):
 
 
 def test_trial_generation():
-    grid = trial_params(SweepSpec(BASE, {"learning_rate": [0.1, 0.01], "hidden_units": ["8", "16,8"]}))
+    grid = trial_params(SweepSpec(BASE, {"learning_rate": [0.1, 0.01],
+                                         "hidden_units": ["8", "16,8"]}))
     assert len(grid) == 4
     space = {"learning_rate": Range(1e-4, 1e-1, 4, log=True), "batch_size": Range(8, 64, 3)}
     combos = trial_params(SweepSpec(BASE, space, method="random", budget=5, seed=1))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -142,7 +141,7 @@ def compare_runs(df: pd.DataFrame) -> None:
     c = st.columns([2, 3])
     metric = c[0].selectbox("Best by", metrics, index=metrics.index(default), key="cmp_metric")
     best = compare.best_run_id(df, metric)
-    labels = dict(zip(df["run_id"], df["run_name"].astype(str)))
+    labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
     if best:
         value = df.loc[df["run_id"] == best, f"metrics.{metric}"].iloc[0]
         c[1].success(f"★ Best by {metric}: **{labels[best]}** ({value:.4g})")
@@ -159,7 +158,8 @@ def compare_runs(df: pd.DataFrame) -> None:
     with right:
         if params:
             p = st.selectbox("Param", params, key="cmp_param",
-                             index=params.index("learning_rate") if "learning_rate" in params else 0)
+                             index=params.index("learning_rate")
+                             if "learning_rate" in params else 0)
             st.plotly_chart(compare.param_scatter_figure(df, p, metric, best), key="cmp_scatter")
         else:
             st.info("These runs share every param; nothing to plot against the metric.")
@@ -293,8 +293,9 @@ _SYSTEM_TAGS = {"task", "arch", "dataset", "dataset_hash", "rows", "columns", "t
 def run_detail(row: pd.Series) -> None:
     """One run: actions, config, metrics, plots, notes and tags."""
     run_id, started = row["run_id"], row["start_time"]
-    when = started.strftime("%Y-%m-%d %H:%M") if isinstance(started, (pd.Timestamp, dt.datetime)) else ""
-    st.markdown(f"### {row['run_name']}\n`{run_id}` · {row['status']} · {row['experiment']} · {when}")
+    when = started.strftime("%Y-%m-%d %H:%M") if isinstance(started, dt.datetime) else ""
+    st.markdown(f"### {row['run_name']}\n`{run_id}` · {row['status']} · "
+                f"{row['experiment']} · {when}")
     if row.get(f"tags.{tracking.TAG_ERROR}"):
         st.error(row[f"tags.{tracking.TAG_ERROR}"])
     c = st.columns(4)

@@ -125,7 +125,8 @@ def live_sweep(job_id: str) -> None:
             st.error(job.error or "The sweep failed.")
         elif not job.active:
             if job.status == "killed":
-                st.warning("Sweep stopped: the current trial ended KILLED and the rest were skipped.")
+                st.warning("Sweep stopped: the current trial ended KILLED and the rest were "
+                           "skipped.")
             if st.button("Compare its trials on the Runs page", key=f"compare-sweep-{job_id}"):
                 refresh()  # the cached runs table must know the new sweep
                 st.session_state[state.RUNS_SWEEP] = job.run_id
