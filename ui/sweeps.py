@@ -124,6 +124,9 @@ def live_sweep(job_id: str) -> None:
         if job.status == "failed":
             st.error(job.error or "The sweep failed.")
         elif not job.active:
+            if st.session_state.get("_sweep_announced") != job_id:
+                st.session_state["_sweep_announced"] = job_id
+                refresh()  # the Runs page shows the sweep at once
             if job.status == "killed":
                 st.warning("Sweep stopped: the current trial ended KILLED and the rest were "
                            "skipped.")

@@ -36,6 +36,7 @@ def select_rows(at, names: list[str]) -> None:
 
 def runs_page(experiment: str = "seeded"):
     at = open_app("pages/runs.py")
+    at.button(key="runs_refresh").click().run()  # runs made since the last read (10 s cache)
     at.multiselect(key="f_exp").select(experiment).run()
     assert not at.exception
     return at
@@ -64,6 +65,7 @@ def test_select_two_runs_compare_and_see_what_differs(seeded_runs):
 
 def test_a_sweep_compares_in_one_click(seeded_runs):
     at = open_app("pages/runs.py")
+    at.button(key="runs_refresh").click().run()
     at.selectbox(key=state.RUNS_SWEEP).select(seeded_runs["sweep"]).run()
     assert not at.exception
     assert len(at.dataframe(key="runs_table").value) == 3
