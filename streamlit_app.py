@@ -15,5 +15,9 @@ pages = {
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
     ],
+    "Experiments": [
+        st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
+        st.Page("pages/predict.py", title="Predict", icon="🔮", url_path="predict"),
+    ],
 }
 st.navigation(pages).run()

@@ -120,6 +120,108 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _job_spec(args: argparse.Namespace):
+    """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
+    from dl_core.data.loading import read_csv
+    from dl_core.data.task import detect_task
+    from dl_core.training import JobSpec
+
+    path = Path(args.data)
+    if not path.is_file():
+        raise ConfigError(f"No such file: {path}.")
+    df = read_csv(path)
+    if args.target not in df.columns:
+        from dl_core.data.task import check_target
+
+        check_target(df, args.target, "regression")  # raises the helpful "no such column"
+    task = args.task or detect_task(df[args.target])
+    model_opts, train_opts = _split_options(args.arch, _parse_sets(args.set))
+    if args.epochs is not None:
+        train_opts["epochs"] = str(args.epochs)
+    return JobSpec(
+        dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
+        arch=args.arch, model_config=model_opts, train_config=train_opts,
+        experiment=args.experiment, exclude=tuple(args.exclude or ()),
+    )
+
+
+def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
+    from typing import get_type_hints
+
+    from dl_core.models import get_model
+    from dl_core.sweeps import SweepSpec, parse_axis, run_sweep
+    from dl_core.training import TrainConfig
+
+    hints = {**get_type_hints(TrainConfig), **get_type_hints(get_model(args.arch).config_cls)}
+    space: dict[str, Any] = {}
+    for item in [*args.grid, *args.range]:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--grid/--range expect key=values; got {item!r}.")
+        key = key.strip()
+        if key in space:
+            raise ConfigError(f"{key} is given twice; vary each hyperparameter once.")
+        tuple_field = "tuple" in str(hints.get(key, ""))
+        if item in args.range and ":" not in value:
+            raise ConfigError(f"--range expects key=low:high:count[:log]; got {item!r}.")
+        space[key] = parse_axis(value, tuple_field=tuple_field)
+    spec = SweepSpec(base=_job_spec(args), space=space, method=args.method, budget=args.budget,
+                     metric=args.metric, seed=args.seed, name=args.name)
+
+    def report(event: dict[str, Any]) -> None:
+        if args.quiet:
+            return
+        if event["type"] == "trial_started":
+            values = " ".join(f"{k}={v}" for k, v in event["params"].items())
+            print(f"trial {event['trial']}/{event['n_trials']} {values}", file=sys.stderr)
+        elif event["type"] == "trial_finished":
+            best = event.get("best") or {}
+            print(f"trial {event['trial']} {event['status']} {args.metric}={event['value']} "
+                  f"(best so far: trial {best.get('trial')}, {best.get('value')})", file=sys.stderr)
+
+    result = run_sweep(spec, report=report)
+    return {"run_id": result.run_id, "status": result.status, "metric": args.metric,
+            "best": result.best, "trials": result.trials}
+
+
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core import tracking
+    from dl_core.compare import find_best_run, prediction_table
+    from dl_core.data.loading import read_csv
+
+    path = Path(args.data)
+    if not path.is_file():
+        raise ConfigError(f"No such file: {path}.")
+    run_id = args.run
+    if run_id.startswith("best:"):
+        run_id = find_best_run(run_id.removeprefix("best:"), args.metric)
+    tracking.get_run(run_id)  # a clear "no such run" before loading anything
+    df = read_csv(path)
+    predictor = tracking.load_predictor(run_id)
+    predictions = predictor.predict(df, threshold=args.threshold)
+    out = Path(args.out)
+    prediction_table(df, predictions).to_csv(out, index=False)
+    for note in predictor.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return {"run_id": run_id, "rows": len(predictions), "out": str(out.resolve()),
+            "columns": list(predictions.columns), "notes": predictor.notes}
+
+
+def _add_job_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="Path of the CSV file.")
+    p.add_argument("--target", required=True, help="Column to predict.")
+    p.add_argument("--arch", default="fnn", help="Architecture (default: fnn).")
+    p.add_argument("--task", choices=("binary", "multiclass", "regression"),
+                   help="Override the detected task.")
+    p.add_argument("--epochs", type=int, help="Maximum epochs.")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="Any model or training option, e.g. --set hidden_units=128,64.")
+    p.add_argument("--exclude", action="append", metavar="COLUMN",
+                   help="A column not to use as a feature (repeatable).")
+    p.add_argument("--experiment", help="MLflow experiment (default: the file's name).")
+    p.add_argument("--quiet", action="store_true", help="No progress lines on stderr.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dl_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +255,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--experiment", help="MLflow experiment (default: the file's name).")
     train.add_argument("--quiet", action="store_true", help="No per-epoch lines on stderr.")
     train.set_defaults(func=cmd_train)
+
+    sweep = sub.add_parser("sweep", help="Run a hyperparameter sweep (trials are child runs).")
+    _add_job_arguments(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                       help="Values to try, e.g. --grid learning_rate=0.001,0.01 "
+                            "(tuples with ';': --grid hidden_units='64,32;128').")
+    sweep.add_argument("--range", action="append", default=[], metavar="KEY=LOW:HIGH:COUNT[:log]",
+                       help="A numeric range, e.g. --range learning_rate=1e-4:1e-1:4:log.")
+    sweep.add_argument("--method", choices=("grid", "random"), default="grid")
+    sweep.add_argument("--budget", type=int, help="Most trials (required for random search).")
+    sweep.add_argument("--metric", default="best_val_loss",
+                       help="What 'best' means: best_val_loss (default) or e.g. test_accuracy.")
+    sweep.add_argument("--seed", type=int, default=0, help="Seed of the random search.")
+    sweep.add_argument("--name", help="Name of the sweep's parent run.")
+    sweep.set_defaults(func=cmd_sweep)
+
+    predict = sub.add_parser("predict", help="Predict a CSV with a logged model.")
+    predict.add_argument("run", metavar="RUN_ID",
+                         help="A run id, or best:EXPERIMENT for the best run of an experiment.")
+    predict.add_argument("data", help="CSV with the model's feature columns (target optional).")
+    predict.add_argument("--out", default="predictions.csv", help="Where to write (CSV).")
+    predict.add_argument("--threshold", type=float, default=0.5,
+                         help="Binary classifiers: predict the positive class at or above this.")
+    predict.add_argument("--metric", default="best_val_loss",
+                         help="With best:EXPERIMENT, the metric that picks the best run.")
+    predict.set_defaults(func=cmd_predict)
     return parser
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dl_core.errors import TrainingError
+from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
@@ -45,6 +46,13 @@ class JobState:
     submitted_at: float = field(default_factory=time.time)
     first_epoch_at: float | None = None
     stop_requested: bool = False
+    kind: str = "training"  # training | sweep
+    # Sweeps: the trials so far (params, run id, status, value), the best one, the current one.
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] | None = None
+    trial: int = 0
+    n_trials: int = 0
+    sweep: dict[str, Any] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -53,6 +61,7 @@ class JobState:
 
 class Executor(Protocol):
     def submit(self, spec: JobSpec) -> str: ...
+    def submit_sweep(self, spec: SweepSpec) -> str: ...
     def progress(self, job_id: str) -> JobState: ...
     def stop(self, job_id: str) -> None: ...
 
@@ -121,13 +130,28 @@ class LocalExecutor:
                 return
             if kind == "started":
                 job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+            elif kind == "sweep_started":
+                job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
+            elif kind == "trial_started":
+                # The live curves follow the current trial.
+                job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
+                job.trials.append({"trial": event["trial"], **event["params"],
+                                   "status": "RUNNING", "value": None, "run_id": None})
+            elif kind == "trial_run":
+                job.epochs = event["epochs"]
+                if job.trials:
+                    job.trials[-1]["run_id"] = event["run_id"]
+            elif kind == "trial_finished":
+                row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
+                job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+                job.best = event.get("best")
             elif kind == "epoch":
                 job.epoch, job.epochs = event["epoch"], event["epochs"]
                 job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
                 job.first_epoch_at = job.first_epoch_at or time.time()
                 for key, value in event["logs"].items():
                     job.history.setdefault(key, []).append(value)
-            elif kind == "evaluating":
+            elif kind == "evaluating" and job.kind != "sweep":
                 job.status = "evaluating"
             elif kind == "finished":
                 job.status = "killed" if event["status"] == "KILLED" else "finished"
@@ -169,6 +193,18 @@ class LocalExecutor:
         with self._lock:
             self._jobs[job_id] = JobState(job_id=job_id, spec=spec.to_dict())
         self._send({"cmd": "run", "job_id": job_id, "spec": spec.to_dict()})
+        return job_id
+
+    def submit_sweep(self, spec: SweepSpec) -> str:
+        """Queue a sweep: its trials run one after another in the worker."""
+        from dl_core.sweeps import trial_params
+
+        n = len(trial_params(spec))  # a bad search space fails here, in the caller
+        job_id = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._jobs[job_id] = JobState(job_id=job_id, spec=spec.base.to_dict(), kind="sweep",
+                                          n_trials=n, sweep=spec.to_dict())
+        self._send({"cmd": "sweep", "job_id": job_id, "spec": spec.to_dict()})
         return job_id
 
     def progress(self, job_id: str) -> JobState:

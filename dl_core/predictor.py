@@ -152,6 +152,42 @@ class Predictor:
         x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
         return x, df.index, {}
 
+    def unseen_categories(self, df: pd.DataFrame) -> dict[str, list[str]]:
+        """Category values in ``df`` that training never saw, by column.
+
+        The encoder maps them to its "infrequent" bucket (or all zeros), so predictions still
+        work; people should know, because the model knows nothing about those values.
+        """
+        transformers = getattr(self.preprocessor, "named_transformers_", {})
+        pipe = transformers.get("categorical") if hasattr(transformers, "get") else None
+        if pipe is None or not hasattr(pipe, "named_steps"):
+            return {}
+        columns = [c for name, _, cols in self.preprocessor.transformers_ if name == "categorical"
+                   for c in cols]
+        encoder = pipe.named_steps.get("one_hot")
+        if encoder is None or not hasattr(encoder, "categories_"):
+            return {}
+        text = pipe.named_steps["as_text"].transform(df[columns])
+        out = {}
+        for j, col in enumerate(columns):
+            known = {str(v) for v in encoder.categories_[j]}
+            new = sorted({str(v) for v in text[:, j] if v is not None} - known)
+            if new:
+                out[col] = new
+        return out
+
+    def input_notes(self, df: pd.DataFrame) -> list[str]:
+        """Everything worth telling about ``df`` before predicting it (raises on missing
+        columns): ignored extra columns and category values the model never saw."""
+        notes = self.check_columns(df)
+        for col, values in self.unseen_categories(df).items():
+            shown = ", ".join(repr(v) for v in values[:10]) + (" …" if len(values) > 10 else "")
+            notes.append(
+                f"Column {col!r} has {len(values)} value(s) never seen in training: {shown}. "
+                "The model treats them like rare values, so those predictions are less reliable."
+            )
+        return notes
+
     def _outputs(self, df: pd.DataFrame) -> tuple[np.ndarray, pd.Index, dict[str, Any]]:
         self.check_columns(df)
         x, index, extra = self.model_inputs(df)
@@ -170,7 +206,7 @@ class Predictor:
         ``step_1..step_H`` forecasts for time series (see the module docstring)."""
         if len(df) == 0:
             raise DataError("There are no rows to predict.")
-        self.notes = self.check_columns(df)
+        self.notes = self.input_notes(df)
         out, index, extra = self._outputs(df)
         encoding = self.target
         if self.data_kind == "timeseries":

@@ -311,3 +311,174 @@ def recent_runs(kind: str | None = "training", max_results: int = 200) -> list[d
         }
         for r in runs
     ]
+
+
+# -- the Runs page: everything it reads or edits goes through MLflow's client API, so it works
+# against a remote tracking server unchanged. -------------------------------------------------
+TAG_NOTE = "mlflow.note.content"  # what the MLflow UI shows as a run's description
+TAG_PARENT = "mlflow.parentRunId"
+SEARCH_PAGE_SIZE = 5000  # MLflow caps one page at 50,000; smaller pages keep memory flat
+
+
+def experiments() -> dict[str, str]:
+    """Active experiments as ``{experiment_id: name}``."""
+    from mlflow.entities import ViewType
+
+    return {e.experiment_id: e.name
+            for e in client().search_experiments(view_type=ViewType.ACTIVE_ONLY)}
+
+
+def search_run_records(experiment_ids: list[str] | None = None, filter_string: str = "",
+                       max_results: int | None = None) -> list[dict[str, Any]]:
+    """Every active run of the given experiments (all by default) as one flat dict each.
+
+    Keys follow ``mlflow.search_runs``' column names: ``run_id``, ``run_name``,
+    ``experiment_id``, ``experiment``, ``status``, ``start_time``, ``end_time`` (ms), and
+    ``params.<k>``, ``metrics.<k>`` (latest value), ``tags.<k>``. Pages through the results.
+
+    Raises:
+        TrackingError: if the store cannot be searched.
+    """
+    import gc
+
+    # Building ~40 ORM objects per run triggers Python's cyclic GC over and over (half the time
+    # at 1,000 runs); nothing here makes cycles, so pause it for the search.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        names = experiments()
+        ids = list(experiment_ids) if experiment_ids else list(names)
+        if not ids:
+            return []
+        c = client()
+        out: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page_size = SEARCH_PAGE_SIZE if max_results is None else min(
+                SEARCH_PAGE_SIZE, max_results - len(out))
+            page = c.search_runs(ids, filter_string=filter_string, max_results=page_size,
+                                 order_by=["attributes.start_time DESC"], page_token=token)
+            for r in page:
+                info, data = r.info, r.data
+                rec = {
+                    "run_id": info.run_id, "run_name": info.run_name,
+                    "experiment_id": info.experiment_id,
+                    "experiment": names.get(info.experiment_id, info.experiment_id),
+                    "status": info.status, "start_time": info.start_time,
+                    "end_time": info.end_time,
+                }
+                rec.update({f"params.{k}": v for k, v in data.params.items()})
+                rec.update({f"metrics.{k}": v for k, v in data.metrics.items()})
+                rec.update({f"tags.{k}": v for k, v in data.tags.items()})
+                out.append(rec)
+            token = page.token
+            if not token or (max_results is not None and len(out) >= max_results):
+                return out
+    except Exception as exc:
+        raise TrackingError(
+            f"Cannot search the runs of the MLflow store at {tracking_uri()!r}: {exc}."
+        ) from exc
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def rename_run(run_id: str, name: str) -> None:
+    name = name.strip()
+    if not name:
+        raise TrackingError("A run name cannot be empty; type a name or keep the current one.")
+    client().update_run(run_id, name=name)
+
+
+def delete_run(run_id: str) -> None:
+    """Move a run to MLflow's bin (``mlflow gc`` removes it for good)."""
+    client().delete_run(run_id)
+
+
+def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -> None:
+    """Set and delete user tags of a run (``dlx.``/``mlflow.`` system tags are left alone
+    except the note)."""
+    c = client()
+    for key in delete:
+        c.delete_tag(run_id, key)
+    if set_:
+        set_tags(run_id, set_)
+
+
+def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
+    """Every artifact file of a run (recursively), e.g. ``plots/roc_curve.png``."""
+    c = client()
+    out = []
+    for info in c.list_artifacts(run_id, path):
+        if info.is_dir:
+            out.extend(artifact_paths(run_id, info.path))
+        else:
+            out.append(info.path)
+    return out
+
+
+def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_file, dst_path=tmp,
+                tracking_uri=tracking_uri(),
+            )
+        except Exception:
+            return None
+        return Path(local).read_bytes()
+
+
+def model_zip(run_id: str) -> bytes:
+    """The run's logged MLflow model folder as a zip (what ``mlflow.pyfunc.load_model`` reads).
+
+    Raises:
+        TrackingError: if the run has no logged model.
+    """
+    import io
+    import shutil
+
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=MODEL_NAME, dst_path=tmp, tracking_uri=tracking_uri(),
+            )
+        except Exception as exc:
+            raise TrackingError(
+                f"Run {run_id} has no logged model (it may have failed before the model was "
+                "saved); pick a FINISHED or KILLED run."
+            ) from exc
+        base = shutil.make_archive(str(Path(tmp) / "archive"), "zip", local)
+        buf = io.BytesIO(Path(base).read_bytes())
+    return buf.getvalue()
+
+
+def load_predictor(run_id: str):
+    """The :class:`~dl_core.predictor.Predictor` inside a run's logged pyfunc model.
+
+    Going through ``mlflow.pyfunc.load_model`` keeps one loading path (local or remote store)
+    while giving access to the predictor's notes (ignored columns, unseen categories).
+
+    Raises:
+        TrackingError: if the run has no loadable model.
+    """
+    try:
+        model = load_model(f"runs:/{run_id}/{MODEL_NAME}")
+    except Exception as exc:
+        raise TrackingError(
+            f"Cannot load the model of run {run_id}: {exc}. Pick a FINISHED or KILLED "
+            "training run (failed runs have no model)."
+        ) from exc
+    return model.unwrap_python_model().predictor
+
+
+def mlflow_ui_url(run_id: str, experiment_id: str) -> str | None:
+    """Link to the run in the MLflow UI when ``$MLFLOW_UI_URL`` is set (else None)."""
+    base = os.environ.get("MLFLOW_UI_URL", "").strip().rstrip("/")
+    if not base:
+        return None
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"

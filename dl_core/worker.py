@@ -1,9 +1,10 @@
 """The training worker process: ``python -m dl_core.worker``.
 
-Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``, ``{"cmd": "stop",
-"job_id"}``, ``{"cmd": "warmup"}``), events on its protocol stream. TensorFlow is imported once
-and stays warm; a crash here cannot take the web server down. Jobs run one at a time in a
-thread so the main thread can keep reading stop commands.
+Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
+``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``),
+events on its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
+take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
+at a time in a thread so the main thread can keep reading stop commands.
 """
 
 from __future__ import annotations
@@ -32,38 +33,50 @@ class Worker:
 
     def loop(self) -> None:
         while True:
-            job_id, spec = self.jobs.get()
+            job_id, kind, spec = self.jobs.get()
             if job_id is None:
                 return
             stop = self.stops.setdefault(job_id, threading.Event())
             if stop.is_set():
                 self.send({"job_id": job_id, "type": "killed", "error": "Stopped before it started."})
                 continue
-            self.run_job(job_id, spec, stop)
+            self.run_job(job_id, spec, stop, kind)
 
-    def run_job(self, job_id: str, spec_dict: dict[str, Any], stop: threading.Event) -> None:
+    def run_job(self, job_id: str, spec_dict: dict[str, Any], stop: threading.Event,
+                kind: str = "run") -> None:
         from dl_core.errors import DLExplorerError
+        from dl_core.sweeps import SweepSpec, run_sweep
         from dl_core.training import JobSpec, run_training
 
         def report(event: dict[str, Any]) -> None:
-            if event.get("type") == "started":
+            # The runs to end if the worker is terminated: a job's run, a sweep's parent and
+            # its current trial.
+            if event.get("type") in ("started", "sweep_started"):
                 self.current_run[job_id] = event["run_id"]
+            elif event.get("type") == "trial_run":
+                self.current_run[f"{job_id}/trial"] = event["run_id"]
+            elif event.get("type") == "trial_finished":
+                self.current_run.pop(f"{job_id}/trial", None)
             self.send({"job_id": job_id, **event})
 
         try:
-            run_training(JobSpec.from_dict(spec_dict), report=report, stop=stop)
+            if kind == "sweep":
+                run_sweep(SweepSpec.from_dict(spec_dict), report=report, stop=stop)
+            else:
+                run_training(JobSpec.from_dict(spec_dict), report=report, stop=stop)
         except DLExplorerError as exc:
             self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
         except Exception as exc:  # a bug: still a message, never a dead worker
             self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
         finally:
             self.current_run.pop(job_id, None)
+            self.current_run.pop(f"{job_id}/trial", None)
 
     def handle(self, msg: dict[str, Any]) -> None:
         cmd = msg.get("cmd")
-        if cmd == "run":
+        if cmd in ("run", "sweep"):
             self.stops[msg["job_id"]] = threading.Event()
-            self.jobs.put((msg["job_id"], msg["spec"]))
+            self.jobs.put((msg["job_id"], cmd, msg["spec"]))
             self.send({"job_id": msg["job_id"], "type": "queued"})
         elif cmd == "stop":
             self.stops.setdefault(msg["job_id"], threading.Event()).set()

@@ -11,6 +11,7 @@ from ui.data import current_table
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
 from ui.modeling import block_editor, block_fields, data_shape, job_spec, model_summary
+from ui.sweeps import sweep_section
 
 st.title("Model")
 df = current_table()
@@ -69,3 +70,5 @@ with shown_errors("Checking the hyperparameters"):
     table.dataframe(summary["layers"], hide_index=True)
     diagram.graphviz_chart(summary["dot"])
     st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+
+sweep_section()  # vary the applied hyperparameters as a sweep

@@ -62,3 +62,38 @@ def csv_path(tmp_path):
         return path
 
     return write
+
+
+def _seed_frame(n: int = 160, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    y = np.where(2 * x1 - x2 + (color == "red") + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
+    return pd.DataFrame({"x1": x1, "x2": x2, "color": color, "label": y})
+
+
+@pytest.fixture(scope="session")
+def seeded_runs() -> dict:
+    """A store holding real runs: two tiny trainings and a 2-trial sweep (experiment 'seeded').
+
+    Returns:
+        ``{"runs": [run ids], "sweep": parent id, "trials": [ids], "data": DataFrame}``.
+    """
+    from dl_core.data.storage import store_dataset
+    from dl_core.sweeps import SweepSpec, run_sweep
+    from dl_core.training import JobSpec, run_training
+
+    df = _seed_frame()
+    path = store_dataset(df)
+    base = JobSpec(dataset_path=str(path), dataset_name="seeded", target="label", task="binary",
+                   model_config={"hidden_units": (8,)}, experiment="seeded",
+                   train_config={"epochs": 3, "patience": 0, "batch_size": 32})
+    runs = []
+    for i, lr in enumerate((0.01, 0.003)):
+        spec = JobSpec(**{**base.to_dict(), "run_name": f"seed-{i}",
+                          "train_config": {**base.train_config, "learning_rate": lr}})
+        runs.append(run_training(spec).run_id)
+    sweep = run_sweep(SweepSpec(base=base, space={"learning_rate": [0.02, 0.005]},
+                                method="grid", name="seed-sweep"))
+    return {"runs": runs, "sweep": sweep.run_id, "trials": [t["run_id"] for t in sweep.trials],
+            "data": df}

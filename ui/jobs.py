@@ -71,4 +71,7 @@ def live_job(job_id: str) -> None:
             if st.session_state.get("_announced") != job_id:
                 # One full rerun so the rest of the page sees the finished job.
                 st.session_state["_announced"] = job_id
+                from ui.runs import refresh
+
+                refresh()  # the Runs page shows the new run at once, not after its cache expires
                 st.rerun()

@@ -17,10 +17,12 @@ DATA_KIND = "data_kind"      # tabular | image | sequence | timeseries (None = n
 DATA_OPTIONS = "data_options"  # kind-specific JobSpec fields: image_shape, time_column, ...
 JOB_ID = "job_id"            # the latest job this session submitted
 RUN_ID = "run_id"            # the run the Evaluate page shows
+SWEEP_JOB_ID = "sweep_job_id"  # the latest sweep this session started
+RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses on
 
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
-    MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None,
+    MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None, SWEEP_JOB_ID: None,
     DATA_KIND: None, DATA_OPTIONS: {},
 }
 

@@ -1,0 +1,392 @@
+"""Comparing runs: one table of every run, filters, "what differs", and comparison figures.
+
+Pure pandas and plotly (no MLflow, no Streamlit): the input is the flat records of
+:func:`dl_core.tracking.search_run_records`, so the same functions serve the Runs page, the
+benchmark and a notebook. Per-epoch curves come from ``tracking.metric_history`` and plots from
+the logged ``evaluation/report.json``, both fetched only for the runs being compared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+# The metric early stopping watches; training logs its final value per epoch and its best.
+MONITORED = "val_loss"
+BEST_MONITORED = "best_val_loss"
+# Columns every runs frame has, whatever the store holds.
+BASE_COLUMNS = ["run_id", "run_name", "experiment_id", "experiment", "status", "start_time",
+                "end_time", "kind", "parent_run_id", "dataset", "arch", "task", "target"]
+_TAG_COLUMNS = {"kind": "tags.dlx.kind", "parent_run_id": "tags.mlflow.parentRunId",
+                "dataset": "tags.dataset", "arch": "tags.arch", "task": "tags.task",
+                "target": "tags.target"}
+_LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "error", "mape", "time", "_s")
+_PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Dark24
+_TEMPLATE = "plotly_white"
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether smaller values of ``metric`` are better (losses and errors)."""
+    name = metric.removeprefix("metrics.").lower()
+    return any(part in name for part in _LOWER_IS_BETTER)
+
+
+def runs_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run, indexed by nothing special; ``run_id`` is the key.
+
+    Adds ``kind``, ``parent_run_id``, ``dataset``, ``arch``, ``task``, ``target`` from the tags
+    and turns the times into timestamps.
+    """
+    df = pd.DataFrame.from_records(list(records))
+    for col, tag in _TAG_COLUMNS.items():
+        df[col] = df[tag] if tag in df.columns else None
+    for col in BASE_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    for col in ("start_time", "end_time"):
+        df[col] = pd.to_datetime(df[col], unit="ms", errors="coerce")
+    metric_cols = [c for c in df.columns if c.startswith("metrics.")]
+    df[metric_cols] = df[metric_cols].apply(pd.to_numeric, errors="coerce")
+    return df.reset_index(drop=True)
+
+
+def columns_of(df: pd.DataFrame, prefix: str) -> list[str]:
+    """Names after ``prefix`` (``"params."``, ``"metrics."``, ``"tags."``) present in ``df``."""
+    return sorted(c.removeprefix(prefix) for c in df.columns if c.startswith(prefix))
+
+
+def choices(df: pd.DataFrame, column: str) -> list[str]:
+    """Distinct non-empty values of a column, sorted (for filter widgets)."""
+    if column not in df.columns:
+        return []
+    return sorted(str(v) for v in df[column].dropna().unique() if str(v))
+
+
+def parse_tag_filter(text: str) -> list[tuple[str, str | None]]:
+    """``"team=vision, baseline"`` -> ``[("team", "vision"), ("baseline", None)]``."""
+    out = []
+    for part in (text or "").split(","):
+        key, sep, value = part.partition("=")
+        if key.strip():
+            out.append((key.strip(), value.strip() if sep else None))
+    return out
+
+
+def filter_runs(
+    df: pd.DataFrame, *, experiments: Sequence[str] = (), datasets: Sequence[str] = (),
+    archs: Sequence[str] = (), tasks: Sequence[str] = (), statuses: Sequence[str] = (),
+    kinds: Sequence[str] = (), tags: str = "", since: Any = None, until: Any = None,
+    search: str = "", sweep: str | None = None,
+) -> pd.DataFrame:
+    """Rows matching every given filter (an empty filter keeps everything).
+
+    Args:
+        tags: ``key=value`` or ``key`` items, comma-separated; all must match.
+        since, until: Dates (inclusive) on the start time.
+        search: Case-insensitive text in the run name or id.
+        sweep: A sweep's parent run id: keeps the sweep's trials (and the parent).
+    """
+    mask = pd.Series(True, index=df.index)
+    for col, wanted in (("experiment", experiments), ("dataset", datasets), ("arch", archs),
+                        ("task", tasks), ("status", statuses), ("kind", kinds)):
+        if wanted:
+            mask &= df[col].astype(str).isin([str(w) for w in wanted])
+    for key, value in parse_tag_filter(tags):
+        col = f"tags.{key}"
+        if col not in df.columns:
+            return df.iloc[0:0]
+        mask &= df[col].notna() if value is None else df[col].astype(str).eq(value)
+    if since is not None:
+        mask &= df["start_time"] >= pd.Timestamp(since)
+    if until is not None:
+        mask &= df["start_time"] < pd.Timestamp(until) + pd.Timedelta(days=1)
+    if search:
+        text = df["run_name"].astype(str) + " " + df["run_id"].astype(str)
+        mask &= text.str.contains(search, case=False, regex=False)
+    if sweep:
+        mask &= df["parent_run_id"].eq(sweep) | df["run_id"].eq(sweep)
+    return df[mask]
+
+
+def sort_runs(df: pd.DataFrame, metric: str | None = None,
+              descending: bool | None = None) -> pd.DataFrame:
+    """Newest first with sweep trials grouped under their parent; or by a metric.
+
+    Args:
+        metric: A ``metrics.<k>`` column (or a plain metric name); runs without it go last.
+        descending: Defaults to best first (ascending for losses and errors).
+    """
+    if df.empty:
+        return df
+    if metric:
+        col = metric if metric in df.columns else f"metrics.{metric}"
+        if col not in df.columns:
+            return df
+        if descending is None:
+            descending = not lower_is_better(col)
+        return df.sort_values(col, ascending=not descending, na_position="last", kind="stable")
+    start = df["start_time"]
+    parent_start = df["parent_run_id"].map(df.set_index("run_id")["start_time"])
+    group_time = parent_start.where(parent_start.notna(), start)
+    order = pd.DataFrame({"g": group_time, "child": df["parent_run_id"].notna()
+                          & parent_start.notna(), "t": start}, index=df.index)
+    # Parents first in their group, trials in the order they ran.
+    order = order.sort_values(["g", "child", "t"], ascending=[False, True, True], kind="stable")
+    return df.loc[order.index]
+
+
+def differing(df: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns whose values are not all equal over the rows of ``df`` (missing counts)."""
+    out = []
+    for col in columns:
+        if col not in df.columns:
+            continue
+        values = df[col].astype(str).where(df[col].notna(), "<none>")
+        if values.nunique() > 1:
+            out.append(col)
+    return out
+
+
+def best_run_id(df: pd.DataFrame, metric: str) -> str | None:
+    """The run with the best value of ``metric`` (lowest for losses), None if nobody has it."""
+    col = metric if metric in df.columns else f"metrics.{metric}"
+    if col not in df.columns or df[col].notna().sum() == 0:
+        return None
+    values = df[col]
+    idx = values.idxmin() if lower_is_better(col) else values.idxmax()
+    return str(df.loc[idx, "run_id"])
+
+
+def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """The columns the Runs table shows, with readable headers; the index is the run id."""
+    label = df["run_name"].astype(str)
+    is_trial = df["parent_run_id"].notna() & df["parent_run_id"].isin(df["run_id"])
+    label = label.where(~is_trial, "↳ " + label)
+    view = pd.DataFrame({
+        "run": label, "status": df["status"], "experiment": df["experiment"],
+        "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
+        "kind": df["kind"], "started": df["start_time"],
+    }).set_axis(df["run_id"].to_numpy())
+    mon, best = f"metrics.{MONITORED}", f"metrics.{BEST_MONITORED}"
+    view[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else np.nan
+    view[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else np.nan
+    if "metrics.best_epoch" in df:
+        view["best epoch"] = df["metrics.best_epoch"].to_numpy()
+    for m in metrics:
+        col = f"metrics.{m}"
+        if col in df.columns and m not in (MONITORED, BEST_MONITORED, "best_epoch"):
+            view[m] = df[col].to_numpy()
+    for p in params:
+        col = f"params.{p}"
+        if col in df.columns:
+            view[f"param: {p}"] = df[col].to_numpy()
+    view.index.name = "run_id"
+    return view
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def _note(title: str, note: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=note, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.update_layout(template=_TEMPLATE, title={"text": title}, height=300,
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def curve_metrics(histories: Mapping[str, Mapping[str, Sequence[float]]]) -> list[str]:
+    """Base metric names (``loss``, ``accuracy``...) found in any of the histories."""
+    names: list[str] = []
+    for hist in histories.values():
+        for key in hist:
+            base = key.removeprefix("val_")
+            if base not in names:
+                names.append(base)
+    return sorted(names, key=lambda n: (n != "loss", n))
+
+
+def overlay_curves_figure(
+    histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str,
+    labels: Mapping[str, str] | None = None, best: str | None = None,
+) -> go.Figure:
+    """Learning curves of several runs on one chart: one colour per run, train solid,
+    validation dashed; the best run drawn thicker and marked ★ in the legend.
+
+    Args:
+        histories: ``{run_id: {"loss": [...], "val_loss": [...], ...}}`` (values per epoch).
+        metric: The base metric (``loss``, ``accuracy``...).
+        labels: Legend names by run id.
+        best: Run id to highlight.
+    """
+    labels = labels or {}
+    fig = go.Figure()
+    for i, (run_id, hist) in enumerate(histories.items()):
+        color = _PALETTE[i % len(_PALETTE)]
+        name = labels.get(run_id, run_id[:8]) + (" ★" if run_id == best else "")
+        for key, split, dash in ((metric, "train", "solid"),
+                                 (f"val_{metric}", "validation", "dash")):
+            values = hist.get(key)
+            if not values:
+                continue
+            y = [v if v is not None and math.isfinite(v) else None for v in values]
+            fig.add_trace(go.Scatter(
+                x=list(range(1, len(y) + 1)), y=y, mode="lines+markers" if len(y) < 30 else "lines",
+                name=f"{name} · {split}", legendgroup=run_id,
+                line={"color": color, "dash": dash, "width": 4 if run_id == best else 2},
+                marker={"size": 5},
+                hovertemplate=f"{name} {split} {metric}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+            ))
+    if not fig.data:
+        return _note("Learning curves", f"None of these runs logged '{metric}' per epoch.")
+    fig.update_layout(template=_TEMPLATE, title={"text": f"{metric} per epoch (train solid, "
+                                                          "validation dashed)"},
+                      xaxis={"title": {"text": "Epoch"}, "tickformat": "d"},
+                      yaxis={"title": {"text": metric}}, height=420, hovermode="x unified")
+    return fig
+
+
+def _numeric_or_codes(series: pd.Series) -> tuple[pd.Series, dict[str, Any]]:
+    """Params are logged as text: numbers become numbers, anything else category codes."""
+    nums = pd.to_numeric(series, errors="coerce")
+    if nums.notna().all():
+        return nums, {}
+    cats = sorted(series.astype(str).unique())
+    codes = series.astype(str).map({c: i for i, c in enumerate(cats)})
+    return codes, {"tickvals": list(range(len(cats))), "ticktext": cats}
+
+
+def parallel_coordinates_figure(df: pd.DataFrame, params: Sequence[str], metric: str) -> go.Figure:
+    """One line per run through its params to ``metric`` (the colour), Optuna-style."""
+    col = metric if metric in df.columns else f"metrics.{metric}"
+    if col not in df.columns or df[col].notna().sum() == 0:
+        return _note("Parallel coordinates", f"No run here has the metric '{metric}'.")
+    rows = df[df[col].notna()]
+    dims = []
+    for p in params:
+        pcol = f"params.{p}"
+        if pcol not in rows.columns:
+            continue
+        values, ticks = _numeric_or_codes(rows[pcol].fillna("<none>"))
+        dims.append({"label": p, "values": values.to_numpy(), **ticks})
+    name = col.removeprefix("metrics.")
+    dims.append({"label": name, "values": rows[col].to_numpy()})
+    fig = go.Figure(go.Parcoords(
+        line={"color": rows[col].to_numpy(), "colorscale": "Viridis",
+              "reversescale": lower_is_better(col), "showscale": True,
+              "colorbar": {"title": {"text": name}}},
+        dimensions=dims,
+    ))
+    fig.update_layout(template=_TEMPLATE, height=420,
+                      title={"text": f"Params → {name} ({len(rows)} runs; brighter is better)"})
+    return fig
+
+
+def param_scatter_figure(df: pd.DataFrame, param: str, metric: str,
+                         best: str | None = None) -> go.Figure:
+    """One param against one metric, a point per run (log x for rates spanning decades)."""
+    col = metric if metric in df.columns else f"metrics.{metric}"
+    pcol = f"params.{param}"
+    if col not in df.columns or pcol not in df.columns:
+        return _note("Param vs metric", f"No run here has both '{param}' and '{metric}'.")
+    rows = df[df[col].notna()]
+    x_num = pd.to_numeric(rows[pcol], errors="coerce")
+    x = x_num if x_num.notna().all() else rows[pcol].astype(str)
+    sizes = np.where(rows["run_id"].eq(best), 16, 10)
+    fig = go.Figure(go.Scatter(
+        x=x, y=rows[col], mode="markers", text=rows["run_name"],
+        marker={"size": sizes, "color": np.where(rows["run_id"].eq(best), "#d62728", "#1f77b4")},
+        hovertemplate="%{text}<br>" + param + " %{x}<br>" + col.removeprefix("metrics.")
+        + " %{y:.4g}<extra></extra>",
+    ))
+    positive = x_num.notna().all() and (x_num > 0).all()
+    span = x_num.max() / x_num.min() if positive and len(x_num) else 1
+    fig.update_layout(template=_TEMPLATE, height=380,
+                      title={"text": f"{param} vs {col.removeprefix('metrics.')}"},
+                      xaxis={"title": {"text": param}, "type": "log" if span >= 100 else "-"},
+                      yaxis={"title": {"text": col.removeprefix("metrics.")}})
+    return fig
+
+
+def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
+                       best: str | None = None) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per run; the best run's name starred."""
+    cols = [m if m in df.columns else f"metrics.{m}" for m in metrics]
+    cols = [c for c in cols if c in df.columns]
+    if not cols:
+        return _note("Metrics", "These runs share no metric to compare.")
+    fig = go.Figure()
+    for i, (_, row) in enumerate(df.iterrows()):
+        name = str(row["run_name"]) + (" ★" if row["run_id"] == best else "")
+        fig.add_trace(go.Bar(
+            x=[c.removeprefix("metrics.") for c in cols], y=[row[c] for c in cols], name=name,
+            marker={"color": _PALETTE[i % len(_PALETTE)],
+                    "line": {"width": 3 if row["run_id"] == best else 0, "color": "black"}},
+        ))
+    fig.update_layout(template=_TEMPLATE, barmode="group", height=380,
+                      title={"text": "Metrics side by side"})
+    return fig
+
+
+def report_figure(report: Mapping[str, Any] | None) -> go.Figure:
+    """The one figure that sums up a logged evaluation report, chosen by ``report["task"]``:
+    a confusion matrix (classification), predicted vs actual (regression), a forecast plot or
+    a sample grid when :mod:`dl_core.evaluation` knows how to draw one; a note otherwise."""
+    from dl_core import evaluation as ev
+
+    if not report:
+        return _note("Evaluation", "This run has no logged evaluation.")
+    task = report.get("task")
+    try:
+        if task in ("binary", "multiclass"):
+            return ev.confusion_matrix_figure(report["confusion_matrix"], report["classes"])
+        if task == "regression":
+            return ev.predicted_vs_actual_figure(report["y_true"], report["y_pred"])
+        # Newer report kinds (forecasts, generative samples) bring their own drawing function.
+        for name in (f"{task}_figure", f"{task}_report_figure", "report_figure"):
+            draw = getattr(ev, name, None)
+            if callable(draw):
+                return draw(report)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _note("Evaluation", f"Cannot draw this {task!r} report: {exc}.")
+    return _note("Evaluation", f"No comparison plot for {task!r} reports yet.")
+
+
+def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
+    """The FINISHED training run of ``experiment`` with the best ``metric``.
+
+    Raises:
+        TrackingError: if the experiment does not exist or has no such run.
+    """
+    from dl_core import tracking
+    from dl_core.errors import TrackingError
+
+    names = tracking.experiments()
+    ids = [i for i, n in names.items() if n == experiment]
+    if not ids:
+        raise TrackingError(
+            f"No experiment named {experiment!r}; experiments in the store: "
+            f"{sorted(names.values())}."
+        )
+    df = runs_frame(tracking.search_run_records(ids))
+    df = filter_runs(df, kinds=["training"], statuses=["FINISHED"])
+    best = best_run_id(df, metric) if not df.empty else None
+    if best is None:
+        raise TrackingError(
+            f"Experiment {experiment!r} has no FINISHED training run with the metric {metric!r}."
+        )
+    return best
+
+
+def prediction_table(df: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The input rows with the predictions (and class probabilities) appended."""
+    clash = [c for c in predictions.columns if c in df.columns]
+    return pd.concat([df.drop(columns=clash), predictions], axis=1)

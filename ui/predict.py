@@ -1,0 +1,73 @@
+"""Predict-page helpers: choose a model run, load it once, predict an uploaded table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dl_core import compare, tracking
+from ui import state
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def predictor(run_id: str):
+    """The run's predictor, loaded once per server (runs' models never change)."""
+    return tracking.load_predictor(run_id)
+
+
+def _label(row: pd.Series) -> str:
+    when = row["start_time"].strftime("%Y-%m-%d %H:%M") if pd.notna(row["start_time"]) else ""
+    return (f"{row['run_name']} · {row['dataset']} → {row['target']} · {row['arch']} · "
+            f"{row['status']} · {when}")
+
+
+def choose_run(df: pd.DataFrame) -> str | None:
+    """A finished training run, picked directly or as the best of an experiment."""
+    usable = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    if usable.empty:
+        st.info("No finished training run yet: train a model first.")
+        return None
+    source = st.radio("Model", ["A run", "The best run of an experiment"], horizontal=True,
+                      key="predict_source")
+    if source == "A run":
+        ids = list(usable["run_id"])
+        labels = {row["run_id"]: _label(row) for _, row in usable.iterrows()}
+        current = state.get(state.RUN_ID)
+        return st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                            key="predict_run", format_func=labels.get)
+    c = st.columns(2)
+    experiment = c[0].selectbox("Experiment", compare.choices(usable, "experiment"),
+                                key="predict_experiment")
+    runs = compare.filter_runs(usable, experiments=[experiment], statuses=["FINISHED"])
+    metrics = compare.columns_of(runs, "metrics.") or [compare.BEST_MONITORED]
+    metric = c[1].selectbox("Best by", metrics, key="predict_metric",
+                            index=metrics.index(compare.BEST_MONITORED)
+                            if compare.BEST_MONITORED in metrics else 0)
+    best = compare.best_run_id(runs.dropna(subset=[f"metrics.{metric}"]), metric) \
+        if f"metrics.{metric}" in runs else None
+    if best is None:
+        st.warning(f"No FINISHED run of '{experiment}' has the metric {metric}.")
+        return None
+    row = runs[runs["run_id"] == best].iloc[0]
+    st.caption(f"Best by {metric}: {_label(row)} ({row[f'metrics.{metric}']:.4g})")
+    return best
+
+
+def run_caption(run_id: str) -> None:
+    p = predictor(run_id)
+    st.caption(f"Expects these feature columns: {', '.join(p.feature_columns)}"
+               + (f" · target `{p.meta.get('target')}` may be absent" if p.meta.get("target")
+                  else ""))
+
+
+def predict_table(run_id: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Input rows with predictions appended, and notes about the input (raises DataError)."""
+    p = predictor(run_id)
+    notes = p.input_notes(df)
+    return compare.prediction_table(df, p.predict(df)), notes
+
+
+def stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M")

@@ -1,0 +1,330 @@
+"""Runs-page helpers: the cached runs table, filters, comparison and one run's detail.
+
+Everything is read from MLflow through :mod:`dl_core.tracking` (so a remote tracking server
+works unchanged); filtering, sorting and "what differs" are pandas over one cached frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dl_core import compare, tracking
+from dl_core import evaluation as ev
+from ui import state
+from ui.loaders import run_artifacts
+
+TABLE_KEY = "runs_table"
+ALL_SWEEPS = ""
+MAX_SIDE_BY_SIDE = 8
+# Metrics that summarise a run rather than follow it per epoch.
+_SUMMARY_METRICS = ("epochs_run", "best_epoch", "best_val_loss", "trial_value", "best_value",
+                    "trials_run")
+
+
+@st.cache_data(ttl=10, max_entries=2, show_spinner="Reading runs from MLflow…")
+def all_runs() -> pd.DataFrame:
+    """Every active run of the store as one frame (refreshed every 10 s or after an edit)."""
+    return compare.runs_frame(tracking.search_run_records())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def histories(run_ids: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, dict[str, list]]:
+    """Per-epoch values of ``keys`` for each run (fetched only for the runs compared)."""
+    return {r: tracking.metric_history(r, keys) for r in run_ids}
+
+
+def refresh() -> None:
+    all_runs.clear()
+
+
+# -- filters and the table --------------------------------------------------------------------
+def _sweep_label(df: pd.DataFrame, run_id: str) -> str:
+    if run_id == ALL_SWEEPS:
+        return "— every run —"
+    row = df[df["run_id"] == run_id]
+    if row.empty:
+        return run_id[:8]
+    n = int((df["parent_run_id"] == run_id).sum())
+    return f"{row['run_name'].iloc[0]} · {n} trials · {row['status'].iloc[0]}"
+
+
+def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """Filter widgets over ``df``; returns the matching runs."""
+    c = st.columns(5)
+    experiments = c[0].multiselect("Experiment", compare.choices(df, "experiment"), key="f_exp")
+    datasets = c[1].multiselect("Dataset", compare.choices(df, "dataset"), key="f_data")
+    archs = c[2].multiselect("Architecture", compare.choices(df, "arch"), key="f_arch")
+    tasks = c[3].multiselect("Task", compare.choices(df, "task"), key="f_task")
+    statuses = c[4].multiselect("Status", compare.choices(df, "status"), key="f_status")
+    c = st.columns([2, 2, 2, 3])
+    search = c[0].text_input("Name or id contains", key="f_search")
+    tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
+                           help="Runs having all these tags (a bare key: any value).")
+    dates = ()
+    if df["start_time"].notna().any():
+        lo, hi = df["start_time"].min().date(), df["start_time"].max().date()
+        dates = c[2].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
+                                key="f_dates")
+    sweeps = [ALL_SWEEPS, *df.loc[df["kind"] == "sweep", "run_id"]]
+    sweep = c[3].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
+                           format_func=lambda r: _sweep_label(df, r),
+                           help="Only this sweep's trials; compares them all at once.")
+    since, until = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, None)
+    return compare.filter_runs(
+        df, experiments=experiments, datasets=datasets, archs=archs, tasks=tasks,
+        statuses=statuses, tags=tags, since=since, until=until, search=search, sweep=sweep or None,
+    )
+
+
+def sort_choice(df: pd.DataFrame) -> tuple[str | None, bool | None]:
+    metrics = compare.columns_of(df, "metrics.")
+    c = st.columns([3, 2, 2])
+    metric = c[0].selectbox("Sort by", [None, *metrics], key="sort_metric",
+                            format_func=lambda m: "newest (trials under their sweep)" if m is None
+                            else m)
+    order = c[1].radio("Order", ["best first", "highest first", "lowest first"],
+                       horizontal=True, key="sort_order", disabled=metric is None)
+    descending = None if order == "best first" else order == "highest first"
+    return metric, descending
+
+
+def _keep_selection(ids: list[str]) -> None:
+    """Row selections are positions: when filters or sorting move rows, move the selection
+    with them (set before the table is drawn, which is when Streamlit allows it)."""
+    previous = st.session_state.get("_runs_table_ids")
+    chosen = st.session_state.get("_runs_selected", [])
+    if previous is not None and previous != ids:
+        rows = [ids.index(r) for r in chosen if r in ids]
+        st.session_state[TABLE_KEY] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    st.session_state["_runs_table_ids"] = ids
+
+
+def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
+    """The table of runs with multi-row selection; returns the selected run ids."""
+    params = compare.columns_of(df, "params.")
+    selected_before = [r for r in st.session_state.get("_runs_selected", [])
+                       if r in set(df["run_id"])]
+    basis = df[df["run_id"].isin(selected_before)] if len(selected_before) >= 2 else df
+    if differs_only:
+        params = [p.removeprefix("params.")
+                  for p in compare.differing(basis, [f"params.{p}" for p in params])]
+    metrics = [m for m in compare.columns_of(df, "metrics.") if m.startswith("test_")]
+    view = compare.table_view(df, params, [*metrics, "epochs_run"])
+    ids = list(view.index)
+    _keep_selection(ids)
+    event = st.dataframe(
+        view, key=TABLE_KEY, on_select="rerun", selection_mode="multi-row", hide_index=True,
+        height=min(38 + 35 * len(view), 420),
+        column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+    rows = event.selection.rows if event is not None else []
+    selected = [ids[i] for i in rows if i < len(ids)]
+    st.session_state["_runs_selected"] = selected
+    return selected
+
+
+# -- comparison ---------------------------------------------------------------------------------
+def _curve_keys(df: pd.DataFrame) -> tuple[str, ...]:
+    names = [m for m in compare.columns_of(df, "metrics.")
+             if not m.startswith("test_") and m not in _SUMMARY_METRICS]
+    return tuple(names)
+
+
+def compare_runs(df: pd.DataFrame) -> None:
+    """Side-by-side views of the runs in ``df`` (two or more)."""
+    metrics = compare.columns_of(df, "metrics.")
+    default = compare.BEST_MONITORED if compare.BEST_MONITORED in metrics else metrics[0]
+    c = st.columns([2, 3])
+    metric = c[0].selectbox("Best by", metrics, index=metrics.index(default), key="cmp_metric")
+    best = compare.best_run_id(df, metric)
+    labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
+    if best:
+        value = df.loc[df["run_id"] == best, f"metrics.{metric}"].iloc[0]
+        c[1].success(f"★ Best by {metric}: **{labels[best]}** ({value:.4g})")
+
+    hist = histories(tuple(df["run_id"]), _curve_keys(df))
+    curve_names = compare.curve_metrics(hist) or ["loss"]
+    curve = st.selectbox("Learning curve", curve_names, key="cmp_curve")
+    st.plotly_chart(compare.overlay_curves_figure(hist, curve, labels, best), key="cmp_curves")
+
+    params = [p for p in compare.columns_of(df, "params.")
+              if f"params.{p}" in compare.differing(df, [f"params.{p}"])]
+    left, right = st.columns(2)
+    left.plotly_chart(compare.parallel_coordinates_figure(df, params, metric), key="cmp_parallel")
+    with right:
+        if params:
+            p = st.selectbox("Param", params, key="cmp_param",
+                             index=params.index("learning_rate")
+                             if "learning_rate" in params else 0)
+            st.plotly_chart(compare.param_scatter_figure(df, p, metric, best), key="cmp_scatter")
+        else:
+            st.info("These runs share every param; nothing to plot against the metric.")
+
+    test_metrics = [m for m in metrics if m.startswith("test_")]
+    st.plotly_chart(compare.metrics_bar_figure(df, test_metrics or [metric], best), key="cmp_bars")
+
+    shown = df.head(MAX_SIDE_BY_SIDE)
+    st.markdown("**Evaluations side by side**" + (
+        f" (the first {MAX_SIDE_BY_SIDE})" if len(df) > MAX_SIDE_BY_SIDE else ""))
+    cols = st.columns(min(len(shown), 4))
+    for i, (_, row) in enumerate(shown.iterrows()):
+        report = run_artifacts(row["run_id"])["report"] if row["kind"] != "sweep" else None
+        fig = compare.report_figure(report)
+        fig.update_layout(title={"text": labels[row["run_id"]] + (" ★" if row["run_id"] == best
+                                                                 else "")}, height=340)
+        cols[i % len(cols)].plotly_chart(fig, key=f"cmp_report_{row['run_id']}")
+
+
+# -- one run ------------------------------------------------------------------------------------
+def rerun_config(row: pd.Series) -> str | None:
+    """Put a run's logged config into the session, as the Model page reads it.
+
+    Returns:
+        The page to open: the Model page when the run's dataset is in this app's store, else
+        None (the caller explains).
+    """
+    from dl_core.config import config_from_dict
+    from dl_core.models import get_model
+    from dl_core.paths import app_home
+    from dl_core.training import TrainConfig
+
+    params = {k.removeprefix("params."): v for k, v in row.items()
+              if k.startswith("params.") and isinstance(v, str)}
+    entry = get_model(params.get("arch", "fnn"))
+    model_cfg = config_from_dict(entry.config_cls, params, strict=False)
+    train_cfg = config_from_dict(TrainConfig, params, strict=False)
+    path = app_home() / "datasets" / f"{row.get('tags.dataset_hash')}.parquet"
+    if not path.exists():
+        return None
+    state.put(state.DATASET, {"name": row.get("dataset"), "path": str(path),
+                              "rows": int(float(row.get("tags.rows") or 0)),
+                              "cols": int(float(row.get("tags.columns") or 0))})
+    state.put(state.TARGET, params.get("target"))
+    state.put(state.TASK, params.get("task"))
+    state.put(state.EXCLUDE, [c for c in (params.get("exclude") or "").split(",") if c])
+    state.put(state.ARCH, entry.name)
+    state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
+    state.put(state.TRAIN_CONFIG, dataclasses.asdict(train_cfg))
+    return "pages/model.py"
+
+
+def _values(row: pd.Series, prefix: str) -> pd.DataFrame:
+    items = [(k.removeprefix(prefix), v) for k, v in row.items()
+             if k.startswith(prefix) and pd.notna(v)]
+    return pd.DataFrame(items, columns=["name", "value"]).astype({"value": str})
+
+
+def run_plots(run_id: str) -> None:
+    """The run's evaluation re-drawn from its logged JSON (not from the PNG snapshots)."""
+    art = run_artifacts(run_id)
+    report, history = art["report"], art["history"]
+    if history:
+        st.plotly_chart(ev.learning_curves_figure(history), key=f"detail_curves_{run_id}")
+    if not report:
+        st.info("This run has no logged evaluation (it may have failed before the test step).")
+        return
+    task = report.get("task")
+    left, right = st.columns(2)
+    if task in ("binary", "multiclass"):
+        left.plotly_chart(ev.confusion_matrix_figure(report["confusion_matrix"], report["classes"]),
+                          key=f"detail_cm_{run_id}")
+        right.plotly_chart(ev.roc_figure(report), key=f"detail_roc_{run_id}")
+    elif task == "regression":
+        left.plotly_chart(ev.predicted_vs_actual_figure(report["y_true"], report["y_pred"]),
+                          key=f"detail_pva_{run_id}")
+        right.plotly_chart(ev.residuals_figure(report["y_true"], report["y_pred"]),
+                           key=f"detail_res_{run_id}")
+    else:
+        left.plotly_chart(compare.report_figure(report), key=f"detail_report_{run_id}")
+
+
+def edit_run(row: pd.Series) -> None:
+    """Rename, notes and tags (one form), and delete behind a confirmation."""
+    run_id = row["run_id"]
+    user_tags = {k.removeprefix("tags."): v for k, v in row.items()
+                 if k.startswith("tags.") and isinstance(v, str)
+                 and not k.startswith(("tags.mlflow.", "tags.dlx."))
+                 and k.removeprefix("tags.") not in _SYSTEM_TAGS}
+    with st.form(f"edit-{run_id}"):
+        name = st.text_input("Name", value=str(row["run_name"]), key="edit_name")
+        note = st.text_area("Notes", value=str(row.get(f"tags.{tracking.TAG_NOTE}") or ""),
+                            key="edit_note")
+        text = st.text_area("Tags (one key=value a line)", key="edit_tags",
+                            value="\n".join(f"{k}={v}" for k, v in sorted(user_tags.items())))
+        saved = st.form_submit_button("Save")
+    if saved:
+        new = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        new = {k.strip(): v.strip() for k, v in new.items() if k.strip()}
+        if name != row["run_name"]:
+            tracking.rename_run(run_id, name)
+        tracking.update_tags(run_id, {**new, tracking.TAG_NOTE: note},
+                             delete=[k for k in user_tags if k not in new])
+        refresh()
+        st.toast("Saved.")
+        st.rerun()
+
+    confirm_key = f"confirm-delete-{run_id}"
+    if not st.session_state.get(confirm_key):
+        if st.button("Delete run…", key="delete_run"):
+            st.session_state[confirm_key] = True
+            st.rerun()
+    else:
+        st.warning(f"Delete **{row['run_name']}**? It moves to MLflow's bin.")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", type="primary", key="delete_yes"):
+            tracking.delete_run(run_id)
+            st.session_state.pop(confirm_key, None)
+            st.session_state["_runs_selected"] = []
+            refresh()
+            st.rerun()
+        if no.button("Cancel", key="delete_no"):
+            st.session_state.pop(confirm_key, None)
+            st.rerun()
+
+
+_SYSTEM_TAGS = {"task", "arch", "dataset", "dataset_hash", "rows", "columns", "target",
+                "n_features", "best_trial_run_id", "best_trial", "data_kind"}
+
+
+def run_detail(row: pd.Series) -> None:
+    """One run: actions, config, metrics, plots, notes and tags."""
+    run_id, started = row["run_id"], row["start_time"]
+    when = started.strftime("%Y-%m-%d %H:%M") if isinstance(started, dt.datetime) else ""
+    st.markdown(f"### {row['run_name']}\n`{run_id}` · {row['status']} · "
+                f"{row['experiment']} · {when}")
+    if row.get(f"tags.{tracking.TAG_ERROR}"):
+        st.error(row[f"tags.{tracking.TAG_ERROR}"])
+    c = st.columns(4)
+    if row["kind"] == "training" and c[0].button("Re-run with this config", key="rerun",
+                                                  type="primary"):
+        page = rerun_config(row)
+        if page:
+            st.switch_page(page)
+        st.error(f"The dataset '{row['dataset']}' of this run is not in this app's store "
+                 "(it was trained elsewhere or the file was removed). Load it on the Data page "
+                 "first, then re-run.")
+    if row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
+        c[1].download_button("Download model (zip)", data=lambda: tracking.model_zip(run_id),
+                             file_name=f"model-{run_id[:8]}.zip", mime="application/zip",
+                             key="download_model", on_click="ignore")
+        if c[2].button("Predict with it", key="predict_with"):
+            state.put(state.RUN_ID, run_id)
+            st.switch_page("pages/predict.py")
+    url = tracking.mlflow_ui_url(run_id, row["experiment_id"])
+    if url:
+        c[3].link_button("Open in MLflow", url)
+    if row["kind"] == "sweep":
+        n = int((all_runs()["parent_run_id"] == run_id).sum())
+        st.caption(f"A sweep of {n} trials: choose it under **Sweep** above to compare them.")
+    left, right = st.columns(2)
+    left.markdown("**Config (params)**")
+    left.dataframe(_values(row, "params."), hide_index=True, key="detail_params")
+    right.markdown("**Metrics**")
+    right.dataframe(_values(row, "metrics."), hide_index=True, key="detail_metrics")
+    if row["kind"] == "training":
+        run_plots(run_id)
+    edit_run(row)

@@ -1,0 +1,136 @@
+"""The Model page's sweep section: mark hyperparameters to vary, start, watch, stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dl_core.config import describe
+from dl_core.sweeps import METHODS, SweepSpec, parse_axis, trial_params
+from dl_core.training import JobSpec, TrainConfig
+from ui import state
+from ui.errors import shown_errors
+from ui.jobs import STATUS_ICON
+from ui.loaders import executor
+from ui.runs import refresh
+
+_SKIP = {"seed", "test_size", "val_size"}  # varying the split would compare different tests
+METRICS = {"binary": ["best_val_loss", "test_accuracy", "test_f1", "test_roc_auc"],
+           "multiclass": ["best_val_loss", "test_accuracy", "test_f1_macro"],
+           "regression": ["best_val_loss", "test_rmse", "test_mae", "test_r2"]}
+
+
+def _suggest(spec: dict[str, Any], value: Any) -> str:
+    """A starting set of values around the current one, in the syntax parse_axis reads."""
+    hint = str(spec["type"])
+    if spec["choices"]:
+        return ",".join(str(c) for c in spec["choices"][:3])
+    if "tuple" in hint:
+        v = ",".join(str(x) for x in value)
+        return f"{v};{','.join(str(2 * x) for x in value)}"
+    if "bool" in hint:
+        return "true,false"
+    if "int" in hint:
+        lo = max(int(spec["min"] or 1), int(value) // 2)
+        return f"{lo},{int(value)},{int(value) * 2}"
+    if spec["log"]:
+        return f"{value / 10:g}:{value * 10:g}:3:log"
+    return f"{value:g}"
+
+
+def sweep_section() -> None:
+    """Everything about sweeps on the Model page, starting from the applied hyperparameters;
+    nothing is drawn until the toggle is on."""
+    from dl_core.models import get_model
+
+    if not st.toggle("Sweep hyperparameters", key="sweep_on",
+                     help="Train several variants of the applied hyperparameters, one after "
+                          "another, as one sweep."):
+        return
+    arch = state.get(state.ARCH)
+    model_cls = get_model(arch).config_cls
+    model_values, train_values = state.get(state.MODEL_CONFIG), state.get(state.TRAIN_CONFIG)
+    specs = {s["name"]: (s, model_values) for s in describe(model_cls)}
+    specs.update({s["name"]: (s, train_values) for s in describe(TrainConfig)
+                  if s["name"] not in _SKIP})
+    chosen = st.multiselect("Vary these", list(specs), key="sweep_params",
+                            default=["learning_rate"] if "learning_rate" in specs else None)
+    space: dict[str, Any] = {}
+    with shown_errors("Reading the values"):
+        for name in chosen:
+            spec, values = specs[name]
+            tuple_field = "tuple" in str(spec["type"])
+            text = st.text_input(
+                f"{name} values", value=_suggest(spec, values.get(name, spec["default"])),
+                key=f"sweep.{name}",
+                help=("Values separated by ';', e.g. 64,32;128,64" if tuple_field else
+                      "A list (0.001,0.01) or a range low:high:count, add :log for log spacing."),
+            )
+            space[name] = parse_axis(text, tuple_field=tuple_field)
+    c = st.columns(3)
+    method = c[0].radio("Search", METHODS, horizontal=True, key="sweep_method")
+    budget = c[1].number_input("Budget (most trials)", 1, 500, 8, key="sweep_budget")
+    task = state.get(state.TASK)
+    metric = c[2].selectbox("Best means", METRICS.get(task, ["best_val_loss"]),
+                            key="sweep_metric", help="Losses and errors: lower is better.")
+    ds = state.get(state.DATASET)
+    base = JobSpec(dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
+                   task=task, arch=arch, model_config=model_values, train_config=train_values,
+                   exclude=tuple(state.get(state.EXCLUDE)))
+    sweep = SweepSpec(base=base, space=space, method=method, budget=int(budget), metric=metric)
+    job_id = state.get(state.SWEEP_JOB_ID)
+    busy = job_id is not None and executor().progress(job_id).active
+    with shown_errors("Checking the sweep"):
+        n = len(trial_params(sweep)) if space else 0
+        st.caption(f"{n} trial(s) of up to {train_values.get('epochs')} epochs each, one after "
+                   "another in the background.")
+        if st.button("Start sweep", key="start_sweep", disabled=busy or n == 0, type="primary"):
+            job_id = executor().submit_sweep(sweep)
+            state.put(state.SWEEP_JOB_ID, job_id)
+    if job_id:
+        live_sweep(job_id)
+
+
+def trials_frame(trials: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(trials)
+    if "run_id" in df:
+        df["run_id"] = df["run_id"].astype(str).str[:8]
+    return df.drop(columns=[c for c in ("error",) if c in df.columns])
+
+
+@st.fragment(run_every=1.0)
+def live_sweep(job_id: str) -> None:
+    """The sweep's live trial table, best so far, current trial's progress and Stop."""
+    with shown_errors("Reading the sweep"):
+        job = executor().progress(job_id)
+        metric = job.sweep.get("metric", "best_val_loss")
+        if job.active and st.button("Stop sweep" if not job.stop_requested else "Stopping…",
+                                    disabled=job.stop_requested, key=f"stop-sweep-{job_id}"):
+            executor().stop(job_id)
+            job = executor().progress(job_id)
+        st.markdown(f"{STATUS_ICON.get(job.status, '')} **Sweep {job.status}** · trial "
+                    f"{job.trial}/{job.n_trials}" + (f" · epoch {job.epoch}/{job.epochs}"
+                                                     if job.active and job.epochs else ""))
+        if job.active:
+            done = sum(1 for t in job.trials if t.get("status") != "RUNNING")
+            st.progress(min(done / max(job.n_trials, 1), 1.0))
+        if job.best:
+            st.metric(f"Best so far ({metric})", f"{job.best['value']:.4g}",
+                      help=f"Trial {job.best['trial']}")
+        if job.trials:
+            st.dataframe(trials_frame(job.trials), hide_index=True, key=f"trials-{job_id}")
+        if job.status == "failed":
+            st.error(job.error or "The sweep failed.")
+        elif not job.active:
+            if st.session_state.get("_sweep_announced") != job_id:
+                st.session_state["_sweep_announced"] = job_id
+                refresh()  # the Runs page shows the sweep at once
+            if job.status == "killed":
+                st.warning("Sweep stopped: the current trial ended KILLED and the rest were "
+                           "skipped.")
+            if st.button("Compare its trials on the Runs page", key=f"compare-sweep-{job_id}"):
+                refresh()  # the cached runs table must know the new sweep
+                st.session_state[state.RUNS_SWEEP] = job.run_id
+                st.switch_page("pages/runs.py")
