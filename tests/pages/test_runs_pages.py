@@ -130,7 +130,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     job_id = at.session_state[state.SWEEP_JOB_ID]
 
     def finished(at):
-        return any(m.value.startswith("✅ **Sweep finished") for m in at.markdown)
+        return any("**Sweep finished" in m.value for m in at.markdown)
 
     wait(at, finished)
     trials = [d.value for d in at.dataframe if "trial" in d.value.columns][0]
