@@ -13,11 +13,17 @@ from dl_core.training import JobSpec
 BASE = JobSpec(dataset_path="x.parquet", dataset_name="x", target="y", task="binary")
 
 
+def only_seeded(df, seeded_runs):
+    """Rows of the fixture's own runs (other tests add runs to the shared session store)."""
+    return df[df["run_id"].isin(set(seeded_runs["runs"]) | set(seeded_runs["trials"]))]
+
+
 def test_frame_filters_sorts_and_finds_what_differs(seeded_runs):
     df = compare.runs_frame(tracking.search_run_records())
     ids = set(df["run_id"])
     assert set(seeded_runs["runs"]) | set(seeded_runs["trials"]) | {seeded_runs["sweep"]} <= ids
-    seeded = compare.filter_runs(df, experiments=["seeded"], kinds=["training"])
+    seeded = only_seeded(compare.filter_runs(df, experiments=["seeded"], kinds=["training"]),
+                         seeded_runs)
     assert len(seeded) == 4 and (seeded["arch"] == "fnn").all()
     assert compare.differing(seeded, ["params.learning_rate", "params.hidden_units"]) == [
         "params.learning_rate"]
@@ -37,8 +43,8 @@ def test_frame_filters_sorts_and_finds_what_differs(seeded_runs):
 
 
 def test_figures_from_logged_data(seeded_runs):
-    df = compare.filter_runs(compare.runs_frame(tracking.search_run_records()),
-                             experiments=["seeded"], kinds=["training"])
+    df = only_seeded(compare.filter_runs(compare.runs_frame(tracking.search_run_records()),
+                                         experiments=["seeded"], kinds=["training"]), seeded_runs)
     hist = {r: tracking.metric_history(r, ["loss", "val_loss"]) for r in seeded_runs["runs"]}
     assert compare.curve_metrics(hist)[0] == "loss"
     fig = compare.overlay_curves_figure(hist, "loss", best=seeded_runs["runs"][0])
