@@ -70,12 +70,13 @@ def _data_kind(args: argparse.Namespace, df: Any) -> str:
     return "sequence" if "sequence" in kinds else sorted(kinds)[0]
 
 
-def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+def _job_spec(args: argparse.Namespace):
+    """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
     from dl_core.data.images import parse_image_shape
     from dl_core.data.loading import read_csv
     from dl_core.data.sequences import detect_time_column
     from dl_core.data.task import detect_task
-    from dl_core.training import JobSpec, run_training
+    from dl_core.training import JobSpec
 
     path = Path(args.data)
     if not path.is_file():
@@ -98,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
-    spec = JobSpec(
+    return JobSpec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
         arch=arch, model_config=model_opts, train_config=train_opts,
         experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind,
@@ -107,6 +108,12 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         sequence_id=args.sequence_id, step_column=args.step_column,
     )
 
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core.training import run_training
+
+    spec = _job_spec(args)
+
     def report(event: dict[str, Any]) -> None:
         if event["type"] == "epoch" and not args.quiet:
             logs = " ".join(f"{k}={v:.4g}" for k, v in event["logs"].items())
@@ -114,35 +121,10 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     result = run_training(spec, report=report)
     out = {"run_id": result.run_id, "task": result.task, "status": result.status,
-           "arch": arch, "data_kind": kind, "metrics": result.metrics}
-    if kind == "timeseries":
+           "arch": spec.arch, "data_kind": spec.data_kind, "metrics": result.metrics}
+    if spec.data_kind == "timeseries":
         out["baselines"] = result.baselines
     return out
-
-
-def _job_spec(args: argparse.Namespace):
-    """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
-    from dl_core.data.loading import read_csv
-    from dl_core.data.task import detect_task
-    from dl_core.training import JobSpec
-
-    path = Path(args.data)
-    if not path.is_file():
-        raise ConfigError(f"No such file: {path}.")
-    df = read_csv(path)
-    if args.target not in df.columns:
-        from dl_core.data.task import check_target
-
-        check_target(df, args.target, "regression")  # raises the helpful "no such column"
-    task = args.task or detect_task(df[args.target])
-    model_opts, train_opts = _split_options(args.arch, _parse_sets(args.set))
-    if args.epochs is not None:
-        train_opts["epochs"] = str(args.epochs)
-    return JobSpec(
-        dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
-        arch=args.arch, model_config=model_opts, train_config=train_opts,
-        experiment=args.experiment, exclude=tuple(args.exclude or ()),
-    )
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
@@ -152,7 +134,8 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core.sweeps import SweepSpec, parse_axis, run_sweep
     from dl_core.training import TrainConfig
 
-    hints = {**get_type_hints(TrainConfig), **get_type_hints(get_model(args.arch).config_cls)}
+    base = _job_spec(args)
+    hints = {**get_type_hints(TrainConfig), **get_type_hints(get_model(base.arch).config_cls)}
     space: dict[str, Any] = {}
     for item in [*args.grid, *args.range]:
         key, sep, value = item.partition("=")
@@ -165,7 +148,7 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
         if item in args.range and ":" not in value:
             raise ConfigError(f"--range expects key=low:high:count[:log]; got {item!r}.")
         space[key] = parse_axis(value, tuple_field=tuple_field)
-    spec = SweepSpec(base=_job_spec(args), space=space, method=args.method, budget=args.budget,
+    spec = SweepSpec(base=base, space=space, method=args.method, budget=args.budget,
                      metric=args.metric, seed=args.seed, name=args.name)
 
     def report(event: dict[str, Any]) -> None:
@@ -208,9 +191,26 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _add_job_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments describing one training job, shared by ``train`` and ``sweep``."""
     p.add_argument("data", help="Path of the CSV file.")
     p.add_argument("--target", required=True, help="Column to predict.")
-    p.add_argument("--arch", default="fnn", help="Architecture (default: fnn).")
+    p.add_argument("--arch",
+                   help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
+                   "tables, cnn for images, lstm for sequences and time series).")
+    p.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
+                   help="Data kind (default: detected from the data and --arch).")
+    p.add_argument("--image-shape", metavar="HxWxC",
+                   help="Image shape of a pixel CSV, e.g. 28x28x1 (default: inferred).")
+    p.add_argument("--time", metavar="COLUMN",
+                   help="Time column: forecast --target from its past values.")
+    p.add_argument("--lookback", type=int, default=24, help="Forecasting: past steps seen.")
+    p.add_argument("--horizon", type=int, default=1, help="Forecasting: steps predicted.")
+    p.add_argument("--season-length", type=int, default=0,
+                   help="Forecasting: season of the seasonal baseline (0 = detect).")
+    p.add_argument("--sequence-id", metavar="COLUMN",
+                   help="Long-format sequences: the sequence id column.")
+    p.add_argument("--step-column", metavar="COLUMN",
+                   help="Long-format sequences: the step (order) column.")
     p.add_argument("--task", choices=("binary", "multiclass", "regression"),
                    help="Override the detected task.")
     p.add_argument("--epochs", type=int, help="Maximum epochs.")
@@ -226,34 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dl_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="Train a model on a CSV and log it to MLflow.")
-    train.add_argument("data", help="Path of the CSV file.")
-    train.add_argument("--target", required=True, help="Column to predict.")
-    train.add_argument("--arch",
-                       help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
-                       "tables, cnn for images, lstm for sequences and time series).")
-    train.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
-                       help="Data kind (default: detected from the data and --arch).")
-    train.add_argument("--image-shape", metavar="HxWxC",
-                       help="Image shape of a pixel CSV, e.g. 28x28x1 (default: inferred).")
-    train.add_argument("--time", metavar="COLUMN",
-                       help="Time column: forecast --target from its past values.")
-    train.add_argument("--lookback", type=int, default=24, help="Forecasting: past steps seen.")
-    train.add_argument("--horizon", type=int, default=1, help="Forecasting: steps predicted.")
-    train.add_argument("--season-length", type=int, default=0,
-                       help="Forecasting: season of the seasonal baseline (0 = detect).")
-    train.add_argument("--sequence-id", metavar="COLUMN",
-                       help="Long-format sequences: the sequence id column.")
-    train.add_argument("--step-column", metavar="COLUMN",
-                       help="Long-format sequences: the step (order) column.")
-    train.add_argument("--task", choices=("binary", "multiclass", "regression"),
-                       help="Override the detected task.")
-    train.add_argument("--epochs", type=int, help="Maximum epochs.")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="Any model or training option, e.g. --set hidden_units=128,64.")
-    train.add_argument("--exclude", action="append", metavar="COLUMN",
-                       help="A column not to use as a feature (repeatable).")
-    train.add_argument("--experiment", help="MLflow experiment (default: the file's name).")
-    train.add_argument("--quiet", action="store_true", help="No per-epoch lines on stderr.")
+    _add_job_arguments(train)
     train.set_defaults(func=cmd_train)
 
     sweep = sub.add_parser("sweep", help="Run a hyperparameter sweep (trials are child runs).")
