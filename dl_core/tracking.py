@@ -259,17 +259,8 @@ def get_run(run_id: str):
 
 def load_json(run_id: str, artifact_file: str) -> Any:
     """Read a JSON artifact of a run (None if the run has no such artifact)."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=artifact_file, dst_path=tmp,
-                tracking_uri=tracking_uri(),
-            )
-        except Exception:
-            return None
-        return json.loads(Path(local).read_text())
+    data = artifact_bytes(run_id, artifact_file)
+    return None if data is None else json.loads(data)
 
 
 def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
@@ -418,6 +409,7 @@ def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
 
 
 def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
+    """The bytes of one artifact of a run (None if the run has no such artifact)."""
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:

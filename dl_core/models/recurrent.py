@@ -75,21 +75,17 @@ def _builder(arch: str):
     return build
 
 
-register_model(
-    "rnn", config=RecurrentConfig, kinds={"sequence", "timeseries"},
-    title="Simple recurrent network (RNN)",
-    description="The plain recurrent cell: a baseline for short sequences; forgets long-range "
-    "context quickly.",
-)(_builder("rnn"))
-register_model(
-    "gru", config=RecurrentConfig, kinds={"sequence", "timeseries"},
-    title="Gated recurrent unit (GRU)",
-    description="A gated recurrent cell that keeps longer context than the RNN with fewer "
-    "weights than the LSTM.",
-)(_builder("gru"))
-register_model(
-    "lstm", config=RecurrentConfig, kinds={"sequence", "timeseries"},
-    title="Long short-term memory (LSTM)",
-    description="The gated recurrent network of choice for forecasting and sequences with "
-    "long-range dependencies.",
-)(_builder("lstm"))
+_CELLS = {
+    "rnn": ("Simple recurrent network (RNN)",
+            "The plain recurrent cell: a baseline for short sequences; forgets long-range "
+            "context quickly."),
+    "gru": ("Gated recurrent unit (GRU)",
+            "A gated recurrent cell that keeps longer context than the RNN with fewer weights "
+            "than the LSTM."),
+    "lstm": ("Long short-term memory (LSTM)",
+             "The gated recurrent network of choice for forecasting and sequences with "
+             "long-range dependencies."),
+}
+for _name, (_title, _description) in _CELLS.items():
+    register_model(_name, config=RecurrentConfig, kinds={"sequence", "timeseries"},
+                   title=_title, description=_description)(_builder(_name))
