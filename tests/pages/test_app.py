@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.apptest import load_sample, open_app, train_and_wait, wait_for_run, wait_until
 from ui import state
-
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-
-
-def open_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception
-    return at
-
-
-def load_sample(at: AppTest, name: str) -> None:
-    at.selectbox(key="sample_choice").select(name)
-    at.button(key="load_sample").click().run()
-    assert not at.exception
 
 
 def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
@@ -68,20 +49,7 @@ def test_sample_to_trained_evaluated_model():
     assert at.session_state[state.TRAIN_CONFIG]["epochs"] == 3
     assert at.session_state[state.MODEL_CONFIG]["hidden_units"] == (32, 16)
 
-    at.switch_page("pages/train.py").run()
-    at.button(key="train").click().run()
-    assert not at.exception
-    job_id = at.session_state[state.JOB_ID]
-    assert job_id
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        at.run()
-        if at.session_state[state.RUN_ID]:
-            break
-        time.sleep(0.5)
-    assert not at.exception
-    run_id = at.session_state[state.RUN_ID]
-    assert run_id, [e.value for e in at.error]
+    train_and_wait(at)
     at.run()
     assert any(m.label == "test accuracy" for m in at.metric)
 
@@ -97,19 +65,9 @@ def test_sample_to_trained_evaluated_model():
 
 def test_stop_button_stops_training():
     at, job_id = start_training("churn", epochs=500, patience=0, batch_size=8)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        at.run()
-        stop = [b for b in at.button if b.key == f"stop-{job_id}"]
-        if stop and any("Epoch" in (p.proto.text or "") for p in at.get("progress")):
-            break
-        time.sleep(0.5)
-    stop[0].click().run()
-    deadline = time.time() + 60
-    while time.time() < deadline and not at.session_state[state.RUN_ID]:
-        time.sleep(0.5)
-        at.run()
-    assert not at.exception
+    wait_until(at, lambda a: any("Epoch" in (p.proto.text or "") for p in a.get("progress")), 120)
+    at.button(key=f"stop-{job_id}").click().run()
+    wait_for_run(at, 60)
     assert any("Stopped after" in w.value for w in at.warning)
 
 
@@ -174,8 +132,4 @@ def test_a_new_session_reattaches_to_the_running_job():
     stop = [b for b in reopened.button if b.key == f"stop-{job_id}"]
     assert stop, "the reopened page shows the running job with its Stop button"
     stop[0].click().run()
-    deadline = time.time() + 60
-    while time.time() < deadline and not reopened.session_state[state.RUN_ID]:
-        time.sleep(0.5)
-        reopened.run()
-    assert not reopened.exception
+    wait_for_run(reopened, 60)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 from dl_core import tracking
-from tests.pages.test_app import open_app
+from tests.pages.apptest import open_app, wait_until
 from ui import state
 
 
@@ -107,16 +106,6 @@ def test_detail_edit_delete_and_rerun(seeded_runs):
     assert at.session_state[state.TARGET] == "label"
 
 
-def wait(at, done, timeout: float = 240):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        if done(at):
-            return
-        time.sleep(0.5)
-    raise AssertionError("timed out: " + str([e.value for e in at.error]))
-
-
 def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     at = runs_page()
     select_rows(at, ["seed-0"])
@@ -132,7 +121,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     def finished(at):
         return any("**Sweep finished" in m.value for m in at.markdown)
 
-    wait(at, finished)
+    wait_until(at, finished)
     trials = [d.value for d in at.dataframe if "trial" in d.value.columns][0]
     assert len(trials) == 2 and set(trials["status"]) == {"FINISHED"}
     assert any(m.label.startswith("Best so far") for m in at.metric)
@@ -151,9 +140,10 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     at.text_input(key="sweep.epochs").set_value("400").run()
     at.button(key="start_sweep").click().run()
     job_id = at.session_state[state.SWEEP_JOB_ID]
-    wait(at, lambda at: any("epoch " in m.value for m in at.markdown if "Sweep running" in m.value))
+    wait_until(at, lambda a: any("epoch " in m.value for m in a.markdown
+                                 if "Sweep running" in m.value))
     at.button(key=f"stop-sweep-{job_id}").click().run()
-    wait(at, lambda at: any("Sweep stopped" in w.value for w in at.warning), timeout=120)
+    wait_until(at, lambda at: any("Sweep stopped" in w.value for w in at.warning), timeout=120)
     parent = tracking.get_run(executor().progress(job_id).run_id)
     assert parent.info.status == "KILLED" and parent.data.metrics["trials_run"] == 1
 

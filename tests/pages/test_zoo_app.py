@@ -3,26 +3,9 @@ page to the Evaluate page (AppTest from the entrypoint)."""
 
 from __future__ import annotations
 
-import time
 
-from tests.pages.test_app import load_sample, open_app
+from tests.pages.apptest import load_sample, open_app, train_and_wait
 from ui import state
-
-
-def train_and_wait(at, timeout: float = 180.0) -> str:
-    at.switch_page("pages/train.py").run()
-    at.button(key="train").click().run()
-    assert not at.exception
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        if at.session_state[state.RUN_ID]:
-            break
-        time.sleep(0.5)
-    assert not at.exception
-    run_id = at.session_state[state.RUN_ID]
-    assert run_id, [e.value for e in at.error]
-    return run_id
 
 
 def test_digits_cnn_from_data_to_misclassified_images():

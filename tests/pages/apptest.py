@@ -1,0 +1,55 @@
+"""Shared AppTest steps: open the app on a page, load a sample, wait for background work."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def open_app(page: str | None = None) -> AppTest:
+    """A fresh session of the app, optionally switched to ``page``, with no exception shown."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def load_sample(at: AppTest, name: str) -> None:
+    at.selectbox(key="sample_choice").select(name)
+    at.button(key="load_sample").click().run()
+    assert not at.exception
+
+
+def wait_until(at: AppTest, done: Callable[[AppTest], bool], timeout: float = 180.0) -> None:
+    """Rerun the page (as the polling fragment would) until ``done(at)`` holds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if done(at):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s: {[e.value for e in at.error]}")
+
+
+def wait_for_run(at: AppTest, timeout: float = 180.0) -> str:
+    """Wait until the session's job has ended and recorded its run; return the run id."""
+    wait_until(at, lambda a: bool(a.session_state[state.RUN_ID]), timeout)
+    assert not at.exception
+    return at.session_state[state.RUN_ID]
+
+
+def train_and_wait(at: AppTest, timeout: float = 180.0) -> str:
+    """Click Train on the Train page and wait for the run."""
+    at.switch_page("pages/train.py").run()
+    at.button(key="train").click().run()
+    assert not at.exception
+    return wait_for_run(at, timeout)
