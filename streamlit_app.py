@@ -9,15 +9,15 @@ state.init_defaults()
 
 pages = {
     "Workflow": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
-        st.Page("pages/model.py", title="Model", icon=":material/account_tree:", url_path="model"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
+        st.Page("app_pages/model.py", title="Model", icon=":material/account_tree:", url_path="model"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
     ],
     "Experiments": [
-        st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
-        st.Page("pages/predict.py", title="Predict", icon="🔮", url_path="predict"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs"),
+        st.Page("app_pages/predict.py", title="Predict", icon=":material/online_prediction:", url_path="predict"),
     ],
 }
 st.navigation(pages).run()

@@ -85,7 +85,7 @@ def main() -> None:
         at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
         at.run()
         t0 = time.perf_counter()
-        at.switch_page("pages/runs.py").run()
+        at.switch_page("app_pages/runs.py").run()
         assert not at.exception, at.exception
         return at, time.perf_counter() - t0
 

@@ -1,1 +1,1 @@
-"""Streamlit glue: the only package besides pages/ that imports streamlit."""
+"""Streamlit glue: the only package besides app_pages/ that imports streamlit."""

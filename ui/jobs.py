@@ -51,7 +51,7 @@ def render_job(job: JobState) -> None:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):
                 value = job.metrics[name]
                 col.metric(f"test {name}", "—" if value is None else f"{value:.4g}")
-        st.page_link("pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
+        st.page_link("app_pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
 
 
 @st.fragment(run_every=1.0)

@@ -209,7 +209,7 @@ def rerun_config(row: pd.Series) -> str | None:
     state.put(state.ARCH, entry.name)
     state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
     state.put(state.TRAIN_CONFIG, dataclasses.asdict(train_cfg))
-    return "pages/model.py"
+    return "app_pages/model.py"
 
 
 def _values(row: pd.Series, prefix: str) -> pd.DataFrame:
@@ -313,7 +313,7 @@ def run_detail(row: pd.Series) -> None:
                              key="download_model", on_click="ignore")
         if c[2].button("Predict with it", key="predict_with"):
             state.put(state.RUN_ID, run_id)
-            st.switch_page("pages/predict.py")
+            st.switch_page("app_pages/predict.py")
     url = tracking.mlflow_ui_url(run_id, row["experiment_id"])
     if url:
         c[3].link_button("Open in MLflow", url)

@@ -133,4 +133,4 @@ def live_sweep(job_id: str) -> None:
             if st.button("Compare its trials on the Runs page", key=f"compare-sweep-{job_id}"):
                 refresh()  # the cached runs table must know the new sweep
                 st.session_state[state.RUNS_SWEEP] = job.run_id
-                st.switch_page("pages/runs.py")
+                st.switch_page("app_pages/runs.py")

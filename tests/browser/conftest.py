@@ -8,6 +8,7 @@ training worker it started (its own session, it exits when its stdin closes) is 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import shutil
 import signal
 import socket
@@ -105,12 +106,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
                 f"{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def app_url(store_dir: Path, tmp_path_factory) -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of ``streamlit run streamlit_app.py`` for this session."""
+@contextmanager
+def running_app(log_dir: Path) -> Iterator[str]:
+    """Serve ``streamlit run streamlit_app.py`` on a free port; yield its base URL, then stop it
+    and check that nothing it started (the training worker) is left running."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = log_dir / "server.log"
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
@@ -145,6 +147,13 @@ def app_url(store_dir: Path, tmp_path_factory) -> Iterator[str]:
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert not left, f"processes left running after the server stopped: {left}"
+
+
+@pytest.fixture(scope="session")
+def app_url(store_dir: Path, tmp_path_factory) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of ``streamlit run streamlit_app.py`` for this session."""
+    with running_app(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ def wait_for_run(at: AppTest, timeout: float = 180.0) -> str:
 
 def train_and_wait(at: AppTest, timeout: float = 180.0) -> str:
     """Click Train on the Train page and wait for the run."""
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     at.button(key="train").click().run()
     assert not at.exception
     return wait_for_run(at, timeout)

@@ -12,13 +12,13 @@ from ui import state
 
 def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
     """Load a sample, set training numbers on the Model page, click Train; the job id."""
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     load_sample(at, sample)
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     for name, value in train.items():
         at.number_input(key=f"train.{name}").set_value(value)
     at.button(key="apply").click().run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     at.button(key="train").click().run()
     assert not at.exception
     return at, at.session_state[state.JOB_ID]
@@ -30,13 +30,13 @@ def test_home_links_every_step():
 
 
 def test_sample_to_trained_evaluated_model():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     load_sample(at, "breast_cancer")
     assert at.selectbox(key="target_choice").value == "target"
     assert any("Task: **binary**" in s.value for s in at.success)
     assert at.dataframe  # preview and profile
 
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
     # The layer editor lives outside the form and applies at once; the form waits for Apply.
@@ -53,7 +53,7 @@ def test_sample_to_trained_evaluated_model():
     at.run()
     assert any(m.label == "test accuracy" for m in at.metric)
 
-    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Accuracy"]) > 0.85
@@ -82,7 +82,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("name", "content", "message"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_bad_upload_shows_a_clear_message(name, content, message):
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     at.file_uploader(key="upload").set_value((name, content, "text/csv")).run()
     assert not at.exception
     assert at.error and message in at.error[0].value.lower() or message in at.error[0].value
@@ -91,7 +91,7 @@ def test_bad_upload_shows_a_clear_message(name, content, message):
 def test_upload_over_the_limit_is_refused():
     st_config.set_option("server.maxUploadSize", 1)
     try:
-        at = open_app("pages/data.py")
+        at = open_app("app_pages/data.py")
         big = b"a,b\n" + b"1,2\n" * 300_000
         at.file_uploader(key="upload").set_value(("big.csv", big, "text/csv")).run()
         assert not at.exception
@@ -110,7 +110,7 @@ def test_upload_over_the_limit_is_refused():
     ids=["one-class", "all-missing", "too-many-classes"],
 )
 def test_unusable_target_is_explained(csv, target, message):
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     at.file_uploader(key="upload").set_value(("t.csv", csv, "text/csv")).run()
     at.selectbox(key="target_choice").select(target).run()
     if target == "y" and message == "class":
@@ -120,14 +120,14 @@ def test_unusable_target_is_explained(csv, target, message):
 
 
 def test_pages_without_data_point_back_to_data():
-    for page in ("pages/model.py", "pages/train.py"):
+    for page in ("app_pages/model.py", "app_pages/train.py"):
         at = open_app(page)
         assert any("Data page" in i.value for i in at.info)
 
 
 def test_a_new_session_reattaches_to_the_running_job():
     _, job_id = start_training("wine", epochs=300, patience=0)
-    reopened = open_app("pages/train.py")  # a fresh session, as after closing the tab
+    reopened = open_app("app_pages/train.py")  # a fresh session, as after closing the tab
     assert reopened.session_state[state.JOB_ID] == job_id
     stop = [b for b in reopened.button if b.key == f"stop-{job_id}"]
     assert stop, "the reopened page shows the running job with its Stop button"

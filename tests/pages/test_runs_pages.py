@@ -34,7 +34,7 @@ def select_rows(at, names: list[str]) -> None:
 
 
 def runs_page(experiment: str = "seeded"):
-    at = open_app("pages/runs.py")
+    at = open_app("app_pages/runs.py")
     at.button(key="runs_refresh").click().run()  # runs made since the last read (10 s cache)
     at.multiselect(key="f_exp").select(experiment).run()
     assert not at.exception
@@ -63,7 +63,7 @@ def test_select_two_runs_compare_and_see_what_differs(seeded_runs):
 
 
 def test_a_sweep_compares_in_one_click(seeded_runs):
-    at = open_app("pages/runs.py")
+    at = open_app("app_pages/runs.py")
     at.button(key="runs_refresh").click().run()
     at.selectbox(key=state.RUNS_SWEEP).select(seeded_runs["sweep"]).run()
     assert not at.exception
@@ -110,7 +110,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     at = runs_page()
     select_rows(at, ["seed-0"])
     at.button(key="rerun").click().run()  # the quickest way to a filled-in Model page
-    at.switch_page("pages/model.py").run()  # (AppTest reruns the page it was told last)
+    at.switch_page("app_pages/model.py").run()  # (AppTest reruns the page it was told last)
     at.toggle(key="sweep_on").set_value(True).run()
     at.text_input(key="sweep.learning_rate").set_value("0.01,0.02").run()
     assert any("2 trial(s)" in c.value for c in at.caption)
@@ -149,7 +149,7 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
 
 
 def test_predict_page_upload_and_download(seeded_runs):
-    at = open_app("pages/predict.py")
+    at = open_app("app_pages/predict.py")
     assert not at.exception
     at.selectbox(key="predict_run").select(seeded_runs["runs"][0]).run()
     assert any("x1" in c.value for c in at.caption)

@@ -9,13 +9,13 @@ from ui import state
 
 
 def test_digits_cnn_from_data_to_misclassified_images():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     load_sample(at, "digits")
     assert at.selectbox(key="kind_choice").value == "image"
     assert at.text_input(key="image_shape").value == "8x8x1"
     assert any("8 × 8 × 1 images" in s.value for s in at.success)
 
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert at.selectbox(key="arch_choice").options == ["Convolutional network (CNN)"]
     at.number_input(key="blocks.cnn.0.filters").set_value(8).run()
@@ -28,7 +28,7 @@ def test_digits_cnn_from_data_to_misclassified_images():
     assert at.session_state[state.MODEL_CONFIG]["dense_units"] == (16,)
 
     train_and_wait(at)
-    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception
     assert "Accuracy" in {m.label for m in at.metric}
     charts = [c for c in at.get("plotly_chart")]
@@ -37,7 +37,7 @@ def test_digits_cnn_from_data_to_misclassified_images():
 
 
 def test_seasonal_lstm_from_data_to_forecast_vs_baselines():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     load_sample(at, "seasonal")
     assert at.selectbox(key="kind_choice").value == "timeseries"
     assert at.selectbox(key="time_column").value == "timestamp"
@@ -46,7 +46,7 @@ def test_seasonal_lstm_from_data_to_forecast_vs_baselines():
     assert not at.exception
     assert any("3 step(s) ahead" in s.value for s in at.success)
 
-    at.switch_page("pages/model.py").run()
+    at.switch_page("app_pages/model.py").run()
     assert at.session_state[state.ARCH] == "lstm"
     at.number_input(key="blocks.lstm.0.units").set_value(8).run()
     at.button(key="blocks.lstm.add").click().run()  # a second layer, then reorder
@@ -58,14 +58,14 @@ def test_seasonal_lstm_from_data_to_forecast_vs_baselines():
     assert at.session_state[state.MODEL_CONFIG]["units"] == (4, 8)
 
     train_and_wait(at)
-    at.switch_page("pages/evaluate.py").run()
+    at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception
     assert {"MAE", "RMSE", "MAPE (%)", "R²"} <= {m.label for m in at.metric}
     assert any("last-value baseline" in m.value for m in at.markdown)
 
 
 def test_bad_series_options_are_explained():
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     load_sample(at, "seasonal")
     at.number_input(key="lookback").set_value(500).run()
     assert not at.exception
@@ -75,7 +75,7 @@ def test_bad_series_options_are_explained():
 def test_pixel_csv_with_no_valid_shape_is_explained():
     rows = ["label," + ",".join(f"pixel{i}" for i in range(50))]
     rows += [f"{i % 2}," + ",".join(str((i * j) % 255) for j in range(50)) for i in range(40)]
-    at = open_app("pages/data.py")
+    at = open_app("app_pages/data.py")
     at.file_uploader(key="upload").set_value(("px.csv", "\n".join(rows).encode(), "text/csv")).run()
     assert at.selectbox(key="kind_choice").value == "image"
     assert not at.exception

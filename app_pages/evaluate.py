@@ -15,7 +15,7 @@ st.title("Evaluate")
 runs = [r for r in recent_training_runs() if r["status"] in ("FINISHED", "KILLED")]
 if not runs:
     st.info("No finished training run yet. Train a model first.")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 

@@ -7,7 +7,7 @@ from ui import runs as ui_runs
 from ui.errors import shown_errors
 
 title, refresh = st.columns([5, 1])
-title.title("🗂️ Runs")
+title.title("Runs")
 if refresh.button("Refresh", key="runs_refresh", help="Read the store again now."):
     ui_runs.refresh()
 df = None
@@ -17,7 +17,7 @@ if df is None:
     st.stop()
 if df.empty:
     st.info("No runs yet. Train a model and it appears here.")
-    st.page_link("pages/data.py", label="Start with data", icon="📄")
+    st.page_link("app_pages/data.py", label="Start with data", icon="📄")
     st.stop()
 
 shown = ui_runs.filtered_runs(df)

@@ -18,7 +18,7 @@ df = current_table()
 target, task = state.get(state.TARGET), state.get(state.TASK)
 if df is None or not target:
     st.info("Load data and choose a target on the Data page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
+    st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 
 kind = state.get(state.DATA_KIND) or "tabular"
@@ -69,6 +69,6 @@ with shown_errors("Checking the hyperparameters"):
     table, diagram = st.columns([3, 2])
     table.dataframe(summary["layers"], hide_index=True)
     diagram.graphviz_chart(summary["dot"])
-    st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+    st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
 
 sweep_section()  # vary the applied hyperparameters as a sweep

@@ -7,7 +7,7 @@ from ui.errors import shown_errors
 from ui.loaders import parse_csv
 from ui.runs import all_runs
 
-st.title("🔮 Predict")
+st.title("Predict")
 run_id = None
 with shown_errors("Reading the runs"):
     run_id = ui_predict.choose_run(all_runs())
@@ -26,7 +26,7 @@ with shown_errors("Predicting"):
     df = parse_csv(uploaded.getvalue(), uploaded.name)
     table, notes = ui_predict.predict_table(run_id, df)
     for note in notes:
-        st.info(note, icon="ℹ️")
+        st.info(note, icon=":material/info:")
     st.success(f"Predicted {len(table):,} rows with run `{run_id[:8]}`.")
     st.dataframe(table.head(500), hide_index=True, key="predict_preview")
     st.download_button(

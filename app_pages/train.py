@@ -20,7 +20,7 @@ ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not target:
     if job_id is None:
         st.info("Load data and choose a target on the Data page first.")
-        st.page_link("pages/data.py", label="Go to Data", icon=":material/table_view:")
+        st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
         st.stop()
 else:
     train_cfg, arch = state.get(state.TRAIN_CONFIG), state.get(state.ARCH)

@@ -93,4 +93,4 @@ if shape:
             "sequence": f"sequences of {dims} (steps × values)"}[kind]
     st.success(f"Task: **{task}** · target `{target}` · {what} · {shape['n_train']:,} train, "
                f"{shape['n_val']:,} validation, {shape['n_test']:,} test samples.")
-    st.page_link("pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")
+    st.page_link("app_pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")
