@@ -73,7 +73,7 @@ def test_fnn_layers_follow_config():
     names = [layer.name for layer in model.layers]
     assert names == ["features", "dense_1", "batch_norm_1", "relu_1", "dense_2", "batch_norm_2",
                      "relu_2", "output"]
-    assert dataclasses.asdict(FNNConfig())["hidden_units"] == (64, 32)
+    assert dataclasses.asdict(FNNConfig())["hidden_units"] == (32,)
 
 
 def test_registry_lists_architectures_by_data_kind():

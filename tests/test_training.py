@@ -32,7 +32,7 @@ def test_binary_run_is_recorded_and_its_model_predicts_raw_rows(tiny_binary):
 
     run = tracking.get_run(result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["arch"] == "fnn" and run.data.params["hidden_units"] == "64,32"
+    assert run.data.params["arch"] == "fnn" and run.data.params["hidden_units"] == "32"
     assert run.data.tags["task"] == "binary" and run.data.tags["rows"] == "200"
     assert len(run.data.tags["dataset_hash"]) == 16
     assert run.data.metrics["test_accuracy"] == pytest.approx(result.metrics["accuracy"])

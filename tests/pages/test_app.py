@@ -40,6 +40,7 @@ def test_sample_to_trained_evaluated_model():
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
     # The layer editor lives outside the form and applies at once; the form waits for Apply.
+    at.button(key="blocks.fnn.add").click().run()
     at.number_input(key="blocks.fnn.0.units").set_value(32).run()
     at.number_input(key="blocks.fnn.1.units").set_value(16).run()
     at.number_input(key="train.epochs").set_value(3)
