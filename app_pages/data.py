@@ -11,6 +11,7 @@ from ui.data import (
     ingest_sample,
     ingest_upload,
     kind_options,
+    show_profile,
 )
 from ui.errors import shown_errors
 from ui.loaders import profile_of
@@ -41,11 +42,11 @@ if df is None:
 
 ds = state.get(state.DATASET)
 st.subheader(f"{ds['name']} · {ds['rows']:,} rows × {ds['cols']:,} columns")
-st.dataframe(df.head(200), height=240)
+st.dataframe(df.head(200), height=240, hide_index=True)
 
 profile = profile_of(df)
 with st.expander("Column profile", expanded=df.shape[1] <= 40):
-    st.dataframe(profile.to_frame(), hide_index=True, height=260)
+    show_profile(profile)
 
 kind = choose_kind(df)
 columns = list(df.columns)

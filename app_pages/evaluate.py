@@ -71,7 +71,8 @@ with shown_errors("Loading the evaluation"):
         normalize = st.toggle("Row-normalised confusion matrix (recall per true class)", key="norm")
         left, right = st.columns(2)
         left.plotly_chart(ev.confusion_matrix_figure(report["confusion_matrix"], classes, normalize))
-        right.dataframe(pd.DataFrame(report["per_class"]), hide_index=True)
+        right.dataframe(pd.DataFrame(report["per_class"]), hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
         left, right = st.columns(2)
         left.plotly_chart(ev.roc_figure(report))
         right.plotly_chart(ev.pr_figure(report))
@@ -81,7 +82,6 @@ with shown_errors("Loading the evaluation"):
         if art["misclassified"]:
             show_misclassified(art["misclassified"])
     if art["history"]:
-        st.markdown("**Learning curves**")
         st.plotly_chart(ev.learning_curves_figure(art["history"]))
     if art["features"] and art["features"].get("dropped_columns"):
         with st.expander("Columns not used as features"):

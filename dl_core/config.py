@@ -25,6 +25,7 @@ def param(
     choices: tuple | None = None,
     step: float | None = None,
     log: bool = False,
+    label: str | None = None,
 ) -> Any:
     """A dataclass field with UI/validation metadata.
 
@@ -36,8 +37,10 @@ def param(
         choices: Allowed values for a categorical option.
         step: Widget step for numbers.
         log: Whether the value spans orders of magnitude (learning rates).
+        label: The widget's label when the field name does not read well.
     """
-    meta = {"help": help, "min": min, "max": max, "choices": choices, "step": step, "log": log}
+    meta = {"help": help, "min": min, "max": max, "choices": choices, "step": step, "log": log,
+            "label": label}
     return dataclasses.field(default=default, metadata=meta)
 
 

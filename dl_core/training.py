@@ -36,15 +36,17 @@ class TrainConfig:
     batch_size: int = param(32, min=1, max=65536, help="Rows per gradient step.")
     epochs: int = param(200, min=1, max=10000, help="Maximum passes over the training rows.")
     patience: int = param(
-        15, min=0, max=1000,
+        15, min=0, max=1000, label="Early-stopping patience",
         help="Stop after this many epochs without validation improvement (0 = never stop early).",
     )
     class_weight: str = param(
         "none", choices=("none", "balanced"),
         help="'balanced' weighs rare classes up, for imbalanced targets.",
     )
-    test_size: float = param(0.2, min=0.05, max=0.5, step=0.05, help="Share of rows held out for the final test.")
-    val_size: float = param(0.1, min=0.05, max=0.5, step=0.05, help="Share of rows for validation and early stopping.")
+    test_size: float = param(0.2, min=0.05, max=0.5, step=0.05, label="Test share",
+                             help="Share of rows held out for the final test.")
+    val_size: float = param(0.1, min=0.05, max=0.5, step=0.05, label="Validation share",
+                            help="Share of rows for validation and early stopping.")
     seed: int = param(42, min=0, max=2**31 - 1, help="Seed of the split, the weights and the shuffling.")
 
     def __post_init__(self) -> None:

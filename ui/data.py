@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import pandas as pd
@@ -88,7 +90,8 @@ def _arch_names(kind: str) -> list[str]:
 
 
 def default_target(df: pd.DataFrame, kind: str) -> str:
-    """A sensible first target: the image label, the first value series, or the last column."""
+    """A sensible first target: the image label, the first value series, a column named
+    like a target (churn, label, price, ...), else the last column."""
     if kind == "image":
         from dl_core.data.images import detect_pixel_layout
 
@@ -103,7 +106,15 @@ def default_target(df: pd.DataFrame, kind: str) -> str:
                    and pd.api.types.is_numeric_dtype(df[c])]
         if numeric:
             return numeric[0]
-    return df.columns[-1]
+    named = [c for c in df.columns if _TARGET_NAME.search(str(c))]
+    return named[-1] if named else df.columns[-1]
+
+
+# Column names that usually hold what a table is meant to predict.
+_TARGET_NAME = re.compile(
+    r"(?i)^(target|label|labels|class|y|outcome|response|churn(ed)?|price|saleprice|"
+    r"survived|default|fraud|diagnosis|result|is_\w+)$"
+)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
@@ -200,3 +211,14 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     step = c2.selectbox("Step column", steps, key="step_column",
                         index=steps.index(given) if given in steps else 0)
     return {"sequence_id": seq, "step_column": step}
+
+
+def show_profile(profile) -> None:
+    """The per-column profile as a readable table (tall enough to scan, reasons in full)."""
+    frame = profile.to_frame().rename(columns={
+        "name": "column", "missing_pct": "missing %", "n_unique": "distinct",
+        "usable": "used", "drop_reason": "why not used", "sample": "examples",
+    })
+    frame["why not used"] = frame["why not used"].fillna("")
+    st.dataframe(frame, hide_index=True, height=min(38 + 35 * len(frame), 420),
+                 column_config={"why not used": st.column_config.TextColumn(width="large")})

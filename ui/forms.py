@@ -29,31 +29,32 @@ def config_widgets(cls: type, values: dict[str, Any], key: str,
             continue
         name, default = spec["name"], values.get(spec["name"], spec["default"])
         wkey, hint, help_ = f"{key}.{name}", str(spec["type"]), spec["help"]
+        label = spec.get("label") or _label(name)
         if spec["choices"]:
             choices = list(spec["choices"])
-            out[name] = st.selectbox(_label(name), choices, index=choices.index(default)
+            out[name] = st.selectbox(label, choices, index=choices.index(default)
                                      if default in choices else 0, help=help_, key=wkey)
         elif hint in ("bool", "<class 'bool'>"):
-            out[name] = st.checkbox(_label(name), value=bool(default), help=help_, key=wkey)
+            out[name] = st.checkbox(label, value=bool(default), help=help_, key=wkey)
         elif "tuple" in hint:
             text = ",".join(str(v) for v in default)
-            out[name] = st.text_input(_label(name), value=text, help=help_, key=wkey)
+            out[name] = st.text_input(label, value=text, help=help_, key=wkey)
         elif hint in ("int", "<class 'int'>"):
             out[name] = st.number_input(
-                _label(name), value=int(default), step=int(spec["step"] or 1), help=help_, key=wkey,
+                label, value=int(default), step=int(spec["step"] or 1), help=help_, key=wkey,
                 min_value=int(spec["min"]) if spec["min"] is not None else None,
                 max_value=int(spec["max"]) if spec["max"] is not None else None,
             )
         elif hint in ("float", "<class 'float'>"):
             out[name] = st.number_input(
-                _label(name), value=float(default), help=help_, key=wkey,
+                label, value=float(default), help=help_, key=wkey,
                 step=float(spec["step"]) if spec["step"] else None,
                 format="%.6g" if spec["log"] else "%.4f",
                 min_value=float(spec["min"]) if spec["min"] is not None else None,
                 max_value=float(spec["max"]) if spec["max"] is not None else None,
             )
         else:
-            out[name] = st.text_input(_label(name), value=str(default), help=help_, key=wkey)
+            out[name] = st.text_input(label, value=str(default), help=help_, key=wkey)
     return out
 
 

@@ -25,9 +25,10 @@ class FNNConfig:
         0.2, min=0.0, max=0.9, step=0.05, help="Fraction of units dropped after each hidden layer."
     )
     l2: float = param(
-        1e-4, min=0.0, max=1.0, log=True, help="L2 weight penalty on hidden layers (0 = none)."
+        1e-4, min=0.0, max=1.0, log=True, label="L2 penalty", help="L2 weight penalty on hidden layers (0 = none)."
     )
-    batch_norm: bool = param(False, help="Batch normalisation before each activation.")
+    batch_norm: bool = param(False, label="Batch normalisation",
+                             help="Batch normalisation before each activation.")
     activations: tuple[str, ...] = param(
         (), choices=ACTIVATIONS,
         help="Activation of each hidden layer (one per layer); empty = 'activation' for all.",
