@@ -76,7 +76,7 @@ def _job_spec(args: argparse.Namespace):
     from dl_core.data.loading import read_csv
     from dl_core.data.sequences import detect_time_column
     from dl_core.data.task import detect_task
-    from dl_core.training import JobSpec
+    from dl_core.training import JobSpec, suggest_train_config
 
     path = Path(args.data)
     if not path.is_file():
@@ -99,6 +99,8 @@ def _job_spec(args: argparse.Namespace):
     model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
+    # The same data-aware defaults the Model page starts from, so both train alike.
+    train_opts = {**suggest_train_config(len(df), task, df[args.target]), **train_opts}
     return JobSpec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
         arch=arch, model_config=model_opts, train_config=train_opts,

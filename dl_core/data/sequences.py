@@ -97,8 +97,50 @@ def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame,
     order = np.argsort(times.to_numpy(), kind="stable")
     df, times = df.iloc[order], times.iloc[order]
     if len(times) >= 3:
+        df, filled = _fill_missing_steps(df, times, time_column)
+        if filled:
+            notes.append(
+                f"{filled} missing time step(s) in '{time_column}' were added; their values are "
+                "interpolated."
+            )
+            times = _parse_time(df[time_column], time_column)
         _check_regular(times, time_column)
     return df, notes
+
+
+#: Largest share of missing time steps filled in silently (with a note) rather than refused.
+MAX_FILLED_SHARE = 0.1
+
+
+def _fill_missing_steps(
+    df: pd.DataFrame, times: pd.Series, name: str
+) -> tuple[pd.DataFrame, int]:
+    """Insert rows for a few missing steps of a regular series (sensor logs drop readings).
+
+    Only when every gap is a whole number of the usual step and the added rows stay under
+    ``MAX_FILLED_SHARE``; anything else is left for ``_check_regular`` to explain.
+    """
+    diffs = times.diff().iloc[1:]
+    step = diffs.mode().iloc[0]
+    is_dates = pd.api.types.is_datetime64_any_dtype(times)
+    if is_dates and step >= pd.Timedelta(days=28):
+        return df, 0  # calendar months and years vary in length
+    if not (diffs > step).any() or (diffs < step).any() or not (diffs % step == diffs * 0).all():
+        return df, 0
+    n_full = int((times.iloc[-1] - times.iloc[0]) / step) + 1
+    missing = n_full - len(times)
+    if missing > MAX_FILLED_SHARE * n_full:
+        return df, 0
+    if is_dates:
+        full = pd.date_range(times.iloc[0], times.iloc[-1], periods=n_full)
+    else:
+        full = times.iloc[0] + step * np.arange(n_full)
+    position = pd.Index(times.to_numpy()).get_indexer(full)
+    filled = df.iloc[np.where(position >= 0, position, 0)].copy()
+    others = [c for c in df.columns if c != name]
+    filled.loc[position < 0, others] = np.nan
+    filled[name] = [_fmt_time(v) for v in full] if is_dates else full
+    return filled.reset_index(drop=True), missing
 
 
 def _check_regular(times: pd.Series, name: str) -> None:
