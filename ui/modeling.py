@@ -118,11 +118,12 @@ def block_editor(cls: type, values: dict[str, Any], arch: str) -> dict[str, Any]
                 block[column] = int(cell.number_input(
                     label, int(spec["min"] or 1), int(spec["max"] or 4096), int(block[column]),
                     key=key, label_visibility=vis))
-        up = cells[-3].button("↑", key=f"blocks.{arch}.{block['id']}.up", disabled=pos == 0)
+        up = cells[-3].button("↑", key=f"blocks.{arch}.{block['id']}.up", disabled=pos == 0,
+                               help="Move this block up")
         down = cells[-2].button("↓", key=f"blocks.{arch}.{block['id']}.down",
-                                disabled=pos == len(blocks) - 1)
+                                disabled=pos == len(blocks) - 1, help="Move this block down")
         remove = cells[-1].button("✕", key=f"blocks.{arch}.{block['id']}.remove",
-                                  disabled=len(blocks) == 1)
+                                  disabled=len(blocks) == 1, help="Remove this block")
         if up or down:
             other = pos - 1 if up else pos + 1
             blocks[pos], blocks[other] = blocks[other], blocks[pos]
@@ -130,7 +131,7 @@ def block_editor(cls: type, values: dict[str, Any], arch: str) -> dict[str, Any]
         if remove:
             blocks.pop(pos)
             st.rerun()
-    if st.button("＋ Add block", key=f"blocks.{arch}.add"):
+    if st.button("Add block", icon=":material/add:", key=f"blocks.{arch}.add"):
         new_id = st.session_state[f"{store_key}.next"]
         st.session_state[f"{store_key}.next"] = new_id + 1
         blocks.append({**blocks[-1], "id": new_id})
