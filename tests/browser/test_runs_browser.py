@@ -1,74 +1,18 @@
 """Compare runs in a real browser: select two rows of the Runs table, see the curves overlaid.
 
 Uses the ``app_url``/``page`` fixtures of ``tests/browser/conftest.py`` (the app served by
-``streamlit run`` against the session's temporary store). Until that harness is in this branch,
-minimal stand-ins below do the same.
+``streamlit run`` against the session's temporary store).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-
-if not (Path(__file__).parent / "conftest.py").exists():  # pragma: no cover - stand-ins
-
-    @pytest.fixture(scope="session")
-    def app_url(store_dir, tmp_path_factory):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        log = tmp_path_factory.mktemp("streamlit") / "server.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                 str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
-                 "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-                    time.sleep(0.25)
-            yield url
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-
-    @pytest.fixture
-    def page(app_url):
-        from playwright.sync_api import sync_playwright
-
-        path = shutil.which("chromium") or "/usr/bin/chromium"
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=path, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu"])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(30_000)
-            pg = context.new_page()
-            pg.goto(app_url)
-            yield pg
-            browser.close()
-
 
 @pytest.fixture(scope="module")
 def two_runs():
