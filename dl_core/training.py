@@ -271,6 +271,9 @@ def run_training(
     report({"type": "started", "run_id": run_id, "epochs": train_cfg.epochs})
     try:
         result = _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop)
+    except KeyboardInterrupt:
+        tracking.end_run(run_id, "KILLED", error="Interrupted (Ctrl-C).")
+        raise
     except BaseException as exc:
         message = str(exc) if isinstance(exc, DLExplorerError) else f"{type(exc).__name__}: {exc}"
         tracking.end_run(run_id, "FAILED", error=message)
