@@ -114,18 +114,26 @@ def start_run(
 def log_metrics(run_id: str, metrics: dict[str, float | None], step: int | None = None,
                 synchronous: bool = True) -> None:
     """Log numeric metrics (None and NaN skipped) in one batched call."""
+    log_metric_steps(run_id, [(step or 0, metrics)], synchronous=synchronous)
+
+
+def log_metric_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]]],
+                     synchronous: bool = True) -> None:
+    """Log the metrics of several steps (epochs) in as few calls as MLflow allows."""
     import math
 
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
     items = [
-        Metric(k, float(v), now, step or 0)
+        Metric(k, float(v), now, step)
+        for step, metrics in steps
         for k, v in metrics.items()
         if v is not None and not math.isnan(float(v))
     ]
-    if items:
-        client().log_batch(run_id, metrics=items, synchronous=synchronous)
+    c = client()
+    for i in range(0, len(items), 1000):  # MLflow caps a batch at 1,000 metrics
+        c.log_batch(run_id, metrics=items[i : i + 1000], synchronous=synchronous)
 
 
 def set_tags(run_id: str, tags: dict[str, Any]) -> None:
