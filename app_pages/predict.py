@@ -13,7 +13,7 @@ with shown_errors("Reading the runs"):
     run_id = ui_predict.choose_run(all_runs())
 if run_id is None:
     st.stop()
-with shown_errors("Loading the model"):
+with shown_errors("Reading the run"):
     ui_predict.run_caption(run_id)
 
 uploaded = st.file_uploader("CSV to predict (same feature columns; the target may be absent)",

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from dl_core.errors import TrainingError
+import pandas as pd
+
+from dl_core.errors import DataError, TrainingError
 from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
@@ -77,6 +79,8 @@ class LocalExecutor:
         self._log = Path(tempfile.gettempdir()) / f"dl_explorer_worker_{os.getpid()}.log"
         self.device: str | None = None
         self.ready = threading.Event()
+        # Predictions waiting for the worker's answer: id -> (answered, answer).
+        self._waiters: dict[str, tuple[threading.Event, dict[str, Any]]] = {}
 
     # -- worker process -------------------------------------------------------------------
     def _ensure_worker(self) -> subprocess.Popen:
@@ -124,6 +128,11 @@ class LocalExecutor:
             self.device = event.get("device")
             self.ready.set()
             return
+        waiter = self._waiters.get(event.get("job_id", ""))
+        if waiter is not None and kind in ("predicted", "failed"):
+            waiter[1].update(event)
+            waiter[0].set()
+            return
         with self._lock:
             job = self._jobs.get(event.get("job_id", ""))
             if job is None:
@@ -164,6 +173,10 @@ class LocalExecutor:
     def _worker_died(self, code: int) -> None:
         from dl_core import tracking
 
+        for answered, answer in list(self._waiters.values()):
+            answer.update(type="failed", error=f"The worker stopped while predicting (exit code "
+                                               f"{code}); it may have run out of memory.")
+            answered.set()
         with self._lock:
             if self._proc is not None and self._proc.poll() is not None:
                 self._proc = None
@@ -225,6 +238,41 @@ class LocalExecutor:
             if job_id in self._jobs:
                 self._jobs[job_id].stop_requested = True
         self._send({"cmd": "stop", "job_id": job_id})
+
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+                timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
+        """Predict raw rows with a run's logged model, in the worker (TensorFlow stays out of
+        the web server, and a crash there cannot take it down).
+
+        Returns:
+            The predictions (indexed like the rows they belong to) and notes about the input.
+
+        Raises:
+            DataError: with the worker's message (missing columns, no such model, ...).
+        """
+        from dl_core.paths import app_home
+
+        request_id = uuid.uuid4().hex[:12]
+        folder = app_home() / "predictions"
+        folder.mkdir(parents=True, exist_ok=True)
+        data_path = folder / f"{request_id}.in.parquet"
+        out_path = folder / f"{request_id}.out.parquet"
+        df.to_parquet(data_path)
+        answered, answer = threading.Event(), {}
+        self._waiters[request_id] = (answered, answer)
+        try:
+            self._send({"cmd": "predict", "job_id": request_id, "run_id": run_id,
+                        "data_path": str(data_path), "out_path": str(out_path),
+                        "threshold": threshold})
+            if not answered.wait(timeout):
+                raise TrainingError(f"The prediction did not finish within {timeout:.0f} s.")
+            if answer.get("type") != "predicted":
+                raise DataError(answer.get("error") or "The prediction failed.")
+            return pd.read_parquet(out_path), list(answer.get("notes") or [])
+        finally:
+            self._waiters.pop(request_id, None)
+            data_path.unlink(missing_ok=True)
+            out_path.unlink(missing_ok=True)
 
     def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
         """Block until the job ends (tests, CLI, benchmarks)."""

@@ -18,6 +18,10 @@ import threading
 from typing import Any, TextIO
 
 
+#: Models kept loaded for predictions (each holds a Keras model and its preprocessing).
+MAX_LOADED_MODELS = 4
+
+
 class Worker:
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -25,6 +29,9 @@ class Worker:
         self.jobs: queue.Queue = queue.Queue()
         self.stops: dict[str, threading.Event] = {}
         self.current_run: dict[str, str] = {}
+        # Loaded models for predictions, newest last; one prediction at a time.
+        self.predictors: dict[str, Any] = {}
+        self.predict_lock = threading.Lock()
 
     def send(self, event: dict[str, Any]) -> None:
         with self.lock:
@@ -80,6 +87,9 @@ class Worker:
             self.send({"job_id": msg["job_id"], "type": "queued"})
         elif cmd == "stop":
             self.stops.setdefault(msg["job_id"], threading.Event()).set()
+        elif cmd == "predict":
+            # Beside the training queue: a prediction must not wait for a long training.
+            threading.Thread(target=self.predict, args=(msg,), name="predict", daemon=True).start()
         elif cmd == "warmup":
             from dl_core.backend import device_summary
 
@@ -94,6 +104,32 @@ class Worker:
 
             tracking.client()
             self.send({"type": "ready", "device": device})
+
+    def predict(self, msg: dict[str, Any]) -> None:
+        """Predict a table (Parquet) with a run's logged model; write the result as Parquet."""
+        import pandas as pd
+
+        from dl_core import tracking
+        from dl_core.errors import DLExplorerError
+
+        job_id = msg["job_id"]
+        try:
+            with self.predict_lock:
+                predictor = self.predictors.pop(msg["run_id"], None)
+                if predictor is None:
+                    predictor = tracking.load_predictor(msg["run_id"])
+                self.predictors[msg["run_id"]] = predictor
+                while len(self.predictors) > MAX_LOADED_MODELS:
+                    self.predictors.pop(next(iter(self.predictors)))
+                out = predictor.predict(pd.read_parquet(msg["data_path"]),
+                                        threshold=float(msg.get("threshold", 0.5)))
+                notes = list(predictor.notes)
+            out.to_parquet(msg["out_path"])
+            self.send({"job_id": job_id, "type": "predicted", "notes": notes})
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a bug: still a message, never a dead worker
+            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
 
     def end_active_runs(self, status: str, reason: str) -> None:
         from dl_core import tracking

@@ -80,3 +80,16 @@ def test_orphaned_running_run_is_marked_failed():
                                 tags={tracking.TAG_WORKER_PID: "999999999"})
     assert run_id in tracking.fail_orphaned_runs()
     assert tracking.get_run(run_id).info.status == "FAILED"
+
+
+def test_predictions_run_in_the_worker(executor, tiny_binary):
+    from dl_core.errors import DataError
+
+    state = executor.wait(executor.submit(spec(tiny_binary, 2)), timeout=180)
+    rows = tiny_binary.drop(columns=["label"]).head(7).assign(extra=1)
+    predictions, notes = executor.predict(state.run_id, rows)
+    assert list(predictions.index) == list(rows.index)
+    assert list(predictions.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert any("extra" in n for n in notes)
+    with pytest.raises(DataError, match=r"lacks 1 column\(s\) the model was trained on: \['x2'\]"):
+        executor.predict(state.run_id, rows.drop(columns=["x2"]))

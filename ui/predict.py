@@ -9,12 +9,7 @@ import streamlit as st
 
 from dl_core import compare, tracking
 from ui import state
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def predictor(run_id: str):
-    """The run's predictor, loaded once per server (runs' models never change)."""
-    return tracking.load_predictor(run_id)
+from ui.loaders import executor, run_artifacts
 
 
 def _label(row: pd.Series) -> str:
@@ -56,17 +51,27 @@ def choose_run(df: pd.DataFrame) -> str | None:
 
 
 def run_caption(run_id: str) -> None:
-    p = predictor(run_id)
-    st.caption(f"Expects these feature columns: {', '.join(p.feature_columns)}"
-               + (f" · target `{p.meta.get('target')}` may be absent" if p.meta.get("target")
-                  else ""))
+    """What the chosen model expects, from the run's logged feature list (no model loaded)."""
+    features = run_artifacts(run_id)["features"] or {}
+    columns = list(features.get("feature_columns") or [])
+    time_column = (features.get("layout") or {}).get("time_column")
+    if features.get("data_kind") == "timeseries" and time_column:
+        columns = [time_column, *columns]
+    target = tracking.get_run(run_id).data.params.get("target")
+    if columns:
+        st.caption(f"Expects these columns: {', '.join(map(str, columns[:60]))}"
+                   + (" …" if len(columns) > 60 else "")
+                   + (f" · target `{target}` may be absent" if target else ""))
 
 
 def predict_table(run_id: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Input rows with predictions appended, and notes about the input (raises DataError)."""
-    p = predictor(run_id)
-    notes = p.input_notes(df)
-    return compare.prediction_table(df, p.predict(df)), notes
+    """Input rows with predictions appended, and notes about the input (raises DataError).
+
+    The model runs in the background worker, like training: TensorFlow stays out of the server.
+    """
+    with st.spinner("Predicting…"):
+        predictions, notes = executor().predict(run_id, df)
+    return compare.prediction_table(df, predictions), notes
 
 
 def stamp() -> str:

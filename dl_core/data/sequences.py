@@ -140,6 +140,15 @@ def _fill_missing_steps(
     others = [c for c in df.columns if c != name]
     filled.loc[position < 0, others] = np.nan
     filled[name] = [_fmt_time(v) for v in full] if is_dates else full
+    # Real rows keep their labels (predictions line up with the uploaded rows); added ones get
+    # new labels after them.
+    labels = df.index.to_numpy()[np.maximum(position, 0)]
+    if pd.api.types.is_integer_dtype(df.index):
+        added = np.flatnonzero(position < 0)
+        labels = labels.copy()
+        labels[added] = df.index.max() + 1 + np.arange(len(added))
+        filled.index = labels
+        return filled, missing
     return filled.reset_index(drop=True), missing
 
 
