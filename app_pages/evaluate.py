@@ -1,37 +1,30 @@
 """Evaluate: honest metrics on the held-out test split, read back from the MLflow run."""
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
+from dl_core import compare
 from dl_core import evaluation as ev
 from ui import state
 from ui.errors import shown_errors
 from ui.evaluate import show_forecast, show_misclassified
-from ui.loaders import recent_training_runs, run_artifacts
+from ui.loaders import run_artifacts
+from ui.runs import all_runs, run_label
 
 st.title("Evaluate")
-runs = [r for r in recent_training_runs() if r["status"] in ("FINISHED", "KILLED")]
-if not runs:
+runs = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
+if runs.empty:
     st.info("No finished training run yet. Train a model first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
-
-def describe(run: dict) -> str:
-    when = dt.datetime.fromtimestamp(run["start_time"] / 1000).strftime("%Y-%m-%d %H:%M")
-    t = run["tags"]
-    return f"{run['run_name']} · {t.get('dataset')} → {t.get('target')} · {t.get('arch')} · {when}"
-
-
-ids = [r["run_id"] for r in runs]
+rows = runs.set_index("run_id")
+ids = list(rows.index)
 current = state.get(state.RUN_ID)
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                      format_func=lambda i: describe(runs[ids.index(i)]))
+                      format_func=lambda i: run_label(rows.loc[i]))
 state.put(state.RUN_ID, run_id)
-run = runs[ids.index(run_id)]
-if run["status"] == "KILLED":
+if rows.loc[run_id, "status"] == "KILLED":
     st.warning("This run was stopped early: these are the metrics of the model at that point.")
 
 with shown_errors("Loading the evaluation"):

@@ -290,28 +290,6 @@ def load_model(model_uri: str):
     return mlflow.pyfunc.load_model(model_uri)
 
 
-def recent_runs(kind: str | None = "training", max_results: int = 200) -> list[dict[str, Any]]:
-    """The newest runs across experiments, as plain dicts (id, name, status, tags, metrics)."""
-    from mlflow.entities import ViewType
-
-    c = client()
-    ids = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
-    if not ids:
-        return []
-    filt = f"tags.`{TAG_KIND}` = '{kind}'" if kind else ""
-    runs = c.search_runs(ids, filter_string=filt, max_results=max_results,
-                         order_by=["attributes.start_time DESC"])
-    return [
-        {
-            "run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status,
-            "start_time": r.info.start_time, "experiment_id": r.info.experiment_id,
-            "tags": dict(r.data.tags), "params": dict(r.data.params),
-            "metrics": dict(r.data.metrics),
-        }
-        for r in runs
-    ]
-
-
 # -- the Runs page: everything it reads or edits goes through MLflow's client API, so it works
 # against a remote tracking server unchanged. -------------------------------------------------
 TAG_NOTE = "mlflow.note.content"  # what the MLflow UI shows as a run's description

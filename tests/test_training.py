@@ -89,13 +89,13 @@ def test_failure_marks_run_failed_with_the_error(tiny_binary, monkeypatch):
     monkeypatch.setattr(evaluation, "classification_report_data", broken)
     with pytest.raises(TrainingError, match="disk full"):
         run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "1"}))
-    failed = [r for r in tracking.recent_runs() if r["status"] == "FAILED"]
-    assert failed and "disk full" in failed[0]["tags"][tracking.TAG_ERROR]
+    failed = tracking.search_run_records(filter_string="attributes.status = 'FAILED'")
+    assert any("disk full" in r.get(f"tags.{tracking.TAG_ERROR}", "") for r in failed)
 
 
 def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):
-    before = len(tracking.recent_runs())
+    before = len(tracking.search_run_records())
     df = tiny_binary.assign(label="same")
     with pytest.raises(DataError, match="single class"):
         run_training(spec_for(df, "label", "binary"))
-    assert len(tracking.recent_runs()) == before
+    assert len(tracking.search_run_records()) == before

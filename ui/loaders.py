@@ -60,10 +60,3 @@ def run_artifacts(run_id: str) -> dict:
         "features": tracking.load_json(run_id, "data/features.json"),
         "misclassified": tracking.load_json(run_id, "evaluation/misclassified.json"),
     }
-
-
-@st.cache_data(ttl=5, show_spinner=False)
-def recent_training_runs() -> list[dict]:
-    from dl_core import tracking
-
-    return tracking.recent_runs("training")

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
 from dl_core.training import JobSpec, TrainConfig, _head, prepare_data
 from ui import state
@@ -33,15 +34,17 @@ def data_shape(spec: JobSpec) -> dict[str, Any]:
     Raises:
         DataError: when the data does not fit its kind and options (shown to the user).
     """
-    # Only what shapes the data is part of the cache key.
-    return _data_shape({**spec.to_dict(), "arch": "fnn", "model_config": {}, "train_config": {},
+    # Only what shapes the data is part of the cache key (the split sizes and seed included).
+    split = {k: v for k, v in spec.train_config.items() if k in ("test_size", "val_size", "seed")}
+    return _data_shape({**spec.to_dict(), "arch": "fnn", "model_config": {}, "train_config": split,
                         "run_name": None, "experiment": None})
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing the data…")
 def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
     spec = JobSpec.from_dict(spec_dict)
-    data = prepare_data(spec, load_dataset(spec.dataset_path), TrainConfig())
+    split = config_from_dict(TrainConfig, spec.train_config)
+    data = prepare_data(spec, load_dataset(spec.dataset_path), split)
     return {"input_shape": list(data.input_shape), "n_outputs": data.target.n_outputs,
             "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
             "notes": data.notes, "layout": data.layout}

@@ -9,13 +9,8 @@ import streamlit as st
 
 from dl_core import compare, tracking
 from ui import state
+from ui.runs import run_label
 from ui.loaders import executor, run_artifacts
-
-
-def _label(row: pd.Series) -> str:
-    when = row["start_time"].strftime("%Y-%m-%d %H:%M") if pd.notna(row["start_time"]) else ""
-    return (f"{row['run_name']} · {row['dataset']} → {row['target']} · {row['arch']} · "
-            f"{row['status']} · {when}")
 
 
 def choose_run(df: pd.DataFrame) -> str | None:
@@ -28,7 +23,7 @@ def choose_run(df: pd.DataFrame) -> str | None:
                       key="predict_source")
     if source == "A run":
         ids = list(usable["run_id"])
-        labels = {row["run_id"]: _label(row) for _, row in usable.iterrows()}
+        labels = {row["run_id"]: run_label(row) for _, row in usable.iterrows()}
         current = state.get(state.RUN_ID)
         return st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
                             key="predict_run", format_func=labels.get)
@@ -46,7 +41,7 @@ def choose_run(df: pd.DataFrame) -> str | None:
         st.warning(f"No FINISHED run of '{experiment}' has the metric {metric}.")
         return None
     row = runs[runs["run_id"] == best].iloc[0]
-    st.caption(f"Best by {metric}: {_label(row)} ({row[f'metrics.{metric}']:.4g})")
+    st.caption(f"Best by {metric}: {run_label(row)} ({row[f'metrics.{metric}']:.4g})")
     return best
 
 

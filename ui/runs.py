@@ -37,6 +37,13 @@ def histories(run_ids: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, dict
     return {r: tracking.metric_history(r, keys) for r in run_ids}
 
 
+def run_label(row: pd.Series) -> str:
+    """One line naming a run: name, data → target, architecture, status, start."""
+    when = row["start_time"].strftime("%Y-%m-%d %H:%M") if pd.notna(row["start_time"]) else ""
+    return (f"{row['run_name']} · {row['dataset']} → {row['target']} · {row['arch']} · "
+            f"{row['status']} · {when}")
+
+
 def refresh() -> None:
     all_runs.clear()
 
