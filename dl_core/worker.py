@@ -167,8 +167,10 @@ class Worker:
             self.send({"job_id": job_id, "type": "summary", **answer})
         except DLExplorerError as exc:
             self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
-        except Exception as exc:  # a bug or a shape the layers refuse: a message, not a crash
-            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:  # a broken install, a shape the layers refuse: a message
+            self.send({"job_id": job_id, "type": "failed",
+                       "error": f"The training worker could not build the model "
+                                f"({type(exc).__name__}: {exc})."})
 
     def end_active_runs(self, status: str, reason: str) -> None:
         from dl_core import tracking
