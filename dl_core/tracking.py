@@ -194,7 +194,9 @@ def _pip_requirements() -> list[str]:
     # Listed explicitly: MLflow's inference would load the model in a subprocess (seconds).
     from importlib.metadata import version
 
-    names = ["keras", "tensorflow-cpu", "scikit-learn", "skops", "pandas", "numpy", "mlflow"]
+    # Whichever TensorFlow build is installed: tensorflow-cpu, or tensorflow (the GPU build).
+    names = ["keras", "tensorflow-cpu", "tensorflow", "scikit-learn", "skops", "pandas", "numpy",
+             "mlflow"]
     out = []
     for n in names:
         try:
