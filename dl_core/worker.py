@@ -17,6 +17,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 
@@ -37,6 +38,7 @@ class Worker:
         # One thread imports at a time: the warmup, a summary and a prediction may all be first
         # to import TensorFlow, and two threads importing one package cycle can deadlock.
         self.import_lock = threading.Lock()
+        self.imported: set[str] = set()  # what ``load`` has imported already
 
     def send(self, event: dict[str, Any]) -> None:
         with self.lock:
@@ -100,21 +102,33 @@ class Worker:
             # The Model page's summary follows each layer edit, also while a job trains.
             threading.Thread(target=self.summary, args=(msg,), name="summary", daemon=True).start()
         elif cmd == "warmup":
+            # In a thread: commands (a summary, a stop) are read while it imports.
+            threading.Thread(target=self.warmup, name="warmup", daemon=True).start()
+
+    def warmup(self) -> None:
+        """Import what the first job needs, so its first epoch comes as fast as later ones';
+        then announce the device jobs run on."""
+        with self.import_lock:
+            from dl_core.backend import device_summary
+
+            device = device_summary()
+            import mlflow.pyfunc  # noqa: F401
+
+            import dl_core.evaluation  # noqa: F401
+            import dl_core.models  # noqa: F401
+            import dl_core.training  # noqa: F401
+            from dl_core import tracking
+
+            tracking.client()
+        self.send({"type": "ready", "device": device})
+
+    def load(self, what: str, imports: Callable[[], None]) -> None:
+        """Run ``imports`` once, under the import lock; later calls return at once (a summary
+        must not wait while the warmup imports MLflow)."""
+        if what not in self.imported:
             with self.import_lock:
-                from dl_core.backend import device_summary
-
-                device = device_summary()
-                # Everything the first job imports, so its first epoch comes as fast as later
-                # ones'.
-                import mlflow.pyfunc  # noqa: F401
-
-                import dl_core.evaluation  # noqa: F401
-                import dl_core.models  # noqa: F401
-                import dl_core.training  # noqa: F401
-                from dl_core import tracking
-
-                tracking.client()
-            self.send({"type": "ready", "device": device})
+                imports()
+            self.imported.add(what)
 
     def predict(self, msg: dict[str, Any]) -> None:
         """Predict a table (Parquet) with a run's logged model; write the result as Parquet."""
@@ -125,11 +139,7 @@ class Worker:
 
         job_id = msg["job_id"]
         try:
-            with self.import_lock:
-                import dl_core.predictor  # noqa: F401
-                from dl_core.backend import keras
-
-                keras()
+            self.load("predict", _import_predictor)
             with self.predict_lock:
                 predictor = self.predictors.pop(msg["run_id"], None)
                 if predictor is None:
@@ -156,12 +166,9 @@ class Worker:
 
         job_id = msg["job_id"]
         try:
-            with self.import_lock:
-                from dl_core.backend import keras
-                from dl_core.models.summary import summarize
+            self.load("summary", _import_models)
+            from dl_core.models.summary import summarize
 
-                keras()
-                import dl_core.models  # noqa: F401  (registers every architecture)
             answer = summarize(msg["arch"], msg["model_config"], tuple(msg["input_shape"]),
                                int(msg["n_outputs"]), msg["task"])
             self.send({"job_id": job_id, "type": "summary", **answer})
@@ -180,6 +187,21 @@ class Worker:
                 tracking.end_run(run_id, status, error=reason)
             except Exception:
                 pass
+
+
+def _import_models() -> None:
+    from dl_core.backend import keras
+
+    keras()
+    import dl_core.models  # noqa: F401  (registers every architecture)
+    import dl_core.models.summary  # noqa: F401
+
+
+def _import_predictor() -> None:
+    from dl_core.backend import keras
+
+    keras()
+    import dl_core.predictor  # noqa: F401
 
 
 def main() -> None:
