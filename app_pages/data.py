@@ -47,6 +47,8 @@ st.dataframe(df.head(200), height=240, hide_index=True)
 profile = profile_of(df)
 with st.expander("Column profile", expanded=df.shape[1] <= 40):
     show_profile(profile)
+for note in profile.notes:  # what reading changed, e.g. numbers with thousands separators
+    st.info(note, icon=":material/info:")
 
 kind = choose_kind(df)
 columns = list(df.columns)
