@@ -528,6 +528,9 @@ def detect_data_kind(df: pd.DataFrame, target: str | None = None) -> str:
     if time_column is not None and time_column != target and len(df) >= 50:
         numeric = [c for c in df.columns if c != time_column
                    and pd.api.types.is_numeric_dtype(df[c])]
-        if numeric and len(numeric) >= df.shape[1] - 2:
+        # A repeating text column (weather: rain/sun/fog) makes it a dated table, not a series.
+        categorical = [c for c in df.columns if c != time_column and c not in numeric
+                       and df[c].nunique() < df[c].count()]
+        if numeric and not categorical and len(numeric) >= df.shape[1] - 2:
             return "timeseries"
     return "tabular"
