@@ -104,7 +104,8 @@ def test_a_few_missing_time_steps_are_filled_with_a_note():
     df = series(200).drop(index=[50, 51, 120])
     ordered, notes = check_time_column(df, "date")
     assert len(ordered) == 200 and ordered["value"].isna().sum() == 3
-    assert notes == ["3 missing time step(s) in 'date' were added; their values are interpolated."]
+    assert notes == ["3 missing time step(s) in 'date' were added; their values are carried "
+                     "forward from the last observed value."]
     data = prepare_timeseries(df, "value", time_column="date", lookback=5)
     assert any("3 missing time step(s)" in n for n in data.notes)
 
