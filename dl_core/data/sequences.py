@@ -19,7 +19,7 @@ import pandas as pd
 
 from dl_core.data.preprocessing import PreparedData, TargetEncoding, split_rows
 from dl_core.data.profile import DataProfile, profile_dataframe
-from dl_core.data.task import check_target
+from dl_core.data.task import check_target, guess_target
 from dl_core.data.transformers import SeriesScaler
 from dl_core.errors import ConfigError, DataError
 
@@ -184,8 +184,9 @@ def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame,
     """``df`` sorted by a valid, regular time column, and notes on what was done.
 
     Fractional years of a monthly or quarterly series (1949.0833…) are checked as the months
-    or quarters they stand for (:func:`time_labels` shows them as dates). A few missing time steps (at most ``MAX_FILLED_SHARE``) are added
-    as rows with no values, which :func:`fill_series` then carries forward.
+    or quarters they stand for (:func:`time_labels` shows them as dates). A few missing time
+    steps (at most ``MAX_FILLED_SHARE``) are added as rows with no values, which
+    :func:`fill_series` then carries forward.
 
     Raises:
         DataError: if the column is missing, unparseable, has missing values, duplicate times,
@@ -344,13 +345,29 @@ def detect_time_column(df: pd.DataFrame) -> str | None:
         if column.isna().any() or not column.is_unique or len(column) < 3:
             continue
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            if str(name).strip().lower() in _TIME_NAMES and column.is_monotonic_increasing:
+            if column.is_monotonic_increasing and (str(name).strip().lower() in _TIME_NAMES
+                                                   or decimal_year_period(column)):
                 candidates.append(name)
             continue
         parsed = pd.to_datetime(column, errors="coerce", format="mixed")
         if parsed.notna().all() and parsed.is_monotonic_increasing:
             candidates.insert(0, name)
     return candidates[0] if candidates else None
+
+
+def default_series(df: pd.DataFrame, time_column: str | None = None,
+                   profile: DataProfile | None = None) -> str | None:
+    """The series to forecast first: a value column named like a target, else the first one.
+
+    Never the time column nor an identifier (a row number such as R's ``rownames``): neither
+    is a series anyone forecasts. None when no numeric value column is left.
+    """
+    time_column = time_column or detect_time_column(df)
+    profile = profile or profile_dataframe(df)
+    series = [c for c in df.columns if c != time_column and profile.column(c).kind == "numeric"]
+    if not series:
+        return None
+    return guess_target(df[series]) or series[0]
 
 
 def detect_season(y: np.ndarray, max_lag: int | None = None) -> int | None:
