@@ -318,7 +318,7 @@ class TableCodec:
             DataError: If the column cannot be conditioned on or the value is not a category.
         """
         span = self.cond_span(column)
-        index = _category_index(span, value)
+        index = self.schema_.category_index(column, value)
         out = np.zeros((n, self.cond_dim), dtype=np.float32)
         out[:, span.start + index] = 1.0
         return out
@@ -562,18 +562,3 @@ class ConditionalSampler:
 
 def _argmax(encoded: np.ndarray, span: Span) -> np.ndarray:
     return np.argmax(encoded[:, span.start : span.stop], axis=1)
-
-
-def _category_index(span: CondSpan, value) -> int:
-    def same(a, b) -> bool:
-        if a is None or b is None or (isinstance(b, float) and np.isnan(b)):
-            return a is None and (b is None or (isinstance(b, float) and np.isnan(b)))
-        return a == b or str(a) == str(b)
-
-    for i, category in enumerate(span.categories):
-        if same(category, value):
-            return i
-    shown = ", ".join("(missing)" if c is None else str(c) for c in span.categories[:20])
-    raise DataError(
-        f"'{value}' is not a value of column '{span.column}'; its values are: {shown}."
-    )

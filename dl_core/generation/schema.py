@@ -198,6 +198,29 @@ class TableSchema:
             f"Columns: {', '.join(map(str, self.names))}."
         )
 
+    def category_index(self, column, value) -> int:
+        """Index of ``value`` among the categories of discrete column ``column``.
+
+        Values typed as text match by their text (``"1"`` finds ``1``, ``"True"`` finds
+        ``True``); ``None`` or NaN finds the missing category.
+
+        Raises:
+            DataError: If there is no such column, or ``value`` is not one of its categories.
+        """
+        spec = self.column(column)
+        categories = spec.categories or []
+        code = int(_category_codes(pd.Series([value], dtype=object), spec)[0]) if categories else -1
+        if code < 0 and value is not None and not (isinstance(value, float) and np.isnan(value)):
+            code = next(
+                (i for i, c in enumerate(categories) if c is not None and str(c) == str(value)), -1
+            )
+        if code < 0:
+            shown = ", ".join("(missing)" if c is None else str(c) for c in categories[:20])
+            raise DataError(
+                f"'{value}' is not a value of column '{column}'; its values are: {shown}."
+            )
+        return code
+
     def to_numbers(self, df: pd.DataFrame) -> np.ndarray:
         """Maps a table with the training columns to its numbers (see the module docstring).
 
