@@ -531,7 +531,7 @@ class ConditionalSampler:
         return self._sample(batch_size, rng, self._log_probs)
 
     def sample_original(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Conditional vectors with categories drawn by their training frequency, ``(n, cond_dim)``."""
+        """Conditional vectors, categories drawn by training frequency: ``(n, cond_dim)``."""
         return self._sample(n, rng, self._probs)[0]
 
     def sample_rows(

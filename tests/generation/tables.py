@@ -20,7 +20,9 @@ def messy_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
     days = pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
     return pd.DataFrame(
         {
-            "id": [f"{rng.integers(1000, 9999)}-{''.join(rng.choice(letters, 4))}" for _ in range(n)],
+            "id": [
+                f"{rng.integers(1000, 9999)}-{''.join(rng.choice(letters, 4))}" for _ in range(n)
+            ],
             "row": np.arange(n),
             "income": np.round(rng.lognormal(10, 1, n), 2),
             "bimodal": bimodal,
