@@ -134,7 +134,7 @@ class Predictor:
                 return self.preprocessor.transform(raw), pd.Index(ids, name=layout["id_column"]), {}
             return self.preprocessor.transform(wide_array(df, self.feature_columns)), df.index, {}
         if kind == "timeseries":
-            from dl_core.data.sequences import _fmt_time, check_time_column, series_values
+            from dl_core.data.sequences import check_time_column, format_time, series_values
 
             time_column, lookback = layout["time_column"], int(layout["lookback"])
             ordered, _ = check_time_column(df, time_column)
@@ -148,7 +148,7 @@ class Predictor:
             ends = np.arange(lookback, len(ordered) + 1)
             x = scaled[ends[:, None] + np.arange(-lookback, 0)[None, :]]
             origins = ordered[time_column].iloc[ends - 1]
-            return x, ordered.index[ends - 1], {time_column: [_fmt_time(v) for v in origins]}
+            return x, ordered.index[ends - 1], {time_column: [format_time(v) for v in origins]}
         x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
         return x, df.index, {}
 

@@ -53,7 +53,8 @@ def _parse_time(column: pd.Series, name: str) -> pd.Series:
     return parsed
 
 
-def _fmt_time(value: Any) -> str:
+def format_time(value: Any) -> str:
+    """A time value as people write it: a date without a midnight time, a whole number as int."""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
     if isinstance(value, float) and value.is_integer():
@@ -67,7 +68,9 @@ def _py(value: Any) -> Any:
 
 
 def _step_text(step: Any) -> str:
-    return str(step).removeprefix("0 days ") if isinstance(step, pd.Timedelta) else _fmt_time(step)
+    if isinstance(step, pd.Timedelta):
+        return str(step).removeprefix("0 days ")
+    return format_time(step)
 
 
 def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[str]]:
@@ -86,7 +89,7 @@ def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame,
     notes = []
     dup = times.duplicated(keep=False)
     if dup.any():
-        examples = ", ".join(sorted({_fmt_time(v) for v in times[dup]})[:3])
+        examples = ", ".join(sorted({format_time(v) for v in times[dup]})[:3])
         raise DataError(
             f"Time column '{time_column}' has {int(times.duplicated().sum())} duplicate time(s) "
             f"(e.g. {examples}); a series needs one row per time. Aggregate the duplicates "
@@ -139,7 +142,7 @@ def _fill_missing_steps(
     filled = df.iloc[np.where(position >= 0, position, 0)].copy()
     others = [c for c in df.columns if c != name]
     filled.loc[position < 0, others] = np.nan
-    filled[name] = [_fmt_time(v) for v in full] if is_dates else full
+    filled[name] = [format_time(v) for v in full] if is_dates else full
     # Real rows keep their labels (predictions line up with the uploaded rows); added ones get
     # new labels after them.
     labels = df.index.to_numpy()[np.maximum(position, 0)]
@@ -171,8 +174,8 @@ def _check_regular(times: pd.Series, name: str) -> None:
         pos = values.index.get_loc(gaps.index[0])
         before, after = times.iloc[pos - 1], times.iloc[pos]
         raise DataError(
-            f"Time column '{name}' has {len(gaps)} gap(s): e.g. after {_fmt_time(before)} the "
-            f"next time is {_fmt_time(after)}, but the usual step is {_step_text(step)}. "
+            f"Time column '{name}' has {len(gaps)} gap(s): e.g. after {format_time(before)} the "
+            f"next time is {format_time(after)}, but the usual step is {_step_text(step)}. "
             "Forecasting needs evenly spaced times: fill the missing steps (e.g. resample and "
             "interpolate) before uploading."
         )
@@ -355,7 +358,7 @@ def prepare_timeseries(
     def enc(raw: np.ndarray) -> np.ndarray:
         return ((raw - encoding.mean) / encoding.std).astype(np.float32)
 
-    times = df[time_column].map(_fmt_time).tolist()
+    times = df[time_column].map(format_time).tolist()
     context = max(b - 3 * lookback, 0)
     return PreparedData(
         x_train=xy["train"][0], y_train=enc(xy["train"][1]),
