@@ -144,7 +144,8 @@ class TrainingResult:
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
-def _optimizer(k: Any, cfg: TrainConfig) -> Any:
+def build_optimizer(k: Any, cfg: TrainConfig) -> Any:
+    """The Keras optimizer ``cfg`` names (module ``k`` is :mod:`keras`), at its learning rate."""
     return {
         "adam": k.optimizers.Adam,
         "adamw": k.optimizers.AdamW,
@@ -153,7 +154,7 @@ def _optimizer(k: Any, cfg: TrainConfig) -> Any:
     }[cfg.optimizer](learning_rate=cfg.learning_rate)
 
 
-def _head(task: str) -> tuple[str, str, list[Any]]:
+def output_head(task: str) -> tuple[str, str, list[Any]]:
     """Output activation, loss and metrics for a task."""
     if task == "binary":
         return "sigmoid", "binary_crossentropy", ["accuracy"]
@@ -386,13 +387,13 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
 
     k = keras()
     k.utils.set_random_seed(train_cfg.seed)
-    activation, loss, metrics = _head(spec.task)
+    activation, loss, metrics = output_head(spec.task)
     target_scale = 1.0
     if spec.task == "regression":
         metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
         target_scale = float(data.target.std)
     model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
-    model.compile(optimizer=_optimizer(k, train_cfg), loss=loss, metrics=metrics)
+    model.compile(optimizer=build_optimizer(k, train_cfg), loss=loss, metrics=metrics)
     callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs, target_scale)]
     if train_cfg.patience > 0:
         callbacks.append(k.callbacks.EarlyStopping(

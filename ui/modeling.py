@@ -8,7 +8,7 @@ import streamlit as st
 
 from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
-from dl_core.training import JobSpec, TrainConfig, _head, prepare_data
+from dl_core.training import JobSpec, TrainConfig, output_head, prepare_data
 from ui import state
 
 
@@ -60,7 +60,7 @@ def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[in
 
     entry = get_model(arch)
     model = entry.build(config_from_dict(entry.config_cls, model_config), tuple(input_shape),
-                        n_outputs, _head(task)[0])
+                        n_outputs, output_head(task)[0])
     layers = layer_table(model)
     return {"layers": layers, "params": parameter_count(model), "dot": layer_diagram(layers)}
 
