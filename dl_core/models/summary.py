@@ -25,12 +25,12 @@ def summarize(arch: str, model_config: dict[str, Any], input_shape: tuple[int, .
     from dl_core.backend import build_lock
     from dl_core.config import config_from_dict
     from dl_core.models import get_model
-    from dl_core.training import _head
+    from dl_core.training import output_head
 
     entry = get_model(arch)
     cfg = config_from_dict(entry.config_cls, model_config)
     with build_lock():
-        model = entry.build(cfg, tuple(input_shape), int(n_outputs), _head(task)[0])
+        model = entry.build(cfg, tuple(input_shape), int(n_outputs), output_head(task)[0])
     layers = layer_table(model)
     return {"layers": layers, "params": parameter_count(model), "dot": layer_diagram(layers)}
 
