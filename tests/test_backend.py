@@ -39,4 +39,4 @@ def test_logged_models_name_the_installed_tensorflow_build(monkeypatch):
         return "2.21.0" if name == "tensorflow" else real(name)
 
     monkeypatch.setattr(importlib.metadata, "version", gpu_install)
-    assert "tensorflow==2.21.0" in tracking._pip_requirements()
+    assert "tensorflow==2.21.0" in tracking.model_requirements()

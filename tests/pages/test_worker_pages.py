@@ -31,13 +31,15 @@ def test_train_page_shows_the_device_of_the_warm_worker():
 @pytest.fixture
 def broken_worker(monkeypatch):
     """A worker whose Keras cannot load (as with a broken TensorFlow install)."""
+    import streamlit as st
+
     import ui.modeling
 
     ex = LocalExecutor(env={"KERAS_BACKEND": "no_such_backend"})
     monkeypatch.setattr(ui.modeling, "executor", lambda: ex)
-    ui.modeling._model_summary.clear()
+    st.cache_data.clear()  # no summary cached by an earlier test with a working worker
     yield ex
-    ui.modeling._model_summary.clear()
+    st.cache_data.clear()
     ex.shutdown()
 
 
