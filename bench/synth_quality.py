@@ -51,6 +51,7 @@ COLUMNS = (
     ("quality", "quality"),
     ("shapes", "column_shapes"),
     ("pairs", "column_pairs"),
+    ("diag", "diagnostic"),
     ("tstr/trtr", "tstr_ratio"),
     ("tstr", None),
     ("trtr", None),
@@ -129,6 +130,7 @@ def main() -> None:
                 "column_shapes": report["column_shapes"],
                 "column_pairs": report["column_pairs"],
                 "column_pairs_all": report["column_pairs_all"],
+                "diagnostic": report["diagnostic"],
                 "tstr_ratio": report["tstr_ratio"],
                 "tstr": utility["tstr"],
                 "trtr": utility["trtr"],
@@ -147,7 +149,7 @@ def main() -> None:
             results.setdefault(name, {})[model] = figures
             cells = [
                 figures["quality"], figures["column_shapes"], figures["column_pairs"],
-                figures["tstr_ratio"], figures["tstr"], figures["trtr"],
+                figures["diagnostic"], figures["tstr_ratio"], figures["tstr"], figures["trtr"],
                 figures["dcr_closer_to_train"], figures["dcr_train_vs_holdout"],
                 figures["copies"], fit_s, sample_s,
             ]

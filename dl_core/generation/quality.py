@@ -28,6 +28,12 @@ real held-out rows the generator never saw. Fidelity follows SDMetrics' publishe
 **Quality** is the mean of column shapes and column pairs (column shapes alone when no pair
 counts). Identifier, free-text and empty columns are left out.
 
+**Diagnostic** (SDMetrics' DiagnosticReport without key and format checks) is the mean of data
+validity, the mean over columns of the share of synthetic values inside the real range
+(BoundaryAdherence) or the real category set (CategoryAdherence; a missing value is valid when
+the real column has missing values), and data structure, the share of column names the two
+tables have in common (TableStructure). A generator built on the codec scores 1.0.
+
 **Utility** (when a target is given): a histogram gradient-boosting model (scikit-learn,
 categorical columns as categories, fixed seed) is trained on the synthetic rows (TSTR) and on the
 real training rows (TRTR) and both are scored on the real held-out rows: ROC-AUC for
@@ -102,7 +108,8 @@ def synthesis_report(
         seed: Seeds the subsets and the utility models.
 
     Returns:
-        ``{"quality", "column_shapes", "column_pairs", "tstr_ratio", "copies",
+        ``{"quality", "column_shapes", "column_pairs", "column_pairs_all", "diagnostic",
+        "tstr_ratio", "copies",
         "dcr_closer_to_train", "details": {...}, "utility": {...} | None, "privacy": {...},
         "ceiling": {...} | None, "n_train", "n_holdout", "n_synthetic"}``; the top-level figures
         are the ones a run logs as metrics (``tstr_ratio`` is ``None`` without a target).
@@ -124,6 +131,7 @@ def synthesis_report(
 
     thresholds = (real_correlation_threshold, real_association_threshold)
     fidelity = _fidelity(schema, train_numbers, synth_numbers, thresholds)
+    diagnostic = _diagnostic(schema, train_numbers, synth_numbers, real_train, synthetic)
     utility = None
     if target is not None:
         import sklearn.ensemble  # noqa: F401 - loads OpenMP first, so the limit below applies to it
@@ -146,10 +154,11 @@ def synthesis_report(
         "column_shapes": fidelity["column_shapes"],
         "column_pairs": fidelity["column_pairs"],
         "column_pairs_all": fidelity["column_pairs_all"],
+        "diagnostic": diagnostic["diagnostic"],
         "tstr_ratio": utility["ratio"] if utility else None,
         "copies": privacy["copies"],
         "dcr_closer_to_train": privacy["dcr_closer_to_train"],
-        "details": fidelity["details"],
+        "details": {**fidelity["details"], "diagnostic": diagnostic},
         "utility": utility,
         "privacy": privacy,
         "ceiling": ceiling_figures,
@@ -270,6 +279,30 @@ def _digitize(values: np.ndarray) -> np.ndarray:
     present = values[~np.isnan(values)]
     edges = np.histogram_bin_edges(present, bins=_PAIR_BINS) if present.size else [0.0]
     return np.digitize(values, edges).astype(float)  # NaN lands past the last edge
+
+
+def _diagnostic(schema, real, synth, real_frame, synth_frame) -> dict:
+    validity = []
+    for j, spec in enumerate(schema.modelled):
+        x = synth[:, j]
+        if spec.role == CONTINUOUS:
+            if spec.missing_rate > 0:
+                x = x[~np.isnan(x)]  # missing values are allowed
+            inside = (x >= spec.minimum) & (x <= spec.maximum)  # NaN: outside
+            metric = "BoundaryAdherence"
+        else:
+            inside, metric = x >= 0, "CategoryAdherence"
+        score = float(np.mean(inside)) if len(inside) else None
+        validity.append({"column": _plain(spec.name), "metric": metric, "score": score})
+    real_names, synth_names = set(real_frame.columns), set(synth_frame.columns)
+    structure = len(real_names & synth_names) / len(real_names | synth_names)
+    data_validity = _mean(v["score"] for v in validity)
+    return {
+        "diagnostic": _mean([data_validity, structure]),
+        "data_validity": data_validity,
+        "data_structure": structure,
+        "columns": validity,
+    }
 
 
 # --- utility -------------------------------------------------------------------------------------

@@ -138,3 +138,14 @@ def test_missing_tables_and_columns_are_explained(train, holdout):
         synthesis_report(train, train.drop(columns=["colour"]), holdout)
     with pytest.raises(DataError, match="There is no column 'churn'"):
         synthesis_report(train, train, holdout, target="churn")
+
+
+def test_diagnostic_counts_values_outside_the_real_range_and_category_set():
+    real = pd.DataFrame({"x": [0.0, 0.5, 1.0, 0.25], "c": ["a", "b", "a", "b"]})
+    fake = pd.DataFrame({"x": [0.1, 0.2, 3.0, 0.3], "c": ["a", "z", "b", "a"], "extra": 1})
+    report = synthesis_report(real, fake, real, ceiling=False)
+    diagnostic = report["details"]["diagnostic"]
+    assert [c["score"] for c in diagnostic["columns"]] == [0.75, 0.75]
+    assert diagnostic["data_structure"] == pytest.approx(2 / 3)  # x, c of x, c, extra
+    assert report["diagnostic"] == pytest.approx((0.75 + 2 / 3) / 2)
+    assert synthesis_report(real, real, real, ceiling=False)["diagnostic"] == 1.0
