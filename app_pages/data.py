@@ -47,13 +47,23 @@ st.dataframe(df.head(200), height=240, hide_index=True)
 profile = profile_of(df)
 with st.expander("Column profile", expanded=df.shape[1] <= 40):
     show_profile(profile)
+for note in profile.notes:  # what reading changed, e.g. numbers with thousands separators
+    st.info(note, icon=":material/info:")
 
 kind = choose_kind(df)
 columns = list(df.columns)
 current = state.get(state.TARGET)
 label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
 first = current if current in columns else default_target(df, kind)
-target = st.selectbox(label, columns, key="target_choice", index=columns.index(first))
+target = st.selectbox(label, columns, key="target_choice",
+                      index=columns.index(first) if first in columns else None,
+                      placeholder="Pick the column to predict")
+if target is None:  # no column is named like a target: the user decides, nothing is guessed
+    state.put(state.TARGET, None)
+    state.put(state.TASK, None)
+    st.info("No column is named like a target (label, class, price, churn…). Pick the column "
+            "to predict above.", icon=":material/ads_click:")
+    st.stop()
 if kind == "timeseries":
     task = "regression"
 else:

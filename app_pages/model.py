@@ -17,7 +17,7 @@ st.title("Model")
 df = current_table()
 target, task = state.get(state.TARGET), state.get(state.TASK)
 if df is None or not target:
-    st.info("Load data and choose a target on the Data page first.")
+    st.info("Load data and pick a target (what to predict) on the Data page first.")
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
 from dl_core import tracking
+from dl_core.data.loading import read_csv
 from dl_core.data.storage import store_dataset
 from dl_core.errors import DataError, TrainingError
 from dl_core.training import JobSpec, run_training
@@ -99,3 +101,15 @@ def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):
     with pytest.raises(DataError, match="single class"):
         run_training(spec_for(df, "label", "binary"))
     assert len(tracking.search_run_records()) == before
+
+
+def test_a_thousands_separated_column_is_learned_not_dropped():
+    # The only signal sits in a quoted "57,689.59"-style column; read as text it was an "ID".
+    rng = np.random.default_rng(0)
+    amount = rng.uniform(1_000, 100_000, 300)
+    rows = [f'"{a:,.2f}",{rng.normal():.4f},{"high" if a > 50_000 else "low"}' for a in amount]
+    df = read_csv(("amount,noise,level\n" + "\n".join(rows) + "\n").encode())
+    result = run_training(spec_for(df, "level", "binary", train={"epochs": "40"}))
+    assert result.metrics["accuracy"] > 0.9
+    features = tracking.load_json(result.run_id, "data/features.json")["feature_columns"]
+    assert features == ["amount", "noise"]

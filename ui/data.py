@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from typing import Any
 
 import pandas as pd
@@ -89,9 +87,11 @@ def _arch_names(kind: str) -> list[str]:
     return [e.name for e in list_models(kind)]
 
 
-def default_target(df: pd.DataFrame, kind: str) -> str:
-    """A sensible first target: the image label, the first value series, a column named
-    like a target (churn, label, price, ...), else the last column."""
+def default_target(df: pd.DataFrame, kind: str) -> str | None:
+    """A sensible first target: the image label, the first value series, a column named like a
+    target (``dl_core.data.task.guess_target``), else None: the user picks."""
+    from dl_core.data.task import guess_target
+
     if kind == "image":
         from dl_core.data.images import detect_pixel_layout
 
@@ -106,15 +106,7 @@ def default_target(df: pd.DataFrame, kind: str) -> str:
                    and pd.api.types.is_numeric_dtype(df[c])]
         if numeric:
             return numeric[0]
-    named = [c for c in df.columns if _TARGET_NAME.search(str(c))]
-    return named[-1] if named else df.columns[-1]
-
-
-# Column names that usually hold what a table is meant to predict.
-_TARGET_NAME = re.compile(
-    r"(?i)^(target|label|labels|class|y|outcome|response|churn(ed)?|price|saleprice|"
-    r"survived|default|fraud|diagnosis|result|is_\w+)$"
-)
+    return guess_target(df)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
