@@ -175,9 +175,11 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core import tracking
-    from dl_core.compare import find_best_run, prediction_table
+    from dl_core.compare import check_selection_metric, find_best_run, prediction_table
     from dl_core.data.loading import read_csv
 
+    if args.metric is not None:
+        check_selection_metric(args.metric)
     path = Path(args.data)
     if not path.is_file():
         raise ConfigError(f"No such file: {path}.")

@@ -72,9 +72,10 @@ def check_selection_metric(metric: str) -> str:
 
 
 def selection_metrics(df: pd.DataFrame) -> list[str]:
-    """The validation metrics present in ``df`` that a best-run picker may offer,
+    """The validation metrics some run of ``df`` has, that a best-run picker may offer,
     ``best_val_loss`` first."""
-    names = [m for m in columns_of(df, "metrics.") if is_validation_metric(m)]
+    names = [m for m in columns_of(df, "metrics.")
+             if is_validation_metric(m) and df[f"metrics.{m}"].notna().any()]
     return sorted(names, key=lambda m: (m != BEST_MONITORED, m))
 
 
