@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from dl_core.evaluation.metrics import lower_is_better
+
 # The metric early stopping watches; training logs its final value per epoch and its best.
 MONITORED = "val_loss"
 BEST_MONITORED = "best_val_loss"
@@ -26,17 +28,10 @@ BASE_COLUMNS = ["run_id", "run_name", "experiment_id", "experiment", "status", "
 _TAG_COLUMNS = {"kind": "tags.dlx.kind", "parent_run_id": "tags.mlflow.parentRunId",
                 "dataset": "tags.dataset", "arch": "tags.arch", "task": "tags.task",
                 "target": "tags.target"}
-_LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "error", "mape", "time", "_s")
 # What a choice (best trial, best run, the star) may read: validation figures only.
 _VALIDATION_PREFIXES = ("val_", "best_val_")
 _PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Dark24
 _TEMPLATE = "plotly_white"
-
-
-def lower_is_better(metric: str) -> bool:
-    """Whether smaller values of ``metric`` are better (losses and errors)."""
-    name = metric.removeprefix("metrics.").lower()
-    return any(part in name for part in _LOWER_IS_BETTER)
 
 
 def is_validation_metric(metric: str) -> bool:
@@ -387,7 +382,7 @@ def report_figure(report: Mapping[str, Any] | None) -> go.Figure:
     """The one figure that sums up a logged evaluation report, chosen by ``report["task"]``:
     a confusion matrix (classification), predicted vs actual (regression), a forecast plot or
     a sample grid when :mod:`dl_core.evaluation` knows how to draw one; a note otherwise."""
-    from dl_core import evaluation as ev
+    from dl_core.evaluation import figures as ev
 
     if not report:
         return _note("Evaluation", "This run has no logged evaluation.")

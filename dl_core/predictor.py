@@ -139,21 +139,22 @@ class Predictor:
                 return self.preprocessor.transform(raw), pd.Index(ids, name=layout["id_column"]), {}
             return self.preprocessor.transform(wide_array(df, self.feature_columns)), df.index, {}
         if kind == "timeseries":
-            from dl_core.data.sequences import _fmt_time, check_time_column, series_values
+            from dl_core.data.sequences import check_time_column, fill_series, time_labels
 
             time_column, lookback = layout["time_column"], int(layout["lookback"])
             ordered, _ = check_time_column(df, time_column)
+            # Gaps are carried forward as in training, so a forecast reads no later row.
+            ordered, _ = fill_series(ordered, self.feature_columns)
             if len(ordered) < lookback:
                 raise DataError(
                     f"Forecasting needs at least {lookback} rows of history (the model's "
                     f"lookback); got {len(ordered)}. Pass the latest {lookback} or more rows."
                 )
-            values, _ = series_values(ordered, self.feature_columns)
-            scaled = self.preprocessor.transform(values)
+            scaled = self.preprocessor.transform(ordered[self.feature_columns].to_numpy(float))
             ends = np.arange(lookback, len(ordered) + 1)
             x = scaled[ends[:, None] + np.arange(-lookback, 0)[None, :]]
-            origins = ordered[time_column].iloc[ends - 1]
-            return x, ordered.index[ends - 1], {time_column: [_fmt_time(v) for v in origins]}
+            origins = np.asarray(time_labels(ordered[time_column]), dtype=object)[ends - 1]
+            return x, ordered.index[ends - 1], {time_column: list(origins)}
         x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
         return x, df.index, {}
 

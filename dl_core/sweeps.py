@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 
 from dl_core.config import config_from_dict
 from dl_core.errors import ConfigError, DLExplorerError
+from dl_core.evaluation.metrics import lower_is_better
 from dl_core.training import JobSpec, Reporter, TrainConfig, TrainingResult
 
 METHODS = ("grid", "random")
@@ -147,12 +148,6 @@ def _coerce_axis_values(name: str, axis: Axis, hint: Any) -> Axis:
             raise ConfigError(f"{name} is not a number; give it a list of values, not a range.")
         return axis
     return list(axis)
-
-
-def lower_is_better(metric: str) -> bool:
-    from dl_core.compare import lower_is_better as lib
-
-    return lib(metric)
 
 
 def trial_params(spec: SweepSpec) -> list[dict[str, Any]]:

@@ -93,9 +93,9 @@ def min_precision_threshold(y_true: Sequence[int], proba: Any, precision: float)
 def metrics_at(predictions: dict[str, Any], threshold: float) -> dict[str, float | None]:
     """Classification metrics of logged predictions (``{classes, y_true, proba}``) at a
     threshold."""
-    from dl_core import evaluation
+    from dl_core.evaluation.metrics import classification_metrics
 
-    return evaluation.classification_metrics(predictions["y_true"], predictions["proba"],
+    return classification_metrics(predictions["y_true"], predictions["proba"],
                                              predictions["classes"], threshold)
 
 
@@ -125,7 +125,8 @@ def save_threshold(run_id: str, threshold: float, rule: str = "manual",
             binary classifier with validation predictions.
         TrackingError: if the run or its model cannot be read.
     """
-    from dl_core import evaluation, tracking
+    from dl_core import tracking
+    from dl_core.evaluation.reports import classification_report_data, report_metrics
 
     t = _check(threshold)
     if rule not in RULES:
@@ -138,9 +139,8 @@ def save_threshold(run_id: str, threshold: float, rule: str = "manual",
             "runs trained by this version log them); its threshold stays 0.5."
         )
     tracking.update_model_meta(run_id, {"threshold": t})
-    report = evaluation.classification_report_data(test["y_true"], test["proba"],
-                                                   test["classes"], t)
-    test_metrics = evaluation.report_metrics(report)
+    report = classification_report_data(test["y_true"], test["proba"], test["classes"], t)
+    test_metrics = report_metrics(report)
     val_metrics = {k: v for k, v in metrics_at(val, t).items() if v is not None}
     tracking.log_dict(run_id, report, "evaluation/report.json")
     tracking.log_metrics(run_id, {"threshold": t, **{f"test_{k}": v for k, v in

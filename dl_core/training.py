@@ -379,7 +379,7 @@ def _validation_figures(spec: JobSpec, data: Any, raw: np.ndarray
                         ) -> tuple[dict[str, float | None], dict[str, Any]]:
     """The kept model's validation-split figures, computed like the test ones, and the
     validation predictions of a classifier (a binary one's threshold is picked on them)."""
-    from dl_core import evaluation
+    from dl_core.evaluation import metrics as evaluation
 
     if data.data_kind == "timeseries":
         y_true = data.target.decode_steps(data.y_val)

@@ -97,7 +97,8 @@ class Worker:
             # Everything the first job imports, so its first epoch comes as fast as later ones'.
             import mlflow.pyfunc  # noqa: F401
 
-            import dl_core.evaluation  # noqa: F401
+            import dl_core.evaluation.png  # noqa: F401
+            import dl_core.evaluation.reports  # noqa: F401
             import dl_core.models  # noqa: F401
             import dl_core.training  # noqa: F401
             from dl_core import tracking

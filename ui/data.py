@@ -99,13 +99,11 @@ def default_target(df: pd.DataFrame, kind: str) -> str | None:
         if layout is not None and layout.label is not None:
             return layout.label
     if kind == "timeseries":
-        from dl_core.data.sequences import detect_time_column
+        from dl_core.data.sequences import default_series
 
-        time_column = detect_time_column(df)
-        numeric = [c for c in df.columns if c != time_column
-                   and pd.api.types.is_numeric_dtype(df[c])]
-        if numeric:
-            return numeric[0]
+        series = default_series(df)
+        if series is not None:
+            return series
     return guess_target(df)
 
 
@@ -161,7 +159,7 @@ def _prod(shape) -> int:
 
 
 def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
-    from dl_core.data.sequences import detect_time_column
+    from dl_core.data.sequences import detect_time_column, time_labels
     from dl_core.evaluation import series_figure
 
     columns = [c for c in df.columns if c != target]
@@ -179,7 +177,7 @@ def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[
                                   "with a daily cycle.")
     if pd.api.types.is_numeric_dtype(df[target]):
         shown = df.tail(2000)
-        st.plotly_chart(series_figure(shown[time_column].astype(str), {target: shown[target]},
+        st.plotly_chart(series_figure(time_labels(shown[time_column]), {target: shown[target]},
                                       f"'{target}' over '{time_column}'"), key="series_plot")
     return {"time_column": time_column, "lookback": int(lookback), "horizon": int(horizon),
             "season_length": int(season)}
