@@ -163,7 +163,7 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     """
     import mlflow
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     def colspec(name: str, series) -> ColSpec:
         # Integer columns (pixels, counts) stay "long": MLflow refuses int64 -> double.
@@ -174,6 +174,9 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     signature = ModelSignature(
         inputs=Schema([colspec(str(c), input_example_df[c]) for c in input_example_df.columns]),
         outputs=Schema([colspec(str(c), predictions_df[c]) for c in predictions_df.columns]),
+        # Binary: predict(df, params={"threshold": t}) overrides the saved threshold (MLflow
+        # drops params a signature does not declare); None keeps the saved one.
+        params=ParamSchema([ParamSpec("threshold", "double", None)]),
     )
     mlflow.set_tracking_uri(tracking_uri())
     package = Path(__file__).resolve().parent

@@ -130,6 +130,8 @@ def test_saved_threshold_is_used_by_the_predictor_the_pyfunc_and_the_cli(
     expected = np.where(before["proba_yes"] >= t, "yes", "no")
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
     assert (pyfunc.predict(rows)["prediction"].to_numpy() == expected).all()
+    overridden = pyfunc.predict(rows, params={"threshold": 0.5})["prediction"].to_numpy()
+    assert (overridden == before["prediction"].to_numpy()).all()
     predictor = tracking.load_predictor(run_id)
     assert predictor.threshold == t
     assert (predictor.predict(rows)["prediction"].to_numpy() == expected).all()
