@@ -57,6 +57,12 @@ class TrainConfig:
     val_size: float = param(0.1, min=0.05, max=0.5, step=0.05, label="Validation share",
                             help="Share of rows for validation and early stopping.")
     seed: int = param(42, min=0, max=2**31 - 1, help="Seed of the split, the weights and the shuffling.")
+    split: str = param(
+        "auto", choices=("auto", "random", "time"), label="Split",
+        help="Tables: 'time' trains on the earliest rows and tests on the latest, by the date "
+             "column; 'random' shuffles rows; 'auto' splits by time when the rows are in date "
+             "order (a dated log).",
+    )
 
     def __post_init__(self) -> None:
         validate_fields(self)
@@ -148,7 +154,8 @@ class TrainingResult:
     val_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
-def _optimizer(k: Any, cfg: TrainConfig) -> Any:
+def build_optimizer(k: Any, cfg: TrainConfig) -> Any:
+    """The Keras optimizer ``cfg`` names (module ``k`` is :mod:`keras`), at its learning rate."""
     return {
         "adam": k.optimizers.Adam,
         "adamw": k.optimizers.AdamW,
@@ -157,7 +164,7 @@ def _optimizer(k: Any, cfg: TrainConfig) -> Any:
     }[cfg.optimizer](learning_rate=cfg.learning_rate)
 
 
-def _head(task: str) -> tuple[str, str, list[Any]]:
+def output_head(task: str) -> tuple[str, str, list[Any]]:
     """Output activation, loss and metrics for a task."""
     if task == "binary":
         return "sigmoid", "binary_crossentropy", ["accuracy"]
@@ -208,6 +215,11 @@ def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
 
     common = {"test_size": train_cfg.test_size, "val_size": train_cfg.val_size,
               "exclude": spec.exclude}
+    if spec.data_kind in ("image", "sequence") and train_cfg.split == "time":
+        raise ConfigError(
+            f"A split by time is for tables; {spec.data_kind} data is split at random. Set "
+            "Split to 'random' or 'auto'."
+        )
     if spec.data_kind == "image":
         return prepare_images(df, spec.target, spec.task, image_shape=spec.image_shape,
                               seed=train_cfg.seed, **common)
@@ -218,11 +230,34 @@ def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
     if spec.data_kind == "sequence":
         return prepare_sequences(df, spec.target, spec.task, id_column=spec.sequence_id,
                                  step_column=spec.step_column, seed=train_cfg.seed, **common)
-    return prepare_tabular(df, spec.target, spec.task, seed=train_cfg.seed, **common)
+    return prepare_tabular(df, spec.target, spec.task, seed=train_cfg.seed,
+                           split=train_cfg.split, **common)
 
 
-def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str, epochs: int):
-    """A Keras callback that reports each epoch, logs it to MLflow and honours ``stop``."""
+#: Per-epoch metrics in the target's units when multiplied by its scale (regression).
+SCALED_METRICS = ("mae", "rmse")
+
+
+def in_data_units(logs: dict[str, float], target_scale: float) -> dict[str, float]:
+    """Per-epoch ``mae``/``rmse`` (and ``val_*``) of a standardised target in the data's units.
+
+    The network fits ``(y - mean) / std``, so its absolute and root-mean-square errors are the
+    data's divided by ``std``: multiplying by ``target_scale = std`` makes the curves comparable
+    with the test figures. The loss stays the MSE of the standardised target.
+    """
+    return {key: value * _unit_scale(key, target_scale) for key, value in logs.items()}
+
+
+def _unit_scale(key: str, target_scale: float) -> float:
+    return target_scale if key.removeprefix("val_") in SCALED_METRICS else 1.0
+
+
+def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str, epochs: int,
+                           target_scale: float = 1.0):
+    """A Keras callback that reports each epoch, logs it to MLflow and honours ``stop``.
+
+    ``target_scale`` converts regression errors to the data's units (see :func:`in_data_units`).
+    """
     from dl_core import tracking
     from dl_core.backend import keras
 
@@ -249,7 +284,8 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}
+            logs = in_data_units(
+                {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}, target_scale)
             # Epochs reach MLflow in batches every few seconds: a write per epoch cost ~8% of a
             # small model's fit on 2 cores. The live curves come from ``report``, not MLflow.
             self.pending.append((epoch + 1, logs))
@@ -309,6 +345,10 @@ def run_training(
         **to_params(model_cfg), **to_params(train_cfg),
         "class_weight_applied": "balanced" if class_weight else "none",
     }
+    if data.split.get("method"):  # what 'auto' resolved to
+        params["split_used"] = data.split["method"]
+        if data.split["method"] == "time":
+            params["split_column"] = str(data.split["column"])
     tags = {
         tracking.TAG_KIND: "training", "task": spec.task, "arch": spec.arch,
         "dataset": spec.dataset_name, "dataset_hash": content_hash(df),
@@ -406,10 +446,14 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
 
     k = keras()
     k.utils.set_random_seed(train_cfg.seed)
-    activation, loss, metrics = _head(spec.task)
+    activation, loss, metrics = output_head(spec.task)
+    target_scale = 1.0
+    if spec.task == "regression":
+        metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
+        target_scale = float(data.target.std)
     model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
-    model.compile(optimizer=_optimizer(k, train_cfg), loss=loss, metrics=metrics)
-    callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs)]
+    model.compile(optimizer=build_optimizer(k, train_cfg), loss=loss, metrics=metrics)
+    callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs, target_scale)]
     if train_cfg.patience > 0:
         callbacks.append(k.callbacks.EarlyStopping(
             monitor="val_loss", patience=train_cfg.patience, restore_best_weights=True,
@@ -419,7 +463,8 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
         epochs=train_cfg.epochs, batch_size=train_cfg.batch_size, class_weight=class_weight,
         callbacks=callbacks, verbose=0,
     )
-    hist = {key: [float(v) for v in values] for key, values in history.history.items()}
+    hist = {key: [float(v) * _unit_scale(key, target_scale) for v in values]
+            for key, values in history.history.items()}
     status = "KILLED" if stop.is_set() else "FINISHED"
     report({"type": "evaluating"})
 
@@ -469,7 +514,8 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
     tracking.log_dict(run_id, data.profile.to_dict(), "data/profile.json")
     tracking.log_dict(run_id, {"dropped_columns": data.dropped, "notes": data.notes,
                                "feature_columns": data.feature_columns,
-                               "data_kind": data.data_kind, "layout": data.layout},
+                               "data_kind": data.data_kind, "layout": data.layout,
+                               "split": data.split},
                       "data/features.json")
     tracking.end_run(run_id, status)
     report({"type": "finished", "run_id": run_id, "status": status, "metrics": test_metrics,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from dl_core.data import profile_dataframe, read_csv
 from dl_core.data.profile import DataProfile
+
+if TYPE_CHECKING:
+    from dl_core.jobs import Executor
 
 log = logging.getLogger("dl_explorer")
 
@@ -35,8 +39,12 @@ def read_saved(path: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def executor():
-    """The server's job executor, created once; cleans up runs orphaned by a dead worker."""
+def executor() -> Executor:
+    """The server's job executor, created once; cleans up runs orphaned by a dead worker.
+
+    Pages use only the :class:`~dl_core.jobs.Executor` interface, so another executor (a
+    cluster) can replace the local one here.
+    """
     from dl_core import tracking
     from dl_core.jobs import LocalExecutor
 
