@@ -147,3 +147,16 @@ def test_a_summary_does_not_change_a_seeded_job(executor, tiny_binary):
         assert state.status == "finished", state.error
         histories.append(state.history)
     assert histories[0] == histories[1]
+
+
+def test_worker_predictions_follow_a_threshold_saved_after_loading(executor, tiny_binary):
+    from dl_core import thresholds
+
+    state = executor.wait(executor.submit(spec(tiny_binary, 2, learning_rate="0.03")), timeout=180)
+    rows = tiny_binary.drop(columns=["label"])
+    before, _ = executor.predict(state.run_id, rows)  # the worker now keeps this model loaded
+    t = float(round(before["proba_yes"].median(), 2))
+    assert ((before["proba_yes"] >= t) != (before["prediction"] == "yes")).any()
+    thresholds.save_threshold(state.run_id, t)
+    after, _ = executor.predict(state.run_id, rows)
+    assert ((after["proba_yes"] >= t) == (after["prediction"] == "yes")).all()
