@@ -108,9 +108,10 @@ class Executor(abc.ABC):
         """Ask the job to stop at its next batch; its run ends KILLED with the model so far."""
 
     @abc.abstractmethod
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
-        """Predict raw rows with a run's logged model, away from the caller's process.
+        """Predict raw rows with a run's logged model, away from the caller's process; binary
+        classifiers use ``threshold``, else the one saved with the run.
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
