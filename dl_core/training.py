@@ -25,6 +25,12 @@ Reporter = Callable[[dict[str, Any]], None]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 #: Seconds between batched writes of per-epoch metrics to MLflow during training.
 METRIC_FLUSH_S = 5.0
+#: ``class_weight="auto"`` balances the classes when the training rows' largest class is at
+#: least this many times the smallest.
+IMBALANCE_RATIO = 4.0
+#: The decision threshold a binary model is saved with; a better one is picked on the
+#: validation predictions on the Evaluate page (``dl_core.thresholds``).
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,9 @@ class TrainConfig:
         help="Stop after this many epochs without validation improvement (0 = never stop early).",
     )
     class_weight: str = param(
-        "none", choices=("none", "balanced"),
-        help="'balanced' weighs rare classes up, for imbalanced targets.",
+        "auto", choices=("auto", "none", "balanced"),
+        help="'balanced' weighs rare classes up, for imbalanced targets; 'auto' does so when "
+             "the training rows' largest class is at least 4x the smallest.",
     )
     test_size: float = param(0.2, min=0.05, max=0.5, step=0.05, label="Test share",
                              help="Share of rows held out for the final test.")
@@ -142,6 +149,9 @@ class TrainingResult:
     epochs_run: int
     #: Forecasting: the naive baselines' test metrics, ``{name: {metric: value}}``.
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: The kept model scored on the validation split like ``metrics`` on the test split (what
+    #: choices read: best trial, best run).
+    val_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
 def build_optimizer(k: Any, cfg: TrainConfig) -> Any:
@@ -167,6 +177,27 @@ def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y.astype(int), minlength=n_classes).astype(float)
     counts[counts == 0] = 1.0
     return {i: float(len(y) / (n_classes * c)) for i, c in enumerate(counts)}
+
+
+def resolve_class_weight(choice: str, task: str, y_train: np.ndarray,
+                         n_classes: int) -> dict[int, float] | None:
+    """The class weights to fit with, decided on the training rows only.
+
+    Args:
+        choice: ``TrainConfig.class_weight``: ``none``, ``balanced`` or ``auto`` (balanced when
+            the largest class of ``y_train`` is at least ``IMBALANCE_RATIO`` times the smallest).
+        task: The task (regression has no classes to weigh).
+        y_train: The training rows' class indices.
+        n_classes: Number of classes.
+    """
+    if choice == "none" or task == "regression":
+        return None
+    if choice == "auto":
+        counts = np.bincount(np.asarray(y_train).astype(int), minlength=n_classes)
+        present = counts[counts > 0]
+        if len(present) < 2 or present.max() / present.min() < IMBALANCE_RATIO:
+            return None
+    return _class_weights(np.asarray(y_train), n_classes)
 
 
 def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
@@ -306,10 +337,13 @@ def run_training(
 
     data = prepare_data(spec, df, train_cfg)
     experiment = spec.experiment or spec.dataset_name
+    class_weight = resolve_class_weight(train_cfg.class_weight, spec.task, data.y_train,
+                                        len(data.target.classes or ()))
     params = {
         "arch": spec.arch, "task": spec.task, "target": spec.target,
         "exclude": ",".join(spec.exclude), **spec.data_params(),
         **to_params(model_cfg), **to_params(train_cfg),
+        "class_weight_applied": "balanced" if class_weight else "none",
     }
     if data.split.get("method"):  # what 'auto' resolved to
         params["split_used"] = data.split["method"]
@@ -327,7 +361,8 @@ def run_training(
     )
     report({"type": "started", "run_id": run_id, "epochs": train_cfg.epochs})
     try:
-        result = _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop)
+        result = _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
+                              class_weight)
     except KeyboardInterrupt:
         tracking.end_run(run_id, "KILLED", error="Interrupted (Ctrl-C).")
         raise
@@ -380,7 +415,31 @@ def _evaluate(spec: JobSpec, data: Any, raw: np.ndarray) -> tuple[dict, dict[str
     return eval_report, artifacts
 
 
-def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) -> TrainingResult:
+def _validation_figures(spec: JobSpec, data: Any, raw: np.ndarray
+                        ) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """The kept model's validation-split figures, computed like the test ones, and the
+    validation predictions of a classifier (a binary one's threshold is picked on them)."""
+    from dl_core.evaluation import metrics as evaluation
+
+    if data.data_kind == "timeseries":
+        y_true = data.target.decode_steps(data.y_val)
+        return evaluation.forecast_metrics(y_true, data.target.decode_steps(raw)), {}
+    if spec.task == "regression":
+        return evaluation.regression_metrics(data.target.decode_regression(data.y_val),
+                                             data.target.decode_regression(raw)), {}
+    if spec.task == "binary":
+        proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)])
+    else:
+        proba = raw / raw.sum(axis=1, keepdims=True)
+    classes = list(data.target.classes)
+    metrics = evaluation.classification_metrics(data.y_val, proba, classes, DEFAULT_THRESHOLD)
+    preds = {"classes": classes, "y_true": np.asarray(data.y_val).tolist(),
+             "proba": np.round(proba, 6).tolist()}
+    return metrics, {"evaluation/val_predictions.json": preds}
+
+
+def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
+                 class_weight=None) -> TrainingResult:
     from dl_core import evaluation, tracking
     from dl_core.backend import keras
     from dl_core.predictor import Predictor
@@ -399,9 +458,6 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
         callbacks.append(k.callbacks.EarlyStopping(
             monitor="val_loss", patience=train_cfg.patience, restore_best_weights=True,
         ))
-    class_weight = None
-    if train_cfg.class_weight == "balanced" and spec.task != "regression":
-        class_weight = _class_weights(data.y_train, len(data.target.classes))
     history = model.fit(
         data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
         epochs=train_cfg.epochs, batch_size=train_cfg.batch_size, class_weight=class_weight,
@@ -425,6 +481,14 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     tracking.log_metrics(run_id, {f"baseline_{name}_{k_}": v for name, values in baselines.items()
                                   for k_, v in values.items()})
     tracking.log_metrics(run_id, {"epochs_run": epochs_run, **best})
+    # The kept model (best epoch's weights when early stopping restored them) on the
+    # validation split: the figures choices read. Logged at the last epoch's step after the
+    # per-epoch values, so a name Keras also logs per epoch (val_accuracy) reads as this one.
+    raw_val = np.asarray(model.predict(data.x_val, verbose=0, batch_size=1024), dtype=np.float64)
+    val_metrics, val_artifacts = _validation_figures(spec, data, raw_val)
+    artifacts.update(val_artifacts)
+    tracking.log_metrics(run_id, {f"val_{k_}": v for k_, v in val_metrics.items()},
+                         step=epochs_run)
 
     meta = {
         "task": spec.task, "arch": spec.arch, "target": spec.target,
@@ -432,6 +496,8 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
         "feature_columns": data.feature_columns, "target_encoding": data.target.to_dict(),
         "dropped_columns": data.dropped, "dataset": spec.dataset_name,
     }
+    if spec.task == "binary":
+        meta["threshold"] = DEFAULT_THRESHOLD
     predictor = Predictor(model, data.preprocessor, meta)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -454,16 +520,19 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     tracking.end_run(run_id, status)
     report({"type": "finished", "run_id": run_id, "status": status, "metrics": test_metrics,
             "baselines": baselines})
-    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run, baselines)
+    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run, baselines,
+                          val_metrics)
 
 
-def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
-    """Training defaults that suit the data: batch size by size, class weights by imbalance.
+def suggest_train_config(n_rows: int, task: str) -> dict[str, Any]:
+    """Training defaults that suit the data's size: batch size, epochs and patience.
+
+    Class imbalance is not measured here, on the whole table: ``class_weight="auto"`` (the
+    default) decides it in the trainer from the training rows only.
 
     Args:
         n_rows: Rows in the table.
         task: The task.
-        y: The target column (to measure class imbalance).
     """
     out: dict[str, Any] = {"batch_size": 32 if n_rows < 5_000 else 128 if n_rows < 100_000 else 512}
     if n_rows < 1_000:
@@ -472,8 +541,4 @@ def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
         out["epochs"] = 600
     if n_rows > 50_000:
         out["epochs"], out["patience"] = 60, 8
-    if task != "regression" and y is not None:
-        counts = y.value_counts()
-        if len(counts) > 1 and counts.max() / max(counts.min(), 1) >= 4:
-            out["class_weight"] = "balanced"
     return out
