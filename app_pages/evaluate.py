@@ -6,7 +6,7 @@ import streamlit as st
 
 from dl_core import compare
 from dl_core import evaluation as ev
-from dl_core.data.preprocessing import describe_split
+from dl_core.data.splits import describe_split
 from ui import state
 from ui.errors import shown_errors
 from ui.evaluate import show_forecast, show_misclassified, threshold_section
