@@ -64,6 +64,7 @@ from dl_core.data.loading import read_csv  # noqa: E402
 from dl_core.generation.copula import GaussianCopula  # noqa: E402
 from dl_core.generation.quality import synthesis_report  # noqa: E402
 from dl_core.generation.schema import CONTINUOUS, DISCRETE, TableSchema  # noqa: E402
+from dl_core.models import get_model  # noqa: E402
 
 TABLES = ("breast_cancer", "wine", "churn", "student_placements")
 #: Tables that an installed package ships as a file: name -> (package, path in it, target).
@@ -73,8 +74,10 @@ PACKAGED = {
     ),
 }
 PEER_VENV = Path(os.environ.get("SDV_VENV", "/tmp/sdv-venv"))
-#: Our generators: name -> factory(train, seed) returning an object with fit/sample.
-OURS = ("copula",)
+#: Our networks (from the model registry); their epochs and batch default to SDV's.
+NETWORKS = ("tvae", "ctgan")
+DEFAULT_EPOCHS = 300
+DEFAULT_BATCH = 500
 #: Files in a table folder that are not samples.
 NOT_SAMPLES = {"train.csv"}
 COLUMNS = (
@@ -128,28 +131,42 @@ def split(name: str, seed: int, peer_venv: Path = PEER_VENV
     return train.reset_index(drop=True), holdout.reset_index(drop=True), target
 
 
-def _fit_copula(train: pd.DataFrame, seed: int):
-    return GaussianCopula(random_state=seed).fit(train)
+def available_models() -> tuple[str, ...]:
+    """Ours that can run here: the copula, and ``tvae``/``ctgan`` once they are registered."""
+    from dl_core.errors import ConfigError
+
+    found = ["copula"]
+    for name in NETWORKS:
+        try:
+            get_model(name)
+        except ConfigError:
+            continue
+        found.append(name)
+    return tuple(found)
 
 
-def _fit_registered(name: str, train: pd.DataFrame, seed: int):
-    """A generator from the model registry (``tvae``, ``ctgan``), fit with its default config."""
-    from dl_core.models.registry import get_model
-
-    entry = get_model(name)
-    config = entry.config_cls()
-    synthesizer = entry.build(config)
-    synthesizer.fit(train, epochs=config.epochs, batch_size=config.batch_size, seed=seed)
+def fit_ours(model: str, train: pd.DataFrame, seed: int, *, target: str | None = None,
+             epochs: int | None = None, batch_size: int | None = None):
+    """Our generator ``model`` fit on ``train``: the copula, or a registered network with its
+    default config (conditioned on the target, as the app does)."""
+    if model == "copula":
+        return GaussianCopula(random_state=seed).fit(train)
+    entry = get_model(model)
+    synthesizer = entry.build(entry.config_cls())
+    synthesizer.fit(train, condition_columns=(target,) if target else (),
+                    epochs=epochs or DEFAULT_EPOCHS, batch_size=batch_size or DEFAULT_BATCH,
+                    seed=seed)
     return synthesizer
 
 
 def generators(train: pd.DataFrame, holdout: pd.DataFrame, seed: int,
-               models: tuple[str, ...] = OURS):
+               models: tuple[str, ...] = ("copula",), epochs: int | None = None,
+               batch_size: int | None = None, target: str | None = None):
     """Yields ``(model, synthetic rows, fit seconds, sample seconds)``, then the references."""
     for model in models:
         start = time.perf_counter()
-        fitted_model = (_fit_copula(train, seed) if model == "copula"
-                        else _fit_registered(model, train, seed))
+        fitted_model = fit_ours(model, train, seed, target=target, epochs=epochs,
+                                batch_size=batch_size)
         fitted = time.perf_counter()
         rows = fitted_model.sample(len(train), seed=seed)
         yield model, rows, fitted - start, time.perf_counter() - fitted
@@ -264,9 +281,12 @@ def score_folder(out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated tables")
-    parser.add_argument("--models", default=",".join(OURS),
-                        help="comma-separated generators of ours (copula; tvae, ctgan from the "
-                             "model registry)")
+    parser.add_argument("--models",
+                        help="comma-separated generators of ours (default: copula, and tvae and "
+                             "ctgan where registered)")
+    parser.add_argument("--epochs", type=int, help=f"network epochs (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--batch-size", type=int,
+                        help=f"network batch (default {DEFAULT_BATCH})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the CSVs, then score every sample there")
     parser.add_argument("--score", type=Path, metavar="DIR",
@@ -278,7 +298,8 @@ def main() -> None:
         score_folder(args.score)
         return
 
-    models = tuple(m for m in args.models.split(",") if m)
+    models = (tuple(m for m in args.models.split(",") if m) if args.models
+              else available_models())
     if not args.out:
         print_header()
     for name in args.tables.split(","):
@@ -292,11 +313,14 @@ def main() -> None:
             (folder / "split.json").write_text(json.dumps(
                 {"table": name, "target": target, "seed": args.seed,
                  "train_rows": len(train), "holdout_rows": len(holdout)}, indent=1))
-        for model, rows, fit_s, sample_s in generators(train, holdout, args.seed, models):
+        for model, rows, fit_s, sample_s in generators(train, holdout, args.seed, models,
+                                                        args.epochs, args.batch_size, target):
             if folder:
                 rows.to_csv(folder / f"{model}.csv", index=False)
                 if fit_s is not None:
-                    record_timing(folder, model, fit_s, sample_s)
+                    record_timing(folder, model, fit_s, sample_s,
+                                  epochs=(args.epochs or DEFAULT_EPOCHS) if model in NETWORKS
+                                  else None)
                 print(f"{name}: {model} written"
                       + (f" (fit {fit_s:.1f} s, sample {sample_s:.1f} s)" if fit_s else ""),
                       file=sys.stderr, flush=True)
@@ -306,6 +330,7 @@ def main() -> None:
             print_row(name, model, figures_of(report, model, fit_s, sample_s, len(train)))
     if args.out:
         score_folder(args.out)
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end, {os.cpu_count()} cores")
 
 
 def _fmt(value) -> str:
