@@ -52,8 +52,8 @@ kind = choose_kind(df)
 columns = list(df.columns)
 current = state.get(state.TARGET)
 label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
-first = current if current in columns else default_target(df, kind)
-target = st.selectbox(label, columns, key="target_choice", index=columns.index(first))
+state.seed_widget("target_choice", current if current in columns else default_target(df, kind))
+target = st.selectbox(label, columns, key="target_choice")
 if kind == "timeseries":
     task = "regression"
 else:
@@ -62,7 +62,10 @@ else:
         detected = detect_task(df[target])
     if detected is None:
         st.stop()
-    chosen = st.selectbox("Task", [f"auto ({detected})", *TASKS], key="task_choice",
+    tasks = [f"auto ({detected})", *TASKS]
+    overridden = state.get(state.TASK) in TASKS and state.get(state.TASK) != detected
+    state.seed_widget("task_choice", state.get(state.TASK) if overridden else tasks[0])
+    chosen = st.selectbox("Task", tasks, key="task_choice",
                           help="Detected from the target's values; override it if it is wrong.")
     task = detected if chosen.startswith("auto") else chosen
 state.put(state.TARGET, target)

@@ -17,7 +17,7 @@ def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
     at.switch_page("app_pages/model.py").run()
     for name, value in train.items():
         at.number_input(key=f"train.{name}").set_value(value)
-    at.button(key="apply").click().run()
+    at.run()
     at.switch_page("app_pages/train.py").run()
     at.button(key="train").click().run()
     assert not at.exception
@@ -39,13 +39,11 @@ def test_sample_to_trained_evaluated_model():
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
-    # The layer editor lives outside the form and applies at once; the form waits for Apply.
+    # Every edit applies at once (no form whose edits could be left unapplied).
     at.button(key="blocks.fnn.add").click().run()
     at.number_input(key="blocks.fnn.0.units").set_value(32).run()
     at.number_input(key="blocks.fnn.1.units").set_value(16).run()
-    at.number_input(key="train.epochs").set_value(3)
-    at.button(key="apply").click()  # the form's Apply
-    at.run()
+    at.number_input(key="train.epochs").set_value(3).run()
     assert not at.exception
     assert at.session_state[state.TRAIN_CONFIG]["epochs"] == 3
     assert at.session_state[state.MODEL_CONFIG]["hidden_units"] == (32, 16)
