@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
+from dl_core.data.preprocessing import describe_split
 from ui import state
 from ui.data import (
     choose_kind,
@@ -47,13 +48,23 @@ st.dataframe(df.head(200), height=240, hide_index=True)
 profile = profile_of(df)
 with st.expander("Column profile", expanded=df.shape[1] <= 40):
     show_profile(profile)
+for note in profile.notes:  # what reading changed, e.g. numbers with thousands separators
+    st.info(note, icon=":material/info:")
 
 kind = choose_kind(df)
 columns = list(df.columns)
 current = state.get(state.TARGET)
 label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
-state.seed_widget("target_choice", current if current in columns else default_target(df, kind))
-target = st.selectbox(label, columns, key="target_choice")
+first = current if current in columns else default_target(df, kind)
+state.seed_widget("target_choice", first if first in columns else None)
+target = st.selectbox(label, columns, key="target_choice",
+                      placeholder="Pick the column to predict")
+if target is None:  # no column is named like a target: the user decides, nothing is guessed
+    state.put(state.TARGET, None)
+    state.put(state.TASK, None)
+    st.info("No column is named like a target (label, class, price, churn…). Pick the column "
+            "to predict above.", icon=":material/ads_click:")
+    st.stop()
 if kind == "timeseries":
     task = "regression"
 else:
@@ -90,6 +101,8 @@ with shown_errors("Checking the data"):
 if shape:
     for note in shape["notes"]:
         st.caption(note)
+    if shape.get("split"):
+        st.caption(describe_split(shape["split"]) + " Change the split on the Model page.")
     dims = " × ".join(str(d) for d in shape["input_shape"])
     what = {"tabular": f"{dims} features", "image": f"{dims} images",
             "timeseries": f"windows of {dims} (steps × series) → "

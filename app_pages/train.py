@@ -22,7 +22,7 @@ if job_id is None:  # a reopened tab reattaches to the job still running on this
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not target:
     if job_id is None:
-        st.info("Load data and choose a target on the Data page first.")
+        st.info("Load data and pick a target (what to predict) on the Data page first.")
         st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
         st.stop()
 else:

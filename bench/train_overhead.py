@@ -30,7 +30,7 @@ from dl_core.data import SAMPLES, load_sample  # noqa: E402
 from dl_core.data.preprocessing import prepare_tabular  # noqa: E402
 from dl_core.data.storage import store_dataset  # noqa: E402
 from dl_core.jobs import LocalExecutor  # noqa: E402
-from dl_core.training import JobSpec, TrainConfig, _head, _optimizer  # noqa: E402
+from dl_core.training import JobSpec, TrainConfig, build_optimizer, output_head  # noqa: E402
 
 SAMPLE = "churn"
 EPOCHS = 30
@@ -54,9 +54,9 @@ def bare_fit(data, cfg: TrainConfig, task: str) -> tuple[float, float]:
 
     k.utils.set_random_seed(cfg.seed)
     entry = get_model("fnn")
-    activation, loss, metrics = _head(task)
+    activation, loss, metrics = output_head(task)
     model = entry.build(entry.config_cls(), (data.n_features,), data.target.n_outputs, activation)
-    model.compile(optimizer=_optimizer(k, cfg), loss=loss, metrics=metrics)
+    model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
     clock = Clock()
     start = time.perf_counter()
     model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),

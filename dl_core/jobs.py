@@ -1,13 +1,15 @@
-"""Background jobs behind a small executor interface: ``submit``, ``progress``, ``stop``.
+"""Background jobs behind one executor interface: ``submit``, ``progress``, ``stop``, ...
 
-``LocalExecutor`` keeps one warm worker process (``python -m dl_core.worker``) and a reader
-thread that folds its JSON-line events into :class:`JobState` objects. The web server keeps one
-executor for all sessions, so leaving a page or closing the tab never kills a job. Another
-executor (Ray, a queue) can implement the same three calls later.
+:class:`Executor` is the interface the UI types against. :class:`LocalExecutor` keeps one warm
+worker process (``python -m dl_core.worker``) and a reader thread that folds its JSON-line events
+into :class:`JobState` objects. The web server keeps one executor for all sessions, so leaving a
+page or closing the tab never kills a job. Another executor (Ray, a queue) implements
+:class:`Executor` too.
 """
 
 from __future__ import annotations
 
+import abc
 import copy
 import json
 import os
@@ -19,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
@@ -61,14 +63,82 @@ class JobState:
         return self.status in ACTIVE
 
 
-class Executor(Protocol):
-    def submit(self, spec: JobSpec) -> str: ...
-    def submit_sweep(self, spec: SweepSpec) -> str: ...
-    def progress(self, job_id: str) -> JobState: ...
-    def stop(self, job_id: str) -> None: ...
+class Executor(abc.ABC):
+    """Where jobs run: everything the UI, the CLI and the benchmarks ask of it.
+
+    :class:`LocalExecutor` runs jobs in one warm worker process on this machine; a cluster
+    executor (Ray) implements the same methods. Jobs are keyed by the id ``submit`` returns and
+    outlive the page or session that started them. Errors are :class:`DLExplorerError` s.
+    """
+
+    #: The device jobs train on, as people read it ("GPU 0: NVIDIA ...", "CPU"); None until the
+    #: executor has found out (after :meth:`warm_up`).
+    device: str | None = None
+
+    @abc.abstractmethod
+    def warm_up(self) -> None:
+        """Prepare to run (start workers, import TensorFlow) without waiting for it."""
+
+    @abc.abstractmethod
+    def submit(self, spec: JobSpec) -> str:
+        """Queue a training job; returns its id at once."""
+
+    @abc.abstractmethod
+    def submit_sweep(self, spec: SweepSpec) -> str:
+        """Queue a sweep (its trials run as one job); returns its id at once.
+
+        Raises:
+            ConfigError: if the search space is invalid (checked before anything is queued).
+        """
+
+    @abc.abstractmethod
+    def progress(self, job_id: str) -> JobState:
+        """A snapshot of the job (a copy: changing it changes nothing).
+
+        Raises:
+            TrainingError: if there is no such job.
+        """
+
+    @abc.abstractmethod
+    def jobs(self) -> list[JobState]:
+        """Snapshots of every job this executor knows, newest first."""
+
+    @abc.abstractmethod
+    def stop(self, job_id: str) -> None:
+        """Ask the job to stop at its next batch; its run ends KILLED with the model so far."""
+
+    @abc.abstractmethod
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+                timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
+        """Predict raw rows with a run's logged model, away from the caller's process.
+
+        Returns:
+            The predictions (indexed like the rows they belong to) and notes about the input.
+
+        Raises:
+            DataError: if the rows do not fit the model (missing columns, ...).
+        """
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Stop the executor's workers; jobs still running end as failed."""
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
+        """Block until the job ends (tests, CLI, benchmarks).
+
+        Raises:
+            TrainingError: if it does not end within ``timeout`` seconds.
+        """
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self.progress(job_id)
+            if not state.active:
+                return state
+            time.sleep(0.05)
+        raise TrainingError(f"Job {job_id} did not finish within {timeout:.0f} s.")
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """Runs jobs one after another in a warm worker process on this machine."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
@@ -239,10 +309,13 @@ class LocalExecutor:
                 self._jobs[job_id].stop_requested = True
         self._send({"cmd": "stop", "job_id": job_id})
 
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
         """Predict raw rows with a run's logged model, in the worker (TensorFlow stays out of
         the web server, and a crash there cannot take it down).
+
+        Binary classifiers use ``threshold``, else the one saved with the run (read here, so
+        a model the worker keeps loaded follows a threshold saved since).
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
@@ -250,8 +323,11 @@ class LocalExecutor:
         Raises:
             DataError: with the worker's message (missing columns, no such model, ...).
         """
+        from dl_core import tracking
         from dl_core.paths import app_home
 
+        if threshold is None:
+            threshold = tracking.saved_threshold(run_id)
         request_id = uuid.uuid4().hex[:12]
         folder = app_home() / "predictions"
         folder.mkdir(parents=True, exist_ok=True)
@@ -273,16 +349,6 @@ class LocalExecutor:
             self._waiters.pop(request_id, None)
             data_path.unlink(missing_ok=True)
             out_path.unlink(missing_ok=True)
-
-    def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
-        """Block until the job ends (tests, CLI, benchmarks)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            state = self.progress(job_id)
-            if not state.active:
-                return state
-            time.sleep(0.05)
-        raise TrainingError(f"Job {job_id} did not finish within {timeout:.0f} s.")
 
     def shutdown(self) -> None:
         with self._lock:

@@ -80,6 +80,11 @@ class Predictor:
         return cls.load(folder / MODEL_FILE, folder / PREPROCESSOR_FILE, folder / META_FILE)
 
     @property
+    def threshold(self) -> float:
+        """Binary: the saved decision threshold (picked on validation data; 0.5 until one is)."""
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
     def data_kind(self) -> str:
         return self.meta.get("data_kind", "tabular")
 
@@ -134,21 +139,22 @@ class Predictor:
                 return self.preprocessor.transform(raw), pd.Index(ids, name=layout["id_column"]), {}
             return self.preprocessor.transform(wide_array(df, self.feature_columns)), df.index, {}
         if kind == "timeseries":
-            from dl_core.data.sequences import _fmt_time, check_time_column, series_values
+            from dl_core.data.sequences import check_time_column, fill_series, time_labels
 
             time_column, lookback = layout["time_column"], int(layout["lookback"])
             ordered, _ = check_time_column(df, time_column)
+            # Gaps are carried forward as in training, so a forecast reads no later row.
+            ordered, _ = fill_series(ordered, self.feature_columns)
             if len(ordered) < lookback:
                 raise DataError(
                     f"Forecasting needs at least {lookback} rows of history (the model's "
                     f"lookback); got {len(ordered)}. Pass the latest {lookback} or more rows."
                 )
-            values, _ = series_values(ordered, self.feature_columns)
-            scaled = self.preprocessor.transform(values)
+            scaled = self.preprocessor.transform(ordered[self.feature_columns].to_numpy(float))
             ends = np.arange(lookback, len(ordered) + 1)
             x = scaled[ends[:, None] + np.arange(-lookback, 0)[None, :]]
-            origins = ordered[time_column].iloc[ends - 1]
-            return x, ordered.index[ends - 1], {time_column: [_fmt_time(v) for v in origins]}
+            origins = np.asarray(time_labels(ordered[time_column]), dtype=object)[ends - 1]
+            return x, ordered.index[ends - 1], {time_column: list(origins)}
         x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
         return x, df.index, {}
 
@@ -201,9 +207,15 @@ class Predictor:
         """Class probabilities ``(n, n_classes)`` (classification) or scaled outputs."""
         return self._outputs(df)[0]
 
-    def predict(self, df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
         """Predictions for raw rows: ``prediction`` plus ``proba_<class>`` for classifiers;
-        ``step_1..step_H`` forecasts for time series (see the module docstring)."""
+        ``step_1..step_H`` forecasts for time series (see the module docstring).
+
+        Args:
+            df: Raw rows.
+            threshold: Binary: predict the positive class when its probability is at or above
+                this; None uses the threshold saved with the model (:attr:`threshold`).
+        """
         if len(df) == 0:
             raise DataError("There are no rows to predict.")
         self.notes = self.input_notes(df)
@@ -218,7 +230,8 @@ class Predictor:
         if encoding.task == "regression":
             return pd.DataFrame({"prediction": encoding.decode_regression(out)}, index=index)
         if encoding.task == "binary":
-            labels = (out[:, 1] >= threshold).astype(int)
+            cut = self.threshold if threshold is None else float(threshold)
+            labels = (out[:, 1] >= cut).astype(int)
         else:
             labels = out.argmax(axis=1)
         result = pd.DataFrame(

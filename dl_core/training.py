@@ -25,6 +25,12 @@ Reporter = Callable[[dict[str, Any]], None]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 #: Seconds between batched writes of per-epoch metrics to MLflow during training.
 METRIC_FLUSH_S = 5.0
+#: ``class_weight="auto"`` balances the classes when the training rows' largest class is at
+#: least this many times the smallest.
+IMBALANCE_RATIO = 4.0
+#: The decision threshold a binary model is saved with; a better one is picked on the
+#: validation predictions on the Evaluate page (``dl_core.thresholds``).
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,21 @@ class TrainConfig:
         help="Stop after this many epochs without validation improvement (0 = never stop early).",
     )
     class_weight: str = param(
-        "none", choices=("none", "balanced"),
-        help="'balanced' weighs rare classes up, for imbalanced targets.",
+        "auto", choices=("auto", "none", "balanced"),
+        help="'balanced' weighs rare classes up, for imbalanced targets; 'auto' does so when "
+             "the training rows' largest class is at least 4x the smallest.",
     )
     test_size: float = param(0.2, min=0.05, max=0.5, step=0.05, label="Test share",
                              help="Share of rows held out for the final test.")
     val_size: float = param(0.1, min=0.05, max=0.5, step=0.05, label="Validation share",
                             help="Share of rows for validation and early stopping.")
     seed: int = param(42, min=0, max=2**31 - 1, help="Seed of the split, the weights and the shuffling.")
+    split: str = param(
+        "auto", choices=("auto", "random", "time"), label="Split",
+        help="Tables: 'time' trains on the earliest rows and tests on the latest, by the date "
+             "column; 'random' shuffles rows; 'auto' splits by time when the rows are in date "
+             "order (a dated log).",
+    )
 
     def __post_init__(self) -> None:
         validate_fields(self)
@@ -136,9 +149,13 @@ class TrainingResult:
     epochs_run: int
     #: Forecasting: the naive baselines' test metrics, ``{name: {metric: value}}``.
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: The kept model scored on the validation split like ``metrics`` on the test split (what
+    #: choices read: best trial, best run).
+    val_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
-def _optimizer(k: Any, cfg: TrainConfig) -> Any:
+def build_optimizer(k: Any, cfg: TrainConfig) -> Any:
+    """The Keras optimizer ``cfg`` names (module ``k`` is :mod:`keras`), at its learning rate."""
     return {
         "adam": k.optimizers.Adam,
         "adamw": k.optimizers.AdamW,
@@ -147,7 +164,7 @@ def _optimizer(k: Any, cfg: TrainConfig) -> Any:
     }[cfg.optimizer](learning_rate=cfg.learning_rate)
 
 
-def _head(task: str) -> tuple[str, str, list[Any]]:
+def output_head(task: str) -> tuple[str, str, list[Any]]:
     """Output activation, loss and metrics for a task."""
     if task == "binary":
         return "sigmoid", "binary_crossentropy", ["accuracy"]
@@ -160,6 +177,27 @@ def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y.astype(int), minlength=n_classes).astype(float)
     counts[counts == 0] = 1.0
     return {i: float(len(y) / (n_classes * c)) for i, c in enumerate(counts)}
+
+
+def resolve_class_weight(choice: str, task: str, y_train: np.ndarray,
+                         n_classes: int) -> dict[int, float] | None:
+    """The class weights to fit with, decided on the training rows only.
+
+    Args:
+        choice: ``TrainConfig.class_weight``: ``none``, ``balanced`` or ``auto`` (balanced when
+            the largest class of ``y_train`` is at least ``IMBALANCE_RATIO`` times the smallest).
+        task: The task (regression has no classes to weigh).
+        y_train: The training rows' class indices.
+        n_classes: Number of classes.
+    """
+    if choice == "none" or task == "regression":
+        return None
+    if choice == "auto":
+        counts = np.bincount(np.asarray(y_train).astype(int), minlength=n_classes)
+        present = counts[counts > 0]
+        if len(present) < 2 or present.max() / present.min() < IMBALANCE_RATIO:
+            return None
+    return _class_weights(np.asarray(y_train), n_classes)
 
 
 def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
@@ -177,6 +215,11 @@ def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
 
     common = {"test_size": train_cfg.test_size, "val_size": train_cfg.val_size,
               "exclude": spec.exclude}
+    if spec.data_kind in ("image", "sequence") and train_cfg.split == "time":
+        raise ConfigError(
+            f"A split by time is for tables; {spec.data_kind} data is split at random. Set "
+            "Split to 'random' or 'auto'."
+        )
     if spec.data_kind == "image":
         return prepare_images(df, spec.target, spec.task, image_shape=spec.image_shape,
                               seed=train_cfg.seed, **common)
@@ -187,11 +230,34 @@ def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
     if spec.data_kind == "sequence":
         return prepare_sequences(df, spec.target, spec.task, id_column=spec.sequence_id,
                                  step_column=spec.step_column, seed=train_cfg.seed, **common)
-    return prepare_tabular(df, spec.target, spec.task, seed=train_cfg.seed, **common)
+    return prepare_tabular(df, spec.target, spec.task, seed=train_cfg.seed,
+                           split=train_cfg.split, **common)
 
 
-def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str, epochs: int):
-    """A Keras callback that reports each epoch, logs it to MLflow and honours ``stop``."""
+#: Per-epoch metrics in the target's units when multiplied by its scale (regression).
+SCALED_METRICS = ("mae", "rmse")
+
+
+def in_data_units(logs: dict[str, float], target_scale: float) -> dict[str, float]:
+    """Per-epoch ``mae``/``rmse`` (and ``val_*``) of a standardised target in the data's units.
+
+    The network fits ``(y - mean) / std``, so its absolute and root-mean-square errors are the
+    data's divided by ``std``: multiplying by ``target_scale = std`` makes the curves comparable
+    with the test figures. The loss stays the MSE of the standardised target.
+    """
+    return {key: value * _unit_scale(key, target_scale) for key, value in logs.items()}
+
+
+def _unit_scale(key: str, target_scale: float) -> float:
+    return target_scale if key.removeprefix("val_") in SCALED_METRICS else 1.0
+
+
+def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str, epochs: int,
+                           target_scale: float = 1.0):
+    """A Keras callback that reports each epoch, logs it to MLflow and honours ``stop``.
+
+    ``target_scale`` converts regression errors to the data's units (see :func:`in_data_units`).
+    """
     from dl_core import tracking
     from dl_core.backend import keras
 
@@ -218,7 +284,8 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}
+            logs = in_data_units(
+                {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}, target_scale)
             # Epochs reach MLflow in batches every few seconds: a write per epoch cost ~8% of a
             # small model's fit on 2 cores. The live curves come from ``report``, not MLflow.
             self.pending.append((epoch + 1, logs))
@@ -270,11 +337,18 @@ def run_training(
 
     data = prepare_data(spec, df, train_cfg)
     experiment = spec.experiment or spec.dataset_name
+    class_weight = resolve_class_weight(train_cfg.class_weight, spec.task, data.y_train,
+                                        len(data.target.classes or ()))
     params = {
         "arch": spec.arch, "task": spec.task, "target": spec.target,
         "exclude": ",".join(spec.exclude), **spec.data_params(),
         **to_params(model_cfg), **to_params(train_cfg),
+        "class_weight_applied": "balanced" if class_weight else "none",
     }
+    if data.split.get("method"):  # what 'auto' resolved to
+        params["split_used"] = data.split["method"]
+        if data.split["method"] == "time":
+            params["split_column"] = str(data.split["column"])
     tags = {
         tracking.TAG_KIND: "training", "task": spec.task, "arch": spec.arch,
         "dataset": spec.dataset_name, "dataset_hash": content_hash(df),
@@ -287,7 +361,8 @@ def run_training(
     )
     report({"type": "started", "run_id": run_id, "epochs": train_cfg.epochs})
     try:
-        result = _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop)
+        result = _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
+                              class_weight)
     except KeyboardInterrupt:
         tracking.end_run(run_id, "KILLED", error="Interrupted (Ctrl-C).")
         raise
@@ -340,30 +415,56 @@ def _evaluate(spec: JobSpec, data: Any, raw: np.ndarray) -> tuple[dict, dict[str
     return eval_report, artifacts
 
 
-def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) -> TrainingResult:
+def _validation_figures(spec: JobSpec, data: Any, raw: np.ndarray
+                        ) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """The kept model's validation-split figures, computed like the test ones, and the
+    validation predictions of a classifier (a binary one's threshold is picked on them)."""
+    from dl_core.evaluation import metrics as evaluation
+
+    if data.data_kind == "timeseries":
+        y_true = data.target.decode_steps(data.y_val)
+        return evaluation.forecast_metrics(y_true, data.target.decode_steps(raw)), {}
+    if spec.task == "regression":
+        return evaluation.regression_metrics(data.target.decode_regression(data.y_val),
+                                             data.target.decode_regression(raw)), {}
+    if spec.task == "binary":
+        proba = np.column_stack([1 - raw.reshape(-1), raw.reshape(-1)])
+    else:
+        proba = raw / raw.sum(axis=1, keepdims=True)
+    classes = list(data.target.classes)
+    metrics = evaluation.classification_metrics(data.y_val, proba, classes, DEFAULT_THRESHOLD)
+    preds = {"classes": classes, "y_true": np.asarray(data.y_val).tolist(),
+             "proba": np.round(proba, 6).tolist()}
+    return metrics, {"evaluation/val_predictions.json": preds}
+
+
+def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
+                 class_weight=None) -> TrainingResult:
     from dl_core import evaluation, tracking
     from dl_core.backend import keras
     from dl_core.predictor import Predictor
 
     k = keras()
     k.utils.set_random_seed(train_cfg.seed)
-    activation, loss, metrics = _head(spec.task)
+    activation, loss, metrics = output_head(spec.task)
+    target_scale = 1.0
+    if spec.task == "regression":
+        metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
+        target_scale = float(data.target.std)
     model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
-    model.compile(optimizer=_optimizer(k, train_cfg), loss=loss, metrics=metrics)
-    callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs)]
+    model.compile(optimizer=build_optimizer(k, train_cfg), loss=loss, metrics=metrics)
+    callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs, target_scale)]
     if train_cfg.patience > 0:
         callbacks.append(k.callbacks.EarlyStopping(
             monitor="val_loss", patience=train_cfg.patience, restore_best_weights=True,
         ))
-    class_weight = None
-    if train_cfg.class_weight == "balanced" and spec.task != "regression":
-        class_weight = _class_weights(data.y_train, len(data.target.classes))
     history = model.fit(
         data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
         epochs=train_cfg.epochs, batch_size=train_cfg.batch_size, class_weight=class_weight,
         callbacks=callbacks, verbose=0,
     )
-    hist = {key: [float(v) for v in values] for key, values in history.history.items()}
+    hist = {key: [float(v) * _unit_scale(key, target_scale) for v in values]
+            for key, values in history.history.items()}
     status = "KILLED" if stop.is_set() else "FINISHED"
     report({"type": "evaluating"})
 
@@ -380,6 +481,14 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     tracking.log_metrics(run_id, {f"baseline_{name}_{k_}": v for name, values in baselines.items()
                                   for k_, v in values.items()})
     tracking.log_metrics(run_id, {"epochs_run": epochs_run, **best})
+    # The kept model (best epoch's weights when early stopping restored them) on the
+    # validation split: the figures choices read. Logged at the last epoch's step after the
+    # per-epoch values, so a name Keras also logs per epoch (val_accuracy) reads as this one.
+    raw_val = np.asarray(model.predict(data.x_val, verbose=0, batch_size=1024), dtype=np.float64)
+    val_metrics, val_artifacts = _validation_figures(spec, data, raw_val)
+    artifacts.update(val_artifacts)
+    tracking.log_metrics(run_id, {f"val_{k_}": v for k_, v in val_metrics.items()},
+                         step=epochs_run)
 
     meta = {
         "task": spec.task, "arch": spec.arch, "target": spec.target,
@@ -387,6 +496,8 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
         "feature_columns": data.feature_columns, "target_encoding": data.target.to_dict(),
         "dropped_columns": data.dropped, "dataset": spec.dataset_name,
     }
+    if spec.task == "binary":
+        meta["threshold"] = DEFAULT_THRESHOLD
     predictor = Predictor(model, data.preprocessor, meta)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -403,21 +514,25 @@ def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop) 
     tracking.log_dict(run_id, data.profile.to_dict(), "data/profile.json")
     tracking.log_dict(run_id, {"dropped_columns": data.dropped, "notes": data.notes,
                                "feature_columns": data.feature_columns,
-                               "data_kind": data.data_kind, "layout": data.layout},
+                               "data_kind": data.data_kind, "layout": data.layout,
+                               "split": data.split},
                       "data/features.json")
     tracking.end_run(run_id, status)
     report({"type": "finished", "run_id": run_id, "status": status, "metrics": test_metrics,
             "baselines": baselines})
-    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run, baselines)
+    return TrainingResult(run_id, status, spec.task, test_metrics, hist, epochs_run, baselines,
+                          val_metrics)
 
 
-def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
-    """Training defaults that suit the data: batch size by size, class weights by imbalance.
+def suggest_train_config(n_rows: int, task: str) -> dict[str, Any]:
+    """Training defaults that suit the data's size: batch size, epochs and patience.
+
+    Class imbalance is not measured here, on the whole table: ``class_weight="auto"`` (the
+    default) decides it in the trainer from the training rows only.
 
     Args:
         n_rows: Rows in the table.
         task: The task.
-        y: The target column (to measure class imbalance).
     """
     out: dict[str, Any] = {"batch_size": 32 if n_rows < 5_000 else 128 if n_rows < 100_000 else 512}
     if n_rows < 1_000:
@@ -426,8 +541,4 @@ def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
         out["epochs"] = 600
     if n_rows > 50_000:
         out["epochs"], out["patience"] = 60, 8
-    if task != "regression" and y is not None:
-        counts = y.value_counts()
-        if len(counts) > 1 and counts.max() / max(counts.min(), 1) >= 4:
-            out["class_weight"] = "balanced"
     return out

@@ -97,7 +97,8 @@ class Worker:
             # Everything the first job imports, so its first epoch comes as fast as later ones'.
             import mlflow.pyfunc  # noqa: F401
 
-            import dl_core.evaluation  # noqa: F401
+            import dl_core.evaluation.png  # noqa: F401
+            import dl_core.evaluation.reports  # noqa: F401
             import dl_core.models  # noqa: F401
             import dl_core.training  # noqa: F401
             from dl_core import tracking
@@ -121,8 +122,9 @@ class Worker:
                 self.predictors[msg["run_id"]] = predictor
                 while len(self.predictors) > MAX_LOADED_MODELS:
                     self.predictors.pop(next(iter(self.predictors)))
+                threshold = msg.get("threshold")  # None: the one saved with the model
                 out = predictor.predict(pd.read_parquet(msg["data_path"]),
-                                        threshold=float(msg.get("threshold", 0.5)))
+                                        threshold=None if threshold is None else float(threshold))
                 notes = list(predictor.notes)
             out.to_parquet(msg["out_path"])
             self.send({"job_id": job_id, "type": "predicted", "notes": notes})

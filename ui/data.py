@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from typing import Any
 
 import pandas as pd
@@ -89,9 +87,11 @@ def _arch_names(kind: str) -> list[str]:
     return [e.name for e in list_models(kind)]
 
 
-def default_target(df: pd.DataFrame, kind: str) -> str:
-    """A sensible first target: the image label, the first value series, a column named
-    like a target (churn, label, price, ...), else the last column."""
+def default_target(df: pd.DataFrame, kind: str) -> str | None:
+    """A sensible first target: the image label, the first value series, a column named like a
+    target (``dl_core.data.task.guess_target``), else None: the user picks."""
+    from dl_core.data.task import guess_target
+
     if kind == "image":
         from dl_core.data.images import detect_pixel_layout
 
@@ -99,22 +99,12 @@ def default_target(df: pd.DataFrame, kind: str) -> str:
         if layout is not None and layout.label is not None:
             return layout.label
     if kind == "timeseries":
-        from dl_core.data.sequences import detect_time_column
+        from dl_core.data.sequences import default_series
 
-        time_column = detect_time_column(df)
-        numeric = [c for c in df.columns if c != time_column
-                   and pd.api.types.is_numeric_dtype(df[c])]
-        if numeric:
-            return numeric[0]
-    named = [c for c in df.columns if _TARGET_NAME.search(str(c))]
-    return named[-1] if named else df.columns[-1]
-
-
-# Column names that usually hold what a table is meant to predict.
-_TARGET_NAME = re.compile(
-    r"(?i)^(target|label|labels|class|y|outcome|response|churn(ed)?|price|saleprice|"
-    r"survived|default|fraud|diagnosis|result|is_\w+)$"
-)
+        series = default_series(df)
+        if series is not None:
+            return series
+    return guess_target(df)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
@@ -170,7 +160,7 @@ def _prod(shape) -> int:
 
 
 def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
-    from dl_core.data.sequences import detect_time_column
+    from dl_core.data.sequences import detect_time_column, time_labels
     from dl_core.evaluation import series_figure
 
     columns = [c for c in df.columns if c != target]
@@ -188,7 +178,7 @@ def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[
                                   "with a daily cycle.")
     if pd.api.types.is_numeric_dtype(df[target]):
         shown = df.tail(2000)
-        st.plotly_chart(series_figure(shown[time_column].astype(str), {target: shown[target]},
+        st.plotly_chart(series_figure(time_labels(shown[time_column]), {target: shown[target]},
                                       f"'{target}' over '{time_column}'"), key="series_plot")
     return {"time_column": time_column, "lookback": int(lookback), "horizon": int(horizon),
             "season_length": int(season)}

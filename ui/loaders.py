@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from dl_core.data import profile_dataframe, read_csv
 from dl_core.data.profile import DataProfile
+
+if TYPE_CHECKING:
+    from dl_core.jobs import Executor
 
 log = logging.getLogger("dl_explorer")
 
@@ -35,8 +39,12 @@ def read_saved(path: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def executor():
-    """The server's job executor, created once; cleans up runs orphaned by a dead worker."""
+def executor() -> Executor:
+    """The server's job executor, created once; cleans up runs orphaned by a dead worker.
+
+    Pages use only the :class:`~dl_core.jobs.Executor` interface, so another executor (a
+    cluster) can replace the local one here.
+    """
     from dl_core import tracking
     from dl_core.jobs import LocalExecutor
 
@@ -49,13 +57,14 @@ def executor():
 
 @st.cache_data(max_entries=32, show_spinner="Loading the run's evaluation…")
 def run_artifacts(run_id: str) -> dict:
-    """The logged evaluation of a run (report, test predictions, history); runs are immutable
-    once finished, so caching by id is safe."""
+    """The logged evaluation of a run (report, test and validation predictions, history);
+    cached by id: a finished run changes only when its threshold is saved, which clears this."""
     from dl_core import tracking
 
     return {
         "report": tracking.load_json(run_id, "evaluation/report.json"),
         "predictions": tracking.load_json(run_id, "evaluation/predictions.json"),
+        "val_predictions": tracking.load_json(run_id, "evaluation/val_predictions.json"),
         "history": tracking.load_json(run_id, "evaluation/history.json"),
         "features": tracking.load_json(run_id, "data/features.json"),
         "misclassified": tracking.load_json(run_id, "evaluation/misclassified.json"),

@@ -52,8 +52,13 @@ _SAMPLE_MAX_CHARS = 8 * _MB
 _SAMPLE_MIN_LINES = 30
 # Name of the spare column that catches fields beyond the header (see _parse).
 _EXTRA = "\x00extra"
-_COMMA_DECIMAL = re.compile(r"[-+]?\d+,\d+")
-_DOT_DECIMAL = re.compile(r"[-+]?\d*\.\d+")
+_COMMA_DECIMAL = re.compile(r"[-+]?\d+,\d+|[-+]?\d{1,3}(?:[. \u00a0\u202f]\d{3})+,\d+")
+_DOT_DECIMAL = re.compile(r"[-+]?\d*\.\d+|[-+]?\d{1,3}(?:,\d{3})+\.\d+")
+#: The thousands separators that go with each decimal mark ("57,689.59", "57.689,59").
+_THOUSANDS = {".": (",",), ",": (".", " ", "\u00a0", "\u202f")}
+#: ``DataFrame.attrs`` key of ``{column: note}``: what reading did to a column (the profile
+#: shows it; Parquet keeps ``attrs``, so the note follows the table to the training job).
+COLUMN_NOTES = "dl_explorer.column_notes"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _NON_BLANK = re.compile(r"\S")
 _SEP_HINT = re.compile(r"sep=(.)[ \t]*\r?\n")
@@ -66,9 +71,11 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
     delimiter (``,`` ``;`` tab ``|``) and a decimal comma are detected. Column names are stripped,
     empty ones become ``column_<position>`` and duplicates are made unique (``a``, ``a.1``). Values
     in :data:`MISSING_MARKERS` (after stripping spaces) become missing; a column becomes numeric
-    when every non-missing value parses as a number (infinities become missing). Rows shorter
-    than the header are padded with missing values; rows that are entirely empty are dropped.
-    Dates stay strings.
+    when every non-missing value parses as a number (infinities become missing), including
+    numbers written with a consistent thousands separator (``"57,689.59"``, ``57.689,59`` with a
+    decimal comma, ``1 234``): such columns get a note in ``df.attrs[COLUMN_NOTES]``. Rows
+    shorter than the header are padded with missing values; rows that are entirely empty are
+    dropped. Dates stay strings.
 
     Args:
         source: The file's bytes (an upload), a path, or an object with ``read()`` returning
@@ -120,9 +127,12 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
         raise no_rows
     decimal = _detect_decimal(records[1:], delimiter)
     df = _parse(body, delimiter, decimal, names, line_offset + header_lines)
+    notes: dict[str, str] = {}
     for name in df.columns:
         if not (pd.api.types.is_numeric_dtype(df[name]) or pd.api.types.is_bool_dtype(df[name])):
-            df[name] = _clean_text_column(df[name], decimal)
+            df[name], note = _clean_text_column(df[name], decimal)
+            if note:
+                notes[name] = note
         if pd.api.types.is_float_dtype(df[name]):
             # "inf" parses as a number but breaks every scaler downstream: treat it as missing.
             infinite = np.isinf(df[name].to_numpy())
@@ -131,6 +141,7 @@ def read_csv(source: bytes | str | os.PathLike, *, max_bytes: int | None = None)
     df = df.dropna(how="all").reset_index(drop=True)
     if df.empty:
         raise no_rows
+    df.attrs[COLUMN_NOTES] = notes
     return df
 
 
@@ -393,13 +404,27 @@ def _raise_long_rows(body: str, delimiter: str, n_cols: int, line_offset: int) -
     )
 
 
-def _clean_text_column(column: pd.Series, decimal: str) -> pd.Series:
-    """Strips values, turns missing markers into NaN and numbers-as-text into numbers."""
+def _clean_text_column(column: pd.Series, decimal: str) -> tuple[pd.Series, str | None]:
+    """Strips values, turns missing markers into NaN and numbers-as-text into numbers.
+
+    Returns:
+        The cleaned column and a note when numbers had to be read past thousands separators.
+    """
     values = column.astype("str").str.strip()
     values = values.mask(values.isin(MISSING_MARKERS))
     present = values.dropna()
     if present.empty:
-        return pd.Series(float("nan"), index=column.index, name=column.name)
+        return pd.Series(float("nan"), index=column.index, name=column.name), None
+    # Grouping first: in a decimal-comma file "1.234" is one thousand two hundred and
+    # thirty-four, not 1.234.
+    grouped = _grouped_numbers(present, decimal)
+    if grouped is not None:
+        numbers, separator = grouped
+        example = present[present.str.contains(separator, regex=False)].iloc[0]
+        shown = f"'{separator}'" if separator.strip() else "a space"
+        note = (f"read as numbers: values like '{example}' use {shown} as a thousands "
+                f"separator and '{decimal}' as the decimal mark")
+        return numbers.reindex(column.index), note
     if decimal == ",":
         as_numbers = values.str.replace(",", ".", regex=False)
     else:
@@ -409,8 +434,34 @@ def _clean_text_column(column: pd.Series, decimal: str) -> pd.Series:
     if pd.to_numeric(head, errors="coerce").notna().all():
         numbers = pd.to_numeric(as_numbers, errors="coerce")
         if numbers.notna().sum() == len(present):
-            return numbers
-    return values
+            return numbers, None
+    return values, None
+
+
+def _grouped_numbers(present: pd.Series, decimal: str) -> tuple[pd.Series, str] | None:
+    """``present`` (stripped, non-missing text) read as numbers written with a thousands
+    separator, and that separator; None unless every value follows one grouping pattern.
+
+    Digits must come in groups of exactly 3 after a leading group of 1 to 3, and values of 1000
+    or more must be grouped (``1,234`` and ``999`` but never ``1234`` or ``12,34``), so codes
+    and free text that merely contain the separator stay text.
+    """
+    dec = re.escape(decimal)
+    for separator in _THOUSANDS[decimal]:
+        sep = re.escape(separator)
+        pattern = rf"[-+]?\d{{1,3}}(?:{sep}\d{{3}})*(?:{dec}\d+)?"
+        # The first values rule out most text columns before the whole column is matched.
+        if not present.iloc[:200].str.fullmatch(pattern).all():
+            continue
+        if not present.str.contains(separator, regex=False).any():
+            continue
+        if not present.str.fullmatch(pattern).all():
+            continue
+        plain = present.str.replace(separator, "", regex=False)
+        if decimal != ".":
+            plain = plain.str.replace(decimal, ".", regex=False)
+        return pd.to_numeric(plain), separator
+    return None
 
 
 def _shorten(text: str, width: int) -> str:

@@ -7,6 +7,7 @@ new raw rows reproduce exactly what training saw. Nothing is ever fit on validat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,8 @@ class PreparedData:
     data_kind: str = "tabular"
     layout: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How rows were split (JSON-able, see :func:`describe_split`); empty when not recorded.
+    split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -213,11 +216,7 @@ def split_rows(
 
     ``test_size`` and ``val_size`` are fractions of all rows with a known target.
     """
-    if not 0.05 <= test_size <= 0.5 or not 0.05 <= val_size <= 0.5 or test_size + val_size >= 0.8:
-        raise DataError(
-            f"test_size and val_size must each be between 0.05 and 0.5 and leave at least 20% "
-            f"for training; got test_size={test_size}, val_size={val_size}."
-        )
+    _check_sizes(test_size, val_size)
     labels = _label_text(df[target]) if task in CLASSIFICATION else None
     rest, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=labels)
     rest_labels = _label_text(rest[target]) if labels is not None else None
@@ -225,6 +224,113 @@ def split_rows(
         rest, test_size=val_size / (1 - test_size), random_state=seed, stratify=rest_labels
     )
     return train, val, test
+
+
+#: How :func:`prepare_tabular` splits rows: ``auto`` is ``time`` for a dated log (see there).
+SPLITS = ("auto", "random", "time")
+
+
+def time_split_column(profile: DataProfile, exclude: tuple[str, ...] = ()) -> str | None:
+    """The date column a split by time follows: the first one named like a date or time, else
+    the first date column; None when the table has none."""
+    dates = [c.name for c in profile.columns if c.kind == "datetime" and c.name not in exclude]
+    named = [c for c in dates if _TIME_WORD.search(str(c))]
+    return (named or dates or [None])[0]
+
+
+def in_time_order(column: pd.Series) -> bool:
+    """Whether rows are written in the order of ``column``'s dates (oldest or newest first),
+    as in a log; a customer table with a sign-up date is not."""
+    times = _parse_times(column).dropna()
+    return times.nunique() > 1 and (times.is_monotonic_increasing
+                                    or times.is_monotonic_decreasing)
+
+
+_TIME_WORD = re.compile(r"(?i)date|time|day|month|period|stamp")
+
+
+def split_by_time(
+    df: pd.DataFrame, column: str, *, test_size: float, val_size: float
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Train (earliest rows), validation, then test (latest rows), ordered by ``column``.
+
+    Rows sharing a time stay in one split, so every validation time is after every training
+    time and every test time after every validation time. Rows without a readable time are
+    left out (noted).
+
+    Returns:
+        The three splits (each sorted by time) and notes.
+
+    Raises:
+        DataError: if too few distinct times remain to give each split its own period.
+    """
+    _check_sizes(test_size, val_size)
+    times = _parse_times(df[column])
+    notes = []
+    unknown = int(times.isna().sum())
+    if unknown:
+        notes.append(f"{unknown} row(s) without a readable date in '{column}' were left out of "
+                     "the split by time.")
+    order = np.argsort(times[times.notna()].to_numpy(), kind="stable")
+    rows, t = df[times.notna()].iloc[order], times[times.notna()].to_numpy()[order]
+    n = len(rows)
+    n_test, n_val = round(n * test_size), round(n * val_size)
+    a = n - n_test - n_val
+    b = n - n_test
+    # A boundary inside a run of equal times moves to its end: no time straddles two splits.
+    a = int(np.searchsorted(t, t[a - 1], side="right")) if a > 0 else 0
+    b = max(b, a + 1)
+    b = int(np.searchsorted(t, t[b - 1], side="right")) if b <= n else n
+    if a == 0 or b <= a or b >= n:
+        raise DataError(
+            f"Column '{column}' has too few distinct dates ({pd.Series(t).nunique()}) to give "
+            "training, validation and test rows periods of their own. Choose the random split "
+            "(Model page, Split) or add rows."
+        )
+    return rows.iloc[:a], rows.iloc[a:b], rows.iloc[b:], notes
+
+
+def _parse_times(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    return pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+
+
+def _period(frame: pd.DataFrame, column: str) -> list[str]:
+    times = _parse_times(frame[column]).dropna()
+    fmt = "%Y-%m-%d" if (times == times.dt.normalize()).all() else "%Y-%m-%d %H:%M"
+    return [times.min().strftime(fmt), times.max().strftime(fmt)]
+
+
+def describe_split(split: dict[str, Any]) -> str:
+    """One sentence on how rows were split, e.g. for the Evaluate page.
+
+    Args:
+        split: :attr:`PreparedData.split` (also logged in ``data/features.json``).
+    """
+    if split.get("method") == "time":
+        parts = [f"{name} {p[0]} … {p[1]} ({n:,} rows)" for name, p, n in (
+            ("train", split["train"], split["n_train"]),
+            ("validation", split["val"], split["n_val"]),
+            ("test", split["test"], split["n_test"]))]
+        return f"Split by time on `{split['column']}`: " + ", ".join(parts) + "."
+    if split.get("method") == "random":
+        how = "stratified by the target, " if split.get("stratified") else ""
+        text = (f"Random split ({how}seed {split['seed']}): {split['n_train']:,} train, "
+                f"{split['n_val']:,} validation, {split['n_test']:,} test rows.")
+        if split.get("date_column"):
+            text += (f" A split by time on `{split['date_column']}` would test on the latest "
+                     "rows instead.")
+        return text
+    return ""
+
+
+def _check_sizes(test_size: float, val_size: float) -> None:
+    if not 0.05 <= test_size <= 0.5 or not 0.05 <= val_size <= 0.5 or test_size + val_size >= 0.8:
+        raise DataError(
+            f"test_size and val_size must each be between 0.05 and 0.5 and leave at least 20% "
+            f"for training; got test_size={test_size}, val_size={val_size}."
+        )
 
 
 def prepare_tabular(
@@ -237,6 +343,7 @@ def prepare_tabular(
     seed: int = 42,
     exclude: tuple[str, ...] = (),
     profile: DataProfile | None = None,
+    split: str = "auto",
 ) -> TabularData:
     """Validate the target, split rows, fit preprocessing on the training split, transform all.
 
@@ -249,11 +356,19 @@ def prepare_tabular(
         seed: Seed of the split.
         exclude: Extra columns the user chose not to use as features.
         profile: The profile of ``df`` if already computed.
+        split: ``random`` (stratified for classification), ``time`` (train on the earliest
+            rows, test on the latest, by the table's date column; see :func:`split_by_time`)
+            or ``auto``: by time when the table is a dated log (rows in the order of its date
+            column, like a daily weather record), else random. A sign-up or birth date in a
+            table of customers is a feature, not the rows' time: ``auto`` leaves it alone.
 
     Raises:
-        DataError: if the target does not fit the task or no feature is usable.
+        DataError: if the target does not fit the task, no feature is usable, or a split by
+            time is asked for a table without a date column.
     """
     check_target(df, target, task, test_size=test_size, val_size=val_size)
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
     profile = profile or profile_dataframe(df)
     notes = []
     known = df[df[target].notna()]
@@ -262,9 +377,31 @@ def prepare_tabular(
     features = [c for c in profile.feature_columns(target) if c not in exclude]
     dropped = profile.dropped(target)
     dropped.update({c: "excluded by you" for c in exclude if c in df.columns and c != target})
-    train, val, test = split_rows(
-        known, target, task, test_size=test_size, val_size=val_size, seed=seed
-    )
+    date_column = time_split_column(profile, (target,))
+    if split == "time" and date_column is None:
+        raise DataError(
+            "A split by time needs a date or time column, and this table has none. Choose the "
+            "random split (Model page, Split)."
+        )
+    time_column = None
+    if split == "time" or (split == "auto" and date_column is not None
+                           and in_time_order(known[date_column])):
+        time_column = date_column
+    if time_column is not None:
+        train, val, test, time_notes = split_by_time(
+            known, time_column, test_size=test_size, val_size=val_size)
+        notes.extend(time_notes)
+        _check_classes_in_training(train, val, test, target, task, time_column)
+        split_info = {"method": "time", "column": time_column, "train": _period(train, time_column),
+                      "val": _period(val, time_column), "test": _period(test, time_column)}
+    else:
+        train, val, test = split_rows(
+            known, target, task, test_size=test_size, val_size=val_size, seed=seed
+        )
+        split_info = {"method": "random", "seed": seed, "stratified": task in CLASSIFICATION}
+        if date_column is not None:
+            split_info["date_column"] = date_column  # a split by time stays on offer
+    split_info.update(n_train=len(train), n_val=len(val), n_test=len(test))
     preprocessor = build_preprocessor(profile, features)
     x_train = preprocessor.fit_transform(train[features]).astype(np.float32)
     encoding = TargetEncoding.fit(train[target], task)
@@ -282,7 +419,23 @@ def prepare_tabular(
         dropped=dropped,
         profile=profile,
         notes=notes,
+        split=split_info,
     )
+
+
+def _check_classes_in_training(train, val, test, target: str, task: str, column: str) -> None:
+    """A class first seen after the training period cannot be learned: say so, not KeyError."""
+    if task not in CLASSIFICATION:
+        return
+    seen = set(_label_text(train[target]))
+    later = sorted((set(_label_text(val[target])) | set(_label_text(test[target]))) - seen)
+    if later:
+        shown = ", ".join(f"'{c}'" for c in later[:5])
+        raise DataError(
+            f"Class(es) {shown} of '{target}' appear only after the training period of the split "
+            f"by time on '{column}', so the model could never learn them. Choose the random "
+            "split (Model page, Split), or remove or merge those classes."
+        )
 
 
 def save_preprocessor(preprocessor: ColumnTransformer, path: Path) -> None:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from dl_core.data.loading import COLUMN_NOTES
 from dl_core.errors import DataError
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "text", "id", "constant", "empty")
@@ -52,6 +53,8 @@ class ColumnProfile:
         n_unique: Number of distinct non-missing values.
         drop_reason: Why the column is not used as a feature, or ``None`` when it is usable.
         sample: A few distinct example values, comma-separated.
+        note: What reading the file did to the column (numbers read past thousands
+            separators), or ``None``.
     """
 
     name: str
@@ -61,6 +64,7 @@ class ColumnProfile:
     n_unique: int
     drop_reason: str | None
     sample: str
+    note: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -107,6 +111,11 @@ class DataProfile:
             if col.drop_reason is not None and col.name != target
         }
 
+    @property
+    def notes(self) -> list[str]:
+        """One line per column that reading changed (e.g. numbers with thousands separators)."""
+        return [f"Column '{col.name}' was {col.note}." for col in self.columns if col.note]
+
     def to_frame(self) -> pd.DataFrame:
         """One row per column (name, kind, dtype, missing_pct, n_unique, usable, ...), for display."""
         rows = [{**asdict(col), "usable": col.usable} for col in self.columns]
@@ -119,6 +128,7 @@ class DataProfile:
             "usable",
             "drop_reason",
             "sample",
+            "note",
         ]
         frame = pd.DataFrame(rows, columns=order)
         frame["missing_pct"] = frame["missing_pct"].round(1)
@@ -149,16 +159,19 @@ def profile_dataframe(df: pd.DataFrame) -> DataProfile:
         df: The table, as returned by :func:`~dl_core.data.loading.read_csv`.
 
     Returns:
-        The profile; ``empty``, ``constant``, ``id`` and ``text`` columns carry a drop reason.
+        The profile; ``empty``, ``constant``, ``id`` and ``text`` columns carry a drop reason,
+        and columns that :func:`~dl_core.data.loading.read_csv` converted carry a note.
     """
     n_rows = len(df)
+    notes = df.attrs.get(COLUMN_NOTES) or {}
     columns = tuple(
-        _profile_column(df.columns[i], df.iloc[:, i], n_rows) for i in range(df.shape[1])
+        _profile_column(df.columns[i], df.iloc[:, i], n_rows, notes.get(df.columns[i]))
+        for i in range(df.shape[1])
     )
     return DataProfile(n_rows=n_rows, n_cols=df.shape[1], columns=columns)
 
 
-def _profile_column(name, column: pd.Series, n_rows: int) -> ColumnProfile:
+def _profile_column(name, column: pd.Series, n_rows: int, note: str | None) -> ColumnProfile:
     present = column.dropna()
     n_present = len(present)
     n_unique = int(present.nunique())
@@ -176,6 +189,7 @@ def _profile_column(name, column: pd.Series, n_rows: int) -> ColumnProfile:
         n_unique=n_unique,
         drop_reason=reason,
         sample=sample,
+        note=note,
     )
 
 

@@ -143,7 +143,7 @@ def sample_path(name: str) -> Path:
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    frame = _BUILDERS[name]()
+    frame = build_sample(name)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -154,6 +154,13 @@ def sample_path(name: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def build_sample(name: str) -> pd.DataFrame:
+    """Generates sample ``name`` afresh (deterministic: the same frame every time)."""
+    if name not in SAMPLES:
+        raise DataError(f"Unknown sample '{name}'; expected one of {', '.join(SAMPLES)}.")
+    return _BUILDERS[name]()
 
 
 def load_sample(name: str) -> pd.DataFrame:

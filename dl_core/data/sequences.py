@@ -19,7 +19,7 @@ import pandas as pd
 
 from dl_core.data.preprocessing import PreparedData, TargetEncoding, split_rows
 from dl_core.data.profile import DataProfile, profile_dataframe
-from dl_core.data.task import check_target
+from dl_core.data.task import check_target, guess_target
 from dl_core.data.transformers import SeriesScaler
 from dl_core.errors import ConfigError, DataError
 
@@ -31,6 +31,13 @@ _TIME_NAMES = ("time", "timestamp", "date", "datetime", "ds", "t", "step", "orde
 
 
 # -- the time axis ---------------------------------------------------------------------------
+
+#: Largest share of missing time steps filled in silently (with a note) rather than refused.
+MAX_FILLED_SHARE = 0.1
+#: How far (as a share of the step) a numeric time may sit from its place on the regular grid:
+#: exports round times (1949.08 for 1949 + 1/12), and floats rarely add up exactly.
+STEP_TOLERANCE = 0.1
+_DAY = pd.Timedelta(days=1)
 
 
 def _parse_time(column: pd.Series, name: str) -> pd.Series:
@@ -56,8 +63,9 @@ def _parse_time(column: pd.Series, name: str) -> pd.Series:
 def _fmt_time(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return str(int(value)) if value.is_integer() else f"{value:.10g}"
     return str(value)
 
 
@@ -70,12 +78,119 @@ def _step_text(step: Any) -> str:
     return str(step).removeprefix("0 days ") if isinstance(step, pd.Timedelta) else _fmt_time(step)
 
 
+def decimal_year_period(times: pd.Series | np.ndarray) -> int | None:
+    """12 or 4 when numeric times are fractional years of a monthly or quarterly series
+    (1949.0833…, as R and many statistics exports write them), else None."""
+    t = np.asarray(times, dtype=float)
+    if t.size < 3 or not np.isfinite(t).all() or t.min() < 1000 or t.max() > 3000:
+        return None
+    if np.all(t == np.round(t)):
+        return None  # whole years read well as they are
+    step = float(np.median(np.diff(np.sort(t))))
+    for per in (12, 4):
+        scaled = t * per
+        if (abs(step * per - 1) <= STEP_TOLERANCE
+                and np.all(np.abs(scaled - np.round(scaled)) <= STEP_TOLERANCE)):
+            return per
+    return None
+
+
+def _decimal_year_stamps(times: pd.Series, per: int) -> tuple[pd.Series, Any]:
+    """Fractional years as the first day of their month or quarter, and their label format."""
+    count = np.round(times.to_numpy(dtype=float) * per).astype(int)  # periods since year 0
+    year, part = count // per, count % per
+    month = part * (12 // per) + 1
+    frame = pd.DataFrame({"year": year, "month": month, "day": 1})
+    stamps = pd.Series(pd.to_datetime(frame).to_numpy(), index=times.index)
+    if per == 12:
+        return stamps, lambda ts: ts.strftime("%Y-%m")
+    return stamps, lambda ts: f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
+
+
+def time_labels(times: pd.Series) -> list[str]:
+    """Readable labels of sorted times: dates as written, fractional years of a monthly or
+    quarterly series as their month ("1949-02") or quarter ("1949-Q2")."""
+    if pd.api.types.is_numeric_dtype(times) and not pd.api.types.is_bool_dtype(times):
+        per = decimal_year_period(times)
+        if per:
+            stamps, label = _decimal_year_stamps(times.astype(float), per)
+            return [label(ts) for ts in stamps]
+    return [_fmt_time(v) for v in times]
+
+
+def _grid(times: pd.Series, name: str) -> tuple[np.ndarray, Any, Any]:
+    """Where sorted, unique times sit on their regular grid.
+
+    Returns:
+        ``(positions, step, time_at)``: whole-number positions (0 = the first time; a gap
+        skips numbers), the usual step (for messages) and a function giving the time at a
+        position (for the rows added in gaps).
+
+    Raises:
+        DataError: if the times are not whole numbers of steps apart.
+    """
+    n = len(times)
+    first = times.iloc[0]
+    if pd.api.types.is_datetime64_any_dtype(times):
+        with warnings.catch_warnings():  # pandas 3 announces a change of return type
+            warnings.simplefilter("ignore")
+            if pd.infer_freq(pd.DatetimeIndex(times)) is not None:  # incl. business days
+                return np.arange(n), None, None
+        diffs = times.diff().iloc[1:]
+        step = diffs.mode().iloc[0]
+        months = next((m for m, (low, high) in {1: (28, 31), 3: (89, 92), 12: (365, 366)}.items()
+                       if low * _DAY <= step <= high * _DAY), None)
+        if months:  # calendar months and years vary in length: count in months
+            count = (times.dt.year * 12 + times.dt.month).to_numpy()
+            relative = count - count[0]
+            positions = relative // months
+            even = relative % months == 0
+            step_label = {1: "1 month", 3: "3 months", 12: "1 year"}[months]
+
+            def time_at(k: int) -> Any:
+                return first + pd.DateOffset(months=int(k) * months)
+        else:
+            even = (diffs % step == pd.Timedelta(0)).to_numpy()
+            positions = ((times - first) // step).to_numpy()
+            even = np.concatenate([[True], even])
+            step_label = step
+
+            def time_at(k: int) -> Any:
+                return first + int(k) * step
+    else:
+        t = times.to_numpy(dtype=float)
+        diffs = np.diff(t)
+        rough = float(np.median(diffs))
+        positions = np.concatenate([[0], np.cumsum(np.maximum(np.round(diffs / rough), 1))])
+        # The step that fits every time best (least squares), so rounding does not add up.
+        step = float((positions @ (t - t[0])) / (positions @ positions))
+        even = np.abs(t - t[0] - positions * step) <= STEP_TOLERANCE * step
+        positions = positions.astype(int)
+        step_label = float(f"{step:.10g}")
+
+        def time_at(k: int) -> Any:
+            return float(f"{t[0] + int(k) * step:.10g}")
+    positions = np.asarray(positions, dtype=int)
+    if not np.all(even) or np.any(np.diff(positions) < 1):
+        shown = times.diff().iloc[1:]
+        raise DataError(
+            f"Time column '{name}' is unevenly spaced (steps from {_step_text(shown.min())} to "
+            f"{_step_text(shown.max())}); forecasting needs evenly spaced times. Resample it."
+        )
+    return positions, step_label, time_at
+
+
 def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[str]]:
     """``df`` sorted by a valid, regular time column, and notes on what was done.
 
+    Fractional years of a monthly or quarterly series (1949.0833…) are checked as the months
+    or quarters they stand for (:func:`time_labels` shows them as dates). A few missing time
+    steps (at most ``MAX_FILLED_SHARE``) are added as rows with no values, which
+    :func:`fill_series` then carries forward.
+
     Raises:
         DataError: if the column is missing, unparseable, has missing values, duplicate times,
-            gaps or irregular spacing.
+            too many gaps or irregular spacing.
     """
     if time_column not in df.columns:
         raise DataError(
@@ -96,100 +211,74 @@ def check_time_column(df: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame,
         notes.append(f"Rows were sorted by '{time_column}'.")
     order = np.argsort(times.to_numpy(), kind="stable")
     df, times = df.iloc[order], times.iloc[order]
+    numeric = pd.api.types.is_numeric_dtype(times)
+    # How a time reads in messages, and the time an added row gets (numbers stay numbers).
+    label, shown = _fmt_time, float if numeric else _fmt_time
+    per = decimal_year_period(times) if numeric else None
+    if per:
+        times, label = _decimal_year_stamps(times, per)
+
+        def shown(ts: pd.Timestamp) -> float:
+            return round(ts.year + (ts.month - 1) / 12, 10)
+
+        notes.append(
+            f"'{time_column}' holds fractional years of a {'monthly' if per == 12 else 'quarterly'}"
+            f" series; they are shown as dates ({label(times.iloc[0])} to {label(times.iloc[-1])})."
+        )
     if len(times) >= 3:
-        df, filled = _fill_missing_steps(df, times, time_column)
-        if filled:
+        positions, step, time_at = _grid(times, time_column)
+        missing = int(positions[-1]) + 1 - len(positions)
+        if missing:
+            if missing > MAX_FILLED_SHARE * (positions[-1] + 1):
+                gaps = np.flatnonzero(np.diff(positions) > 1)
+                before, after = times.iloc[gaps[0]], times.iloc[gaps[0] + 1]
+                raise DataError(
+                    f"Time column '{time_column}' has {len(gaps)} gap(s): e.g. after "
+                    f"{label(before)} the next time is {label(after)}, but the usual step is "
+                    f"{_step_text(step)}. Forecasting needs evenly spaced times: add rows for "
+                    "the missing steps (empty values are carried forward from the last observed "
+                    "value) or resample the series before uploading."
+                )
+            absent = np.setdiff1d(np.arange(positions[-1] + 1), positions)
+            df = _add_missing_steps(df, positions, [shown(time_at(k)) for k in absent],
+                                    time_column)
             notes.append(
-                f"{filled} missing time step(s) in '{time_column}' were added; their values are "
-                "interpolated."
+                f"{missing} missing time step(s) in '{time_column}' were added; their values are "
+                "carried forward from the last observed value."
             )
-            times = _parse_time(df[time_column], time_column)
-        _check_regular(times, time_column)
     return df, notes
 
 
-#: Largest share of missing time steps filled in silently (with a note) rather than refused.
-MAX_FILLED_SHARE = 0.1
-
-
-def _fill_missing_steps(
-    df: pd.DataFrame, times: pd.Series, name: str
-) -> tuple[pd.DataFrame, int]:
-    """Insert rows for a few missing steps of a regular series (sensor logs drop readings).
-
-    Only when every gap is a whole number of the usual step and the added rows stay under
-    ``MAX_FILLED_SHARE``; anything else is left for ``_check_regular`` to explain.
-    """
-    diffs = times.diff().iloc[1:]
-    step = diffs.mode().iloc[0]
-    is_dates = pd.api.types.is_datetime64_any_dtype(times)
-    if is_dates and step >= pd.Timedelta(days=28):
-        return df, 0  # calendar months and years vary in length
-    if not (diffs > step).any() or (diffs < step).any() or not (diffs % step == diffs * 0).all():
-        return df, 0
-    n_full = int((times.iloc[-1] - times.iloc[0]) / step) + 1
-    missing = n_full - len(times)
-    if missing > MAX_FILLED_SHARE * n_full:
-        return df, 0
-    if is_dates:
-        full = pd.date_range(times.iloc[0], times.iloc[-1], periods=n_full)
-    else:
-        full = times.iloc[0] + step * np.arange(n_full)
-    position = pd.Index(times.to_numpy()).get_indexer(full)
-    filled = df.iloc[np.where(position >= 0, position, 0)].copy()
+def _add_missing_steps(df: pd.DataFrame, positions: np.ndarray, added_times: list[str],
+                       name: str) -> pd.DataFrame:
+    """``df`` with an empty row (but its time) at each position missing from ``positions``."""
+    n_full = int(positions[-1]) + 1
+    where = np.full(n_full, -1)
+    where[positions] = np.arange(len(positions))
+    filled = df.iloc[np.maximum(where, 0)].copy()
+    added = np.flatnonzero(where < 0)
     others = [c for c in df.columns if c != name]
-    filled.loc[position < 0, others] = np.nan
-    filled[name] = [_fmt_time(v) for v in full] if is_dates else full
+    filled.loc[where < 0, others] = np.nan
+    times = np.array(filled[name].tolist(), dtype=object)
+    times[added] = added_times
+    filled[name] = pd.Series(times, index=filled.index).infer_objects()  # numbers stay numeric
     # Real rows keep their labels (predictions line up with the uploaded rows); added ones get
     # new labels after them.
-    labels = df.index.to_numpy()[np.maximum(position, 0)]
     if pd.api.types.is_integer_dtype(df.index):
-        added = np.flatnonzero(position < 0)
-        labels = labels.copy()
+        labels = df.index.to_numpy()[np.maximum(where, 0)].copy()
         labels[added] = df.index.max() + 1 + np.arange(len(added))
         filled.index = labels
-        return filled, missing
-    return filled.reset_index(drop=True), missing
+        return filled
+    return filled.reset_index(drop=True)
 
 
-def _check_regular(times: pd.Series, name: str) -> None:
-    is_dates = pd.api.types.is_datetime64_any_dtype(times)
-    if is_dates:
-        with warnings.catch_warnings():  # pandas 3 announces a change of return type
-            warnings.simplefilter("ignore")
-            if pd.infer_freq(pd.DatetimeIndex(times)) is not None:
-                return
-    values = times
-    diffs = values.diff().iloc[1:]
-    step = diffs.mode().iloc[0]
-    if is_dates and pd.Timedelta(days=28) <= step <= pd.Timedelta(days=31):
-        # Calendar months vary in length: count in months instead.
-        values = pd.Series(times.dt.year * 12 + times.dt.month, index=times.index)
-        diffs, step = values.diff().iloc[1:], 1
-    gaps = diffs[diffs > step]
-    if len(gaps):
-        pos = values.index.get_loc(gaps.index[0])
-        before, after = times.iloc[pos - 1], times.iloc[pos]
-        raise DataError(
-            f"Time column '{name}' has {len(gaps)} gap(s): e.g. after {_fmt_time(before)} the "
-            f"next time is {_fmt_time(after)}, but the usual step is {_step_text(step)}. "
-            "Forecasting needs evenly spaced times: fill the missing steps (e.g. resample and "
-            "interpolate) before uploading."
-        )
-    if (diffs < step).any():
-        raise DataError(
-            f"Time column '{name}' is unevenly spaced (steps from {_step_text(diffs.min())} to "
-            f"{_step_text(diffs.max())}); forecasting needs evenly spaced times. Resample it."
-        )
-
-
-def series_values(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Numeric ``(steps, len(columns))`` values; missing values are interpolated (noted).
+def _numbers(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` as floats (missing values stay NaN).
 
     Raises:
         DataError: for non-numeric values in a series, or a series with no value at all.
     """
-    out, notes = [], []
+    out = {}
     for name in columns:
         column = df[name]
         numbers = pd.to_numeric(column, errors="coerce") if not pd.api.types.is_numeric_dtype(
@@ -200,16 +289,52 @@ def series_values(df: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, lis
             raise DataError(
                 f"Series '{name}' has {int(bad.sum())} non-numeric value(s) ({examples}); a "
                 "series must hold numbers. Fix those values or leave them empty (they are then "
-                "interpolated)."
+                "filled)."
             )
         if numbers.isna().all():
             raise DataError(f"Series '{name}' has no values; choose another column.")
-        missing = int(numbers.isna().sum())
+        out[name] = numbers.astype(float)
+    return pd.DataFrame(out, index=df.index)
+
+
+def fill_series(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` (sorted by time) with ``columns`` as numbers, each missing value carried forward
+    from the last observed value of its series, and notes on what was filled.
+
+    Only the past fills a gap, so nothing at or after the start of a period (validation, test,
+    or the next step of a forecast) can change a value of an earlier one; interpolating would
+    draw a gap just before the test period towards the first test values. Rows before every
+    series has its first value are dropped (noted): a leading gap has no past to carry, and
+    back-filling it would copy a later value into earlier windows.
+
+    Raises:
+        DataError: for non-numeric values in a series, or a series with no value at all.
+    """
+    numbers = _numbers(df, columns)
+    notes = []
+    complete = numbers.notna().all(axis=1).to_numpy()
+    if not complete.any():
+        raise DataError(
+            f"No row has a value in every series ({', '.join(map(str, columns))}), so there is "
+            "no starting point to carry values forward from. Leave out the sparse columns."
+        )
+    start = int(complete.argmax())
+    if start:
+        late = ", ".join(f"'{c}'" for c in columns if pd.isna(numbers[c].iloc[0]))
+        notes.append(
+            f"The first {start} row(s) were left out: they come before the first value of "
+            f"{late}, and a missing value is only filled from earlier ones."
+        )
+        numbers, df = numbers.iloc[start:], df.iloc[start:]
+    for name in columns:
+        missing = int(numbers[name].isna().sum())
         if missing:
-            numbers = numbers.interpolate(limit_direction="both")
-            notes.append(f"{missing} missing value(s) in '{name}' were filled by interpolation.")
-        out.append(numbers.to_numpy(dtype=float))
-    return np.column_stack(out), notes
+            notes.append(f"{missing} missing value(s) in '{name}' were carried forward from the "
+                         "last observed value.")
+    out = df.copy()
+    for name in columns:
+        out[name] = numbers[name].ffill().to_numpy()
+    return out, notes
 
 
 def detect_time_column(df: pd.DataFrame) -> str | None:
@@ -220,13 +345,29 @@ def detect_time_column(df: pd.DataFrame) -> str | None:
         if column.isna().any() or not column.is_unique or len(column) < 3:
             continue
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            if str(name).strip().lower() in _TIME_NAMES and column.is_monotonic_increasing:
+            if column.is_monotonic_increasing and (str(name).strip().lower() in _TIME_NAMES
+                                                   or decimal_year_period(column)):
                 candidates.append(name)
             continue
         parsed = pd.to_datetime(column, errors="coerce", format="mixed")
         if parsed.notna().all() and parsed.is_monotonic_increasing:
             candidates.insert(0, name)
     return candidates[0] if candidates else None
+
+
+def default_series(df: pd.DataFrame, time_column: str | None = None,
+                   profile: DataProfile | None = None) -> str | None:
+    """The series to forecast first: a value column named like a target, else the first one.
+
+    Never the time column nor an identifier (a row number such as R's ``rownames``): neither
+    is a series anyone forecasts. None when no numeric value column is left.
+    """
+    time_column = time_column or detect_time_column(df)
+    profile = profile or profile_dataframe(df)
+    series = [c for c in df.columns if c != time_column and profile.column(c).kind == "numeric"]
+    if not series:
+        return None
+    return guess_target(df[series]) or series[0]
 
 
 def detect_season(y: np.ndarray, max_lag: int | None = None) -> int | None:
@@ -338,11 +479,21 @@ def prepare_timeseries(
     dropped = {c: "not a numeric series" for c in df.columns
                if c not in columns and c != time_column and c not in exclude}
     dropped.update({c: "excluded by you" for c in exclude if c in df.columns})
-    values, value_notes = series_values(df, columns)
+    unobserved = _numbers(df, [target])[target].isna()
+    df, value_notes = fill_series(df, columns)
     notes += value_notes
+    values = df[columns].to_numpy(dtype=float)
     y = values[:, 0]
     n = len(y)
     a, b = split_periods(n, lookback, horizon, test_size, val_size)
+    # Test figures score observed values only: a carried-forward value is no actual.
+    actual = np.where(unobserved.loc[df.index].to_numpy(), np.nan, y)
+    if np.isnan(actual[b:]).any():
+        notes.append(
+            f"{int(np.isnan(actual[b:]).sum())} value(s) of '{target}' in the test period were "
+            "missing; the test metrics leave them out (the model still sees the carried-forward "
+            "values as inputs)."
+        )
     scaler = SeriesScaler().fit(values[:a])
     scaled = scaler.transform(values)
     encoding = TargetEncoding(task="regression", mean=float(scaler.mean_[0]),
@@ -355,7 +506,7 @@ def prepare_timeseries(
     def enc(raw: np.ndarray) -> np.ndarray:
         return ((raw - encoding.mean) / encoding.std).astype(np.float32)
 
-    times = df[time_column].map(_fmt_time).tolist()
+    times = time_labels(df[time_column])
     context = max(b - 3 * lookback, 0)
     return PreparedData(
         x_train=xy["train"][0], y_train=enc(xy["train"][1]),
@@ -367,10 +518,10 @@ def prepare_timeseries(
         layout={"time_column": time_column, "lookback": lookback, "horizon": horizon,
                 "season_length": season or 0},
         extra={
-            "y_test_raw": xy["test"][1],
+            "y_test_raw": make_windows(scaled, actual, lookback, horizon, splits["test"])[1],
             "baselines": naive_forecasts(y, splits["test"], horizon, season),
             "period_time": times[b:],
-            "period_actual": y[b:].tolist(),
+            "period_actual": actual[b:].tolist(),
             "history": {"time": times[context:b], "value": y[context:b].tolist()},
             "periods": {"train": [times[0], times[a - 1]], "val": [times[a], times[b - 1]],
                         "test": [times[b], times[-1]]},
@@ -423,8 +574,7 @@ def long_array(df: pd.DataFrame, id_column: str, step_column: str, value_columns
     missing = [c for c in (id_column, step_column, *value_columns) if c not in df.columns]
     if missing:
         raise DataError(f"The data lacks the sequence column(s) {missing}.")
-    values, _ = series_values(df, value_columns)
-    frame = pd.DataFrame(values, columns=value_columns, index=df.index)
+    frame = _numbers(df, value_columns)
     frame["_id"], frame["_step"] = df[id_column].to_numpy(), df[step_column].to_numpy()
     if frame.duplicated(["_id", "_step"]).any():
         first = frame[frame.duplicated(["_id", "_step"])].iloc[0]
@@ -441,6 +591,18 @@ def long_array(df: pd.DataFrame, id_column: str, step_column: str, value_columns
             f"Sequences must all have {expected} steps; {len(odd)} do not (e.g. sequence "
             f"{_py(odd.index[0])!r} has {int(odd.iloc[0])}). Pad or trim them to a common length."
         )
+    # A missing step is filled within its own sequence only: a sequence is one sample, so
+    # values of other sequences (maybe of another split) never reach it.
+    filled = frame.groupby("_id", sort=False)[value_columns].transform(
+        lambda s: s.interpolate(limit_direction="both"))
+    if filled.isna().any().any():
+        column = filled.isna().any().idxmax()
+        empty = _py(frame.loc[filled[column].isna(), "_id"].iloc[0])
+        raise DataError(
+            f"Sequence {empty!r} has no value in '{column}' at any step; fill it or remove "
+            "that sequence."
+        )
+    frame[value_columns] = filled
     ids = list(lengths.index)
     arr = frame[value_columns].to_numpy(dtype=float).reshape(len(ids), expected, len(value_columns))
     return arr, ids
@@ -528,6 +690,9 @@ def detect_data_kind(df: pd.DataFrame, target: str | None = None) -> str:
     if time_column is not None and time_column != target and len(df) >= 50:
         numeric = [c for c in df.columns if c != time_column
                    and pd.api.types.is_numeric_dtype(df[c])]
-        if numeric and len(numeric) >= df.shape[1] - 2:
+        # A repeating text column (weather: rain/sun/fog) makes it a dated table, not a series.
+        categorical = [c for c in df.columns if c != time_column and c not in numeric
+                       and df[c].nunique() < df[c].count()]
+        if numeric and not categorical and len(numeric) >= df.shape[1] - 2:
             return "timeseries"
     return "tabular"

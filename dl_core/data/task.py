@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -57,6 +59,54 @@ def detect_task(y: pd.Series) -> str:
     ):
         return "multiclass"
     return "regression"
+
+
+# Column names that usually hold what a table is meant to predict, strongest cue first. A
+# generic ``y`` comes last: in measurement tables (diamonds: x, y, z in mm) it is a feature.
+_TARGET_CUES: tuple[tuple[str, ...], ...] = (
+    ("target", "label", "labels", "class", "outcome", "response", "ground_truth"),
+    ("churn", "churned", "exited", "attrition", "survived", "default", "fraud", "is_fraud",
+     "diagnosis", "species", "loan_status", "y_true"),
+    ("quality", "price", "saleprice", "sale_price", "income", "medv", "median_house_value"),
+    ("result", "status", "grade", "rating", "score"),
+)
+_CUE_AFFIXES = ("target", "label", "class", "outcome")
+_LAST_RESORT = ("y",)
+
+
+def _normalise(name: object) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def guess_target(df: pd.DataFrame) -> str | None:
+    """The column a table most likely means to predict, judged by its name; None if unclear.
+
+    Names are matched case-insensitively, spaces and punctuation read as ``_``. Explicit names
+    (``target``, ``label``, ``class``, ``outcome``...) win over domain names (``churn``,
+    ``survived``, ``species``...; then ``price``, ``quality``...; then ``status``, ``score``...),
+    then names like ``churn_label`` or ``target_value``, then ``is_*``/``has_*`` flags, and
+    ``y`` only when nothing else matches.
+    Within a cue level the rightmost column wins. Columns with fewer than two distinct values
+    cannot be targets. Position alone is no cue: with none, the user chooses.
+
+    Args:
+        df: The table.
+
+    Returns:
+        A column name, or None when no name stands out.
+    """
+    names = {col: _normalise(col) for col in df.columns if df[col].nunique(dropna=True) > 1}
+    levels: list[Callable[[str], bool]] = [
+        *(lambda n, cues=cues: n in cues for cues in _TARGET_CUES),
+        lambda n: any(n.endswith(f"_{a}") or n.startswith(f"{a}_") for a in _CUE_AFFIXES),
+        lambda n: re.fullmatch(r"(is|has)_[0-9a-z_]+", n) is not None,
+        lambda n: n in _LAST_RESORT,
+    ]
+    for matches in levels:
+        found = [col for col, name in names.items() if matches(name)]
+        if found:
+            return found[-1]
+    return None
 
 
 def check_target(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dl_core.data.loading import MISSING_MARKERS, read_csv
+from dl_core.data.loading import COLUMN_NOTES, MISSING_MARKERS, read_csv
 from dl_core.errors import DataError
 
 
@@ -211,3 +211,41 @@ def test_missing_file(tmp_path):
 def test_unclosed_quote():
     with pytest.raises(DataError, match=r"Data row 1 opens a double quote"):
         read_csv(b'a,b\n"oops,1\n2,3\n')
+
+
+def test_thousands_separators_are_read_as_numbers_with_a_note():
+    content = (
+        b'income,visits,code,city\n"57,689.59","1,234",12-345,Oslo\n"689.5",12,"1,23",Rome\n'
+        b'"-1,000,000.25","12,345",A1,Oslo\n'
+    )
+    df = read_csv(content)
+    assert df["income"].tolist() == [57689.59, 689.5, -1000000.25]
+    assert df["visits"].tolist() == [1234, 12, 12345]
+    # Codes that merely contain the separator stay text.
+    assert df["code"].tolist() == ["12-345", "1,23", "A1"]
+    notes = df.attrs[COLUMN_NOTES]
+    assert set(notes) == {"income", "visits"}
+    assert "'57,689.59' use ',' as a thousands separator" in notes["income"]
+
+
+def test_decimal_comma_file_with_dot_thousands():
+    df = read_csv("amount;units;label\n57.689,59;1.234;a\n689,5;12;b\n1.000.000,25;2;c\n"
+                  "1 234,5;3;d\n".encode())
+    assert df["units"].tolist() == [1234, 12, 2, 3]
+    assert df["amount"].tolist() == ["57.689,59", "689,5", "1.000.000,25", "1 234,5"]  # mixed
+    df = read_csv(b"amount;label\n57.689,59;a\n689,5;b\n-1.000.000,25;c\n")
+    assert df["amount"].tolist() == [57689.59, 689.5, -1000000.25]
+    assert "'57.689,59' use '.' as a thousands separator" in df.attrs[COLUMN_NOTES]["amount"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["1,234", "1234", "5,678"], ["12,34", "1,234", "5"], ["1,2345", "2,000", "3"],
+     ["1,234,56", "2,000", "3"]],
+    ids=["ungrouped-1234", "group-of-2", "group-of-4", "bad-tail"],
+)
+def test_inconsistent_grouping_stays_text(values):
+    body = "\n".join(f'"{v}",{i}' for i, v in enumerate(values))
+    df = read_csv(f"x,y\n{body}\n".encode())
+    assert df["x"].tolist() == values
+    assert df.attrs[COLUMN_NOTES] == {}

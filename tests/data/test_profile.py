@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dl_core.data.loading import read_csv
 from dl_core.data.profile import KINDS, DataProfile, profile_dataframe
+from dl_core.data.storage import load_dataset, store_dataset
 from dl_core.errors import DataError
 
 N = 60
@@ -180,3 +182,18 @@ def test_fast_on_wide_and_long_tables():
     profile = profile_dataframe(df)
     assert profile.column("day").kind == "datetime"
     assert profile.column("cat").kind == "categorical"
+
+
+def test_numbers_with_thousands_separators_are_numeric_features_with_a_note():
+    rows = "\n".join(f'"{1000 * i + 689.59:,.2f}",{"ab"[i % 2]}' for i in range(40))
+    df = read_csv(f"balance,label\n{rows}\n".encode())
+    profile = profile_dataframe(df)
+    balance = profile.column("balance")
+    assert (balance.kind, balance.usable) == ("numeric", True)
+    assert "thousands separator" in balance.note
+    assert profile.feature_columns("label") == ["balance"]
+    assert profile.notes == [f"Column 'balance' was {balance.note}."]
+    assert profile.to_frame().set_index("name").loc["balance", "note"] == balance.note
+    # The note follows the table through the Parquet file a training job reads.
+    path = store_dataset(df)
+    assert profile_dataframe(load_dataset(path)).column("balance").note == balance.note

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dl_core.data.task import TASKS, check_target, detect_task
+from dl_core.data.task import TASKS, check_target, detect_task, guess_target
 from dl_core.errors import ConfigError, DataError
 
 
@@ -134,3 +134,30 @@ def test_too_few_rows():
         match=r"Only 16 rows have a value .* \(4 more have no target value\); training needs at least 20",
     ):
         check_target(_frame(target, n=20), "churn", "binary")
+
+
+def _table(columns, n=30):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({c: rng.normal(size=n) for c in columns})
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ("carat,cut,color,clarity,depth,table,price,x,y,z", "price"),  # diamonds: y is a width
+        ("a,y,b", "y"),  # y only when nothing else is named like a target
+        ("Class,price,x", "Class"),  # explicit names beat domain names
+        ("customerID,tenure,Churn Label,Churn Value", "Churn Label"),
+        ("sepal_length,sepal_width,species", "species"),
+        ("fixed acidity,alcohol,quality", "quality"),
+        ("age,is_member,spend", "is_member"),
+        ("carat,depth,width", None),  # nothing stands out: the user chooses
+    ],
+)
+def test_guess_target_by_name(columns, expected):
+    assert guess_target(_table(columns.split(","))) == expected
+
+
+def test_guess_target_skips_constant_columns():
+    df = _table(["x", "price"]).assign(label="same")
+    assert guess_target(df) == "price"

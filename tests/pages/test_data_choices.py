@@ -1,0 +1,70 @@
+"""Data-page choices that depend on the table: the default target, the split, what Evaluate
+says about them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dl_core import tracking
+from tests.pages.apptest import open_app, train_and_wait
+from ui import state
+
+
+def _csv(columns: list[str], n: int = 60) -> bytes:
+    rng = np.random.default_rng(0)
+    rows = [",".join(f"{v:.3f}" for v in rng.normal(size=len(columns))) for _ in range(n)]
+    return (",".join(columns) + "\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_diamonds_like_table_defaults_to_price_not_y():
+    at = open_app("app_pages/data.py")
+    columns = ["carat", "depth", "table", "price", "x", "y", "z"]
+    at.file_uploader(key="upload").set_value(("diamonds.csv", _csv(columns), "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="target_choice").value == "price"
+    assert any("target `price`" in s.value for s in at.success)
+
+
+def test_without_a_target_cue_the_user_picks_and_no_page_breaks():
+    at = open_app("app_pages/data.py")
+    at.file_uploader(key="upload").set_value(("plain.csv", _csv(["a", "b", "c"]),
+                                              "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="target_choice").value is None
+    assert any("Pick the column to predict" in i.value for i in at.info)
+    assert not at.success  # no task, no shapes: nothing was guessed
+    assert at.session_state[state.TARGET] is None
+    for page in ("app_pages/model.py", "app_pages/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert any("pick a target" in i.value for i in at.info), page
+    at.switch_page("app_pages/data.py").run()
+    at.selectbox(key="target_choice").select("b").run()
+    assert not at.exception
+    assert at.session_state[state.TARGET] == "b"
+    assert any("Task: **regression** · target `b`" in s.value for s in at.success)
+
+
+def test_dated_table_is_split_by_time_and_evaluate_says_so(weather_log):
+    at = open_app("app_pages/data.py")
+    csv = weather_log.to_csv(index=False).encode()
+    at.file_uploader(key="upload").set_value(("seattle-weather.csv", csv, "text/csv")).run()
+    assert at.selectbox(key="kind_choice").value == "tabular"
+    at.selectbox(key="target_choice").select("weather").run()
+    assert not at.exception
+    assert any(c.value.startswith("Split by time on `date`: train 2012-01-01 … 2012-07-28")
+               for c in at.caption), [c.value for c in at.caption]
+
+    at.switch_page("app_pages/model.py").run()
+    assert at.selectbox(key="train.split").value == "auto"
+    at.number_input(key="train.epochs").set_value(2)
+    at.button(key="apply").click().run()
+    run_id = train_and_wait(at)
+    assert tracking.get_run(run_id).data.params["split_column"] == "date"
+
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    shown = [c.value for c in at.caption]
+    assert ("Split by time on `date`: train 2012-01-01 … 2012-07-28 (210 rows), validation "
+            "2012-07-29 … 2012-08-27 (30 rows), test 2012-08-28 … 2012-10-26 (60 rows)."
+            in shown), shown
