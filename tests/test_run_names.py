@@ -15,7 +15,7 @@ TAGS = {"arch": "fnn", "dataset": "churn", tracking.TAG_KIND: "training"}
 def started(experiment: str, run_name: str | None = None, **tags: str) -> str:
     run_id = tracking.start_run(experiment, run_name=run_name, params={}, tags={**TAGS, **tags})
     tracking.end_run(run_id, "FINISHED")
-    return tracking.run_name(run_id)
+    return tracking.get_run(run_id).info.run_name
 
 
 def test_default_names_read_what_the_run_is_and_count_up_per_experiment():
@@ -32,7 +32,7 @@ def test_a_taken_name_gets_a_suffix_and_cannot_be_renamed_to():
     with pytest.raises(TrackingError, match="already called 'baseline'"):
         tracking.rename_run(other, "baseline")
     tracking.rename_run(other, "candidate")
-    assert tracking.run_name(other) == "candidate"
+    assert tracking.get_run(other).info.run_name == "candidate"
     tracking.end_run(other, "FINISHED")
 
 
