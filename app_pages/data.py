@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
-from dl_core.data.preprocessing import describe_split
+from dl_core.data.splits import describe_split
 from ui import state
 from ui.data import (
     choose_kind,

@@ -441,17 +441,18 @@ def _validation_figures(spec: JobSpec, data: Any, raw: np.ndarray
 def _fit_and_log(spec, entry, model_cfg, train_cfg, data, run_id, report, stop,
                  class_weight=None) -> TrainingResult:
     from dl_core import evaluation, tracking
-    from dl_core.backend import keras
+    from dl_core.backend import build_lock, keras
     from dl_core.predictor import Predictor
 
     k = keras()
-    k.utils.set_random_seed(train_cfg.seed)
     activation, loss, metrics = output_head(spec.task)
     target_scale = 1.0
     if spec.task == "regression":
         metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
         target_scale = float(data.target.std)
-    model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
+    with build_lock():  # a summary built meanwhile in the worker must not shift the seed
+        k.utils.set_random_seed(train_cfg.seed)
+        model = entry.build(model_cfg, data.input_shape, data.target.n_outputs, activation)
     model.compile(optimizer=build_optimizer(k, train_cfg), loss=loss, metrics=metrics)
     callbacks = [make_progress_callback(report, stop, run_id, train_cfg.epochs, target_scale)]
     if train_cfg.patience > 0:

@@ -8,13 +8,13 @@ import pytest
 
 from dl_core.data.preprocessing import (
     TargetEncoding,
-    describe_split,
     load_preprocessor,
     prepare_tabular,
     save_preprocessor,
     split_rows,
 )
 from dl_core.data.sequences import detect_data_kind
+from dl_core.data.splits import describe_split
 from dl_core.errors import DataError
 
 

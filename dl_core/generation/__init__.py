@@ -7,6 +7,7 @@
   TVAE reconstruction and CTGAN conditional losses, in ``keras.ops``.
 - :mod:`~dl_core.generation.copula`: :class:`GaussianCopula`, fast and non-neural.
 - :mod:`~dl_core.generation.quality`: :func:`synthesis_report` (fidelity, utility, privacy).
+- :mod:`~dl_core.generation.export`: CSV downloads with spreadsheet formulas neutralised.
 
 Nothing here imports TensorFlow at import time (``spans`` imports Keras when called); modules
 are imported by their full name.

@@ -99,7 +99,9 @@ def synthesis_report(
         target: Optional column to predict for the utility figures.
         kinds: Column kind overrides (see :class:`~dl_core.generation.schema.TableSchema`).
         ceiling: Also score the held-out rows as if they were synthetic: the fidelity a
-            perfect generator reaches on this split (``report["ceiling"]``).
+            perfect generator reaches on this split (``report["ceiling"]``). On small tables
+            sampling noise is large and a smooth generator can score above it (diabetes,
+            221 training rows: copula 0.944, held-out rows 0.909).
         real_correlation_threshold: Numeric pairs count towards ``column_pairs`` when their
             real ``|rho|`` exceeds this (SDMetrics: 0.5).
         real_association_threshold: Other pairs count when the real Cramer's V exceeds this
