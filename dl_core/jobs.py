@@ -182,6 +182,7 @@ class LocalExecutor(Executor):
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
             self.ready.clear()
             self._warming = False
+            self.device = None  # a new worker: known again once it has warmed up
             proc = subprocess.Popen(
                 [sys.executable, "-m", "dl_core.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,

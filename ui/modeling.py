@@ -92,8 +92,8 @@ def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[in
     """
     ex = executor()
     starting = ex.device is None  # not warmed up yet
-    text = ("Starting the training worker (TensorFlow loads once, about 10 s)…" if starting
-            else "Building the model…")
+    text = ("Starting the training worker (TensorFlow loads once; this takes a few seconds)…"
+            if starting else "Building the model…")
     with st.spinner(text):
         summary = _model_summary(arch, model_config, tuple(input_shape), n_outputs, task)
     if starting:
