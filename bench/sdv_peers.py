@@ -52,9 +52,17 @@ NETWORKS = ("sdv_tvae", "sdv_ctgan")
 
 
 def read_table(folder: Path) -> tuple[pd.DataFrame, Metadata]:
-    """The training half and SDV metadata from the table's SDMetrics metadata."""
-    columns = json.loads((folder / "metadata.json").read_text())
-    metadata = Metadata.load_from_dict(columns, single_table_name=folder.name)
+    """The training half and SDV metadata from the table's SDMetrics metadata.
+
+    The (first) id column becomes SDV's primary key: SDV then generates fresh ids instead of
+    modelling them. Left a plain ``id`` column, SDV 2 hands it to TVAE and CTGAN as a category
+    with one level per row (churn: 1,000 one-hot dimensions), slow and unfair to them.
+    """
+    table = json.loads((folder / "metadata.json").read_text())
+    ids = [name for name, meta in table["columns"].items() if meta["sdtype"] == "id"]
+    if ids and "primary_key" not in table:
+        table = {**table, "primary_key": ids[0]}
+    metadata = Metadata.load_from_dict(table, single_table_name=folder.name)
     return pd.read_csv(folder / "train.csv"), metadata
 
 
