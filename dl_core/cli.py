@@ -46,10 +46,6 @@ def _split_options(arch: str, options: dict[str, str]) -> tuple[dict[str, str], 
     return model, train
 
 
-#: The architecture trained when ``--arch`` is not given, by data kind.
-DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
-
-
 def _data_kind(args: argparse.Namespace, df: Any) -> str:
     """The data kind from the flags, else from the architecture, else detected from the data."""
     from dl_core.data.sequences import detect_data_kind
@@ -74,8 +70,8 @@ def _job_spec(args: argparse.Namespace):
     """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
     from dl_core.data.images import parse_image_shape
     from dl_core.data.loading import read_csv
-    from dl_core.data.sequences import detect_time_column
     from dl_core.data.task import detect_task
+    from dl_core.kinds import get_kind
     from dl_core.training import JobSpec, suggest_train_config
 
     path = Path(args.data)
@@ -86,16 +82,14 @@ def _job_spec(args: argparse.Namespace):
         from dl_core.data.task import check_target
 
         check_target(df, args.target, "regression")  # raises the helpful "no such column"
-    kind = _data_kind(args, df)
-    arch = args.arch or DEFAULT_ARCH[kind]
-    time_column = args.time
-    if kind == "timeseries":
-        time_column = time_column or detect_time_column(df)
-        if not time_column:
-            raise ConfigError("Forecasting needs the time column: add --time COLUMN.")
-        task = "regression"
-    else:
-        task = args.task or detect_task(df[args.target])
+    kind = get_kind(_data_kind(args, df))
+    arch = args.arch or kind.default_arch
+    options = kind.complete_options(df, {
+        "image_shape": parse_image_shape(args.image_shape), "time_column": args.time,
+        "lookback": args.lookback, "horizon": args.horizon, "season_length": args.season_length,
+        "sequence_id": args.sequence_id, "step_column": args.step_column,
+    })
+    task = kind.fixed_task or args.task or detect_task(df[args.target])
     model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
@@ -104,10 +98,8 @@ def _job_spec(args: argparse.Namespace):
     return JobSpec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
         arch=arch, model_config=model_opts, train_config=train_opts,
-        experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind,
-        image_shape=parse_image_shape(args.image_shape), time_column=time_column,
-        lookback=args.lookback, horizon=args.horizon, season_length=args.season_length,
-        sequence_id=args.sequence_id, step_column=args.step_column,
+        experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind.name,
+        **options,
     )
 
 
@@ -124,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     result = run_training(spec, report=report)
     out = {"run_id": result.run_id, "task": result.task, "status": result.status,
            "arch": spec.arch, "data_kind": spec.data_kind, "metrics": result.metrics}
-    if spec.data_kind == "timeseries":
+    if result.baselines:  # forecasts are set beside naive baselines
         out["baselines"] = result.baselines
     return out
 
@@ -194,12 +186,14 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_job_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments describing one training job, shared by ``train`` and ``sweep``."""
+    from dl_core.kinds import kind_names
+
     p.add_argument("data", help="Path of the CSV file.")
     p.add_argument("--target", required=True, help="Column to predict.")
     p.add_argument("--arch",
                    help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
                    "tables, cnn for images, lstm for sequences and time series).")
-    p.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
+    p.add_argument("--kind", choices=kind_names(),
                    help="Data kind (default: detected from the data and --arch).")
     p.add_argument("--image-shape", metavar="HxWxC",
                    help="Image shape of a pixel CSV, e.g. 28x28x1 (default: inferred).")

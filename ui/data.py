@@ -9,13 +9,10 @@ import streamlit as st
 
 from dl_core.data import SAMPLES, load_sample
 from dl_core.data.storage import store_dataset
+from dl_core.kinds import get_kind, kind_names
 from ui import state
 from ui.loaders import parse_csv, read_saved
 
-KIND_TITLES = {"tabular": "Table (one row per sample)", "image": "Images (pixel columns)",
-               "timeseries": "Time series (forecasting)",
-               "sequence": "Sequences (one per row or per id)"}
-DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
 
 
 def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str | None = None,
@@ -67,16 +64,16 @@ def detected_kind(df: pd.DataFrame) -> str:
 def choose_kind(df: pd.DataFrame) -> str:
     """The data-kind selector, preset to the detected kind (or the sample's)."""
     detected = detected_kind(df)
-    kinds = list(KIND_TITLES)
+    kinds = kind_names()
     current = state.get(state.DATA_KIND) or detected
     kind = st.selectbox(
         "Data kind", kinds, index=kinds.index(current), key="kind_choice",
-        format_func=lambda k: KIND_TITLES[k] + (" · detected" if k == detected else ""),
+        format_func=lambda k: get_kind(k).title + (" · detected" if k == detected else ""),
         help="What one row holds; it decides which architectures fit.",
     )
     state.put(state.DATA_KIND, kind)
     if state.get(state.ARCH) not in _arch_names(kind):
-        state.put(state.ARCH, DEFAULT_ARCH[kind])
+        state.put(state.ARCH, get_kind(kind).default_arch)
         state.put(state.MODEL_CONFIG, {})
     return kind
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
+from dl_core.kinds import get_kind
 from dl_core.training import JobSpec, TrainConfig, output_head, prepare_data
 from ui import state
 
@@ -19,7 +20,7 @@ def job_spec(arch: str | None = None, **overrides: Any) -> JobSpec:
     options = dict(state.get(state.DATA_OPTIONS))
     if options.get("image_shape"):
         options["image_shape"] = tuple(options["image_shape"])
-    task = "regression" if kind == "timeseries" else state.get(state.TASK)
+    task = get_kind(kind).fixed_task or state.get(state.TASK)
     return JobSpec(
         dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
         task=task, arch=arch or state.get(state.ARCH), model_config=state.get(state.MODEL_CONFIG),

@@ -47,11 +47,13 @@ def choose_run(df: pd.DataFrame) -> str | None:
 
 def run_caption(run_id: str) -> None:
     """What the chosen model expects, from the run's logged feature list (no model loaded)."""
+    from dl_core.kinds import get_kind
+
     features = run_artifacts(run_id)["features"] or {}
     columns = list(features.get("feature_columns") or [])
-    time_column = (features.get("layout") or {}).get("time_column")
-    if features.get("data_kind") == "timeseries" and time_column:
-        columns = [time_column, *columns]
+    if columns:
+        kind = get_kind(features.get("data_kind") or "tabular")
+        columns = kind.input_columns(columns, features.get("layout") or {})
     target = tracking.get_run(run_id).data.params.get("target")
     if columns:
         st.caption(f"Expects these columns: {', '.join(map(str, columns[:60]))}"
