@@ -5,6 +5,7 @@
   ``prepare_data`` (the data kind's split and preprocessing).
 * :mod:`~dl_core.training.trainers`: the ``Trainer`` interface and the family registry.
 * :mod:`~dl_core.training.supervised`: the supervised family (fit / evaluate / log).
+* :mod:`~dl_core.training.generative`: the generative family (fit a synthesizer, sample, report).
 
 Nothing here imports Keras at import time; trainers import it when they fit.
 """
@@ -20,6 +21,7 @@ from dl_core.training.spec import (
     suggest_train_config,
 )
 from dl_core.training.supervised import SupervisedTrainer, build_optimizer, output_head
+from dl_core.training.generative import GenerativeTrainConfig, GenerativeTrainer  # noqa: E402
 from dl_core.training.trainers import (
     Trainer,
     TrainingJob,
@@ -29,7 +31,8 @@ from dl_core.training.trainers import (
 )
 
 __all__ = [
-    "METRIC_FLUSH_S", "OPTIMIZERS", "JobSpec", "Reporter", "SupervisedTrainer", "TrainConfig",
+    "METRIC_FLUSH_S", "OPTIMIZERS", "GenerativeTrainConfig", "GenerativeTrainer", "JobSpec",
+    "Reporter", "SupervisedTrainer", "TrainConfig",
     "Trainer", "TrainingJob", "TrainingResult", "build_optimizer", "get_trainer",
     "make_progress_callback", "output_head", "prepare_data", "register_trainer",
     "run_training", "suggest_train_config", "unregister_trainer",
