@@ -1,7 +1,9 @@
 """The training worker process: ``python -m dl_core.worker``.
 
 Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
-``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``),
+``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``,
+``{"cmd": "predict", ...}``, ``{"cmd": "generate", "job_id", "run_id", "n", "seed",
+"condition", "out_path"}``),
 events on its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
 take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
 at a time in a thread so the main thread can keep reading stop commands.
@@ -90,6 +92,9 @@ class Worker:
         elif cmd == "predict":
             # Beside the training queue: a prediction must not wait for a long training.
             threading.Thread(target=self.predict, args=(msg,), name="predict", daemon=True).start()
+        elif cmd == "generate":
+            threading.Thread(target=self.generate, args=(msg,), name="generate",
+                             daemon=True).start()
         elif cmd == "warmup":
             from dl_core.backend import device_summary
 
@@ -127,6 +132,24 @@ class Worker:
                 notes = list(predictor.notes)
             out.to_parquet(msg["out_path"])
             self.send({"job_id": job_id, "type": "predicted", "notes": notes})
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a bug: still a message, never a dead worker
+            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+
+    def generate(self, msg: dict[str, Any]) -> None:
+        """Sample a generator run (recorded as a generation run); rows to Parquet, the report
+        in the answer."""
+        from dl_core.errors import DLExplorerError
+        from dl_core.generation.generate import generate
+
+        job_id = msg["job_id"]
+        try:
+            with self.predict_lock:
+                rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
+                                        condition=msg.get("condition") or None)
+            rows.to_parquet(msg["out_path"])
+            self.send({"job_id": job_id, "type": "generated", "report": report})
         except DLExplorerError as exc:
             self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
         except Exception as exc:  # a bug: still a message, never a dead worker
