@@ -104,7 +104,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     target = run.data.tags.get("target") or None
     notes = []
     if condition:
-        train, holdout, narrowed = _narrow(train, holdout, synthetic, condition)
+        train, holdout, narrowed = narrow_rows(train, holdout, synthetic, condition)
         if narrowed:
             notes.append(f"Real rows narrowed to {_describe(condition)} ({len(train)} training, "
                          f"{len(holdout)} held-out) so the figures compare like with like.")
@@ -121,7 +121,9 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     return synthetic, report
 
 
-def _narrow(train, holdout, synthetic, condition):
+def narrow_rows(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                condition: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """The real rows that meet ``condition`` (and whether there were enough to narrow to)."""
     # The synthetic values are the real categories (text conditions resolved), so isin matches.
     def keep(frame):
         mask = pd.Series(True, index=frame.index)
