@@ -69,7 +69,7 @@ def condition_widgets(run_id: str, target: str | None) -> dict[str, str]:
                             help="Generate only rows where this categorical column has one value.")
     if column == NONE:
         return {}
-    value = right.selectbox("Value", choices[column], key=f"gen_cond_val.{column}")
+    value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}")
     return {column: value}
 
 

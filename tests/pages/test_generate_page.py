@@ -35,7 +35,7 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     at.selectbox(key="gen_run").select(copula_run)
     at.number_input(key="gen_n").set_value(300)
     at.selectbox(key="gen_cond_col").select("churn").run()
-    at.selectbox(key="gen_cond_val.churn").select("Yes")
+    at.selectbox(key="gen_cond_val_churn").select("Yes")
     at.button(key="gen_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     success = at.success[0].value
