@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
+from dl_core.data.splits import describe_split
 from ui import state
 from ui.data import (
     choose_kind,
@@ -97,6 +98,8 @@ with shown_errors("Checking the data"):
 if shape:
     for note in shape["notes"]:
         st.caption(note)
+    if shape.get("split"):
+        st.caption(describe_split(shape["split"]) + " Change the split on the Model page.")
     dims = " × ".join(str(d) for d in shape["input_shape"])
     what = {"tabular": f"{dims} features", "image": f"{dims} images",
             "timeseries": f"windows of {dims} (steps × series) → "

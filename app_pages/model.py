@@ -32,7 +32,7 @@ arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).ti
                     key="arch_choice", index=names.index(current) if current in names else 0)
 entry = get_model(arch)
 
-train_defaults = {**suggest_train_config(len(df), task, df[target]),
+train_defaults = {**suggest_train_config(len(df), task),
                   **state.get(state.TRAIN_CONFIG)}
 model_values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == arch else {}
 blocks = {}

@@ -108,9 +108,11 @@ class Executor(abc.ABC):
         """Ask the job to stop at its next batch; its run ends KILLED with the model so far."""
 
     @abc.abstractmethod
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
         """Predict raw rows with a run's logged model, away from the caller's process.
+
+        Binary classifiers use ``threshold``, else the one saved with the run.
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
@@ -309,10 +311,13 @@ class LocalExecutor(Executor):
                 self._jobs[job_id].stop_requested = True
         self._send({"cmd": "stop", "job_id": job_id})
 
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
         """Predict raw rows with a run's logged model, in the worker (TensorFlow stays out of
         the web server, and a crash there cannot take it down).
+
+        Binary classifiers use ``threshold``, else the one saved with the run (read here, so
+        a model the worker keeps loaded follows a threshold saved since).
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
@@ -320,8 +325,11 @@ class LocalExecutor(Executor):
         Raises:
             DataError: with the worker's message (missing columns, no such model, ...).
         """
+        from dl_core import tracking
         from dl_core.paths import app_home
 
+        if threshold is None:
+            threshold = tracking.saved_threshold(run_id)
         request_id = uuid.uuid4().hex[:12]
         folder = app_home() / "predictions"
         folder.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
 TAG_ERROR = "dlx.error"
+TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -162,7 +163,7 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     """
     import mlflow
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     def colspec(name: str, series) -> ColSpec:
         # Integer columns (pixels, counts) stay "long": MLflow refuses int64 -> double.
@@ -173,6 +174,9 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     signature = ModelSignature(
         inputs=Schema([colspec(str(c), input_example_df[c]) for c in input_example_df.columns]),
         outputs=Schema([colspec(str(c), predictions_df[c]) for c in predictions_df.columns]),
+        # Binary: predict(df, params={"threshold": t}) overrides the saved threshold (MLflow
+        # drops params a signature does not declare); None keeps the saved one.
+        params=ParamSchema([ParamSpec("threshold", "double", None)]),
     )
     mlflow.set_tracking_uri(tracking_uri())
     package = Path(__file__).resolve().parent
@@ -276,10 +280,58 @@ def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
     c = client()
     out = {}
     for key in keys:
-        hist = sorted(c.get_metric_history(run_id, key), key=lambda m: m.step)
-        if hist:
-            out[key] = [m.value for m in hist]
+        # One value per step, the first logged: training logs the kept model's validation
+        # figures again at the last epoch's step (so they read as the latest value).
+        by_step: dict[int, float] = {}
+        for m in sorted(c.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)):
+            by_step.setdefault(m.step, m.value)
+        if by_step:
+            out[key] = [by_step[s] for s in sorted(by_step)]
     return out
+
+
+def saved_threshold(run_id: str) -> float | None:
+    """A binary run's decision threshold saved on the Evaluate page (None if none was)."""
+    value = get_run(run_id).data.tags.get(TAG_THRESHOLD)
+    return None if value is None else float(value)
+
+
+def update_model_meta(run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite keys of the ``meta.json`` inside a run's logged model (what the pyfunc reads).
+
+    The file is replaced where the model's artifacts live (MLflow 3 keeps a logged model's
+    files apart from the run's), through the client API, so a tracking server works too.
+
+    Returns:
+        The new meta.
+
+    Raises:
+        TrackingError: if the run has no logged model.
+    """
+    import mlflow
+
+    c = client()
+    run = get_run(run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(
+                f"runs:/{run_id}/{MODEL_NAME}/artifacts/meta.json", dst_path=tmp,
+                tracking_uri=tracking_uri()))
+        except Exception as exc:
+            raise TrackingError(
+                f"Run {run_id} has no logged model (it may have failed before the model was "
+                "saved); pick a FINISHED or KILLED training run."
+            ) from exc
+        meta = {**json.loads(local.read_text()), **changes}
+        local.write_text(json.dumps(meta, indent=2))
+        outputs = getattr(run, "outputs", None)
+        model_ids = [o.model_id for o in (outputs.model_outputs if outputs else [])]
+        model_ids = [m for m in model_ids if c.get_logged_model(m).name == MODEL_NAME]
+        if model_ids:
+            c.log_model_artifact(model_ids[0], str(local), "artifacts")
+        else:  # a model stored inside the run's own artifacts (MLflow 2 layout)
+            c.log_artifact(run_id, str(local), f"{MODEL_NAME}/artifacts")
+    return meta
 
 
 def load_model(model_uri: str):

@@ -122,8 +122,9 @@ class Worker:
                 self.predictors[msg["run_id"]] = predictor
                 while len(self.predictors) > MAX_LOADED_MODELS:
                     self.predictors.pop(next(iter(self.predictors)))
+                threshold = msg.get("threshold")  # None: the one saved with the model
                 out = predictor.predict(pd.read_parquet(msg["data_path"]),
-                                        threshold=float(msg.get("threshold", 0.5)))
+                                        threshold=None if threshold is None else float(threshold))
                 notes = list(predictor.notes)
             out.to_parquet(msg["out_path"])
             self.send({"job_id": job_id, "type": "predicted", "notes": notes})

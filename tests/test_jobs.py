@@ -93,3 +93,16 @@ def test_predictions_run_in_the_worker(executor, tiny_binary):
     assert any("extra" in n for n in notes)
     with pytest.raises(DataError, match=r"lacks 1 column\(s\) the model was trained on: \['x2'\]"):
         executor.predict(state.run_id, rows.drop(columns=["x2"]))
+
+
+def test_worker_predictions_follow_a_threshold_saved_after_loading(executor, tiny_binary):
+    from dl_core import thresholds
+
+    state = executor.wait(executor.submit(spec(tiny_binary, 2, learning_rate="0.03")), timeout=180)
+    rows = tiny_binary.drop(columns=["label"])
+    before, _ = executor.predict(state.run_id, rows)  # the worker now keeps this model loaded
+    t = float(round(before["proba_yes"].median(), 2))
+    assert ((before["proba_yes"] >= t) != (before["prediction"] == "yes")).any()
+    thresholds.save_threshold(state.run_id, t)
+    after, _ = executor.predict(state.run_id, rows)
+    assert ((after["proba_yes"] >= t) == (after["prediction"] == "yes")).all()

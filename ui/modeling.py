@@ -36,7 +36,8 @@ def data_shape(spec: JobSpec) -> dict[str, Any]:
         DataError: when the data does not fit its kind and options (shown to the user).
     """
     # Only what shapes the data is part of the cache key (the split sizes and seed included).
-    split = {k: v for k, v in spec.train_config.items() if k in ("test_size", "val_size", "seed")}
+    split = {k: v for k, v in spec.train_config.items()
+             if k in ("test_size", "val_size", "seed", "split")}
     return _data_shape({**spec.to_dict(), "arch": "fnn", "model_config": {}, "train_config": split,
                         "run_name": None, "experiment": None})
 
@@ -48,7 +49,7 @@ def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
     data = prepare_data(spec, load_dataset(spec.dataset_path), split)
     return {"input_shape": list(data.input_shape), "n_outputs": data.target.n_outputs,
             "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
-            "notes": data.notes, "layout": data.layout}
+            "notes": data.notes, "layout": data.layout, "split": data.split}
 
 
 @st.cache_data(max_entries=32, show_spinner="Building the model…")

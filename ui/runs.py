@@ -144,9 +144,12 @@ def _curve_keys(df: pd.DataFrame) -> tuple[str, ...]:
 def compare_runs(df: pd.DataFrame) -> None:
     """Side-by-side views of the runs in ``df`` (two or more)."""
     metrics = compare.columns_of(df, "metrics.")
-    default = compare.BEST_MONITORED if compare.BEST_MONITORED in metrics else metrics[0]
+    # The star is a choice: it reads validation figures only (test ones are reported below).
+    choosable = compare.selection_metrics(df) or [compare.BEST_MONITORED]
     c = st.columns([2, 3])
-    metric = c[0].selectbox("Best by", metrics, index=metrics.index(default), key="cmp_metric")
+    metric = c[0].selectbox("Best by (validation)", choosable, key="cmp_metric",
+                            help="The best run is chosen on validation data; the test split "
+                                 "is reported, never used to choose.")
     best = compare.best_run_id(df, metric)
     labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
     if best:

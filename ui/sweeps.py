@@ -17,9 +17,10 @@ from ui.loaders import executor
 from ui.runs import refresh
 
 _SKIP = {"seed", "test_size", "val_size"}  # varying the split would compare different tests
-METRICS = {"binary": ["best_val_loss", "test_accuracy", "test_f1", "test_roc_auc"],
-           "multiclass": ["best_val_loss", "test_accuracy", "test_f1_macro"],
-           "regression": ["best_val_loss", "test_rmse", "test_mae", "test_r2"]}
+# "Best" is judged on validation data only; the test split is reported, never optimised.
+METRICS = {"binary": ["best_val_loss", "val_accuracy", "val_f1", "val_roc_auc"],
+           "multiclass": ["best_val_loss", "val_accuracy", "val_f1"],
+           "regression": ["best_val_loss", "val_rmse", "val_mae", "val_r2"]}
 
 
 def _suggest(spec: dict[str, Any], value: Any) -> str:
@@ -74,7 +75,9 @@ def sweep_section() -> None:
     budget = c[1].number_input("Budget (most trials)", 1, 500, 8, key="sweep_budget")
     task = state.get(state.TASK)
     metric = c[2].selectbox("Best means", METRICS.get(task, ["best_val_loss"]),
-                            key="sweep_metric", help="Losses and errors: lower is better.")
+                            key="sweep_metric",
+                          help="Measured on the validation split (losses and errors: lower is "
+                               "better). Test figures are reported, never used to choose.")
     ds = state.get(state.DATASET)
     base = JobSpec(dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
                    task=task, arch=arch, model_config=model_values, train_config=train_values,

@@ -58,10 +58,13 @@ def test_sample_to_trained_evaluated_model():
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Accuracy"]) > 0.85
-    before = labels["Recall"]
+    before = {m.label: m.value for m in at.metric}
     at.slider(key="threshold").set_value(0.05).run()
     assert not at.exception
-    assert float({m.label: m.value for m in at.metric}["Recall"]) >= float(before)
+    after = {m.label: m.value for m in at.metric}
+    # Tuning reads the validation split; the test figures wait for a saved threshold.
+    assert float(after["Validation recall"]) >= float(before["Validation recall"])
+    assert after["Recall"] == before["Recall"]
 
 
 def test_stop_button_stops_training():
