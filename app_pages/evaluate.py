@@ -35,8 +35,8 @@ with shown_errors("Loading the evaluation"):
     if report is None:
         st.error("This run has no logged evaluation (it may have failed before the test step).")
         st.stop()
-    st.caption(f"Held-out test split: {report['n_samples']:,} samples never used for fitting or "
-               "early stopping.")
+    st.caption(f"Held-out test split: {report['n_samples']:,} samples never used for fitting, "
+               "early stopping or any choice.")
     if art["features"] and art["features"].get("split"):
         st.caption(describe_split(art["features"]["split"]))
     if report["task"] == "forecast":

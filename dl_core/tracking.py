@@ -189,16 +189,19 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
             artifacts={k: str(v) for k, v in files.items()},
             code_paths=[str(package)],
             signature=signature,
-            pip_requirements=_pip_requirements(),
+            pip_requirements=model_requirements(),
         )
     return f"runs:/{run_id}/{MODEL_NAME}"
 
 
-def _pip_requirements() -> list[str]:
+def model_requirements() -> list[str]:
+    """The pip requirements logged with each model, pinned to the installed versions."""
     # Listed explicitly: MLflow's inference would load the model in a subprocess (seconds).
     from importlib.metadata import version
 
-    names = ["keras", "tensorflow-cpu", "scikit-learn", "skops", "pandas", "numpy", "mlflow"]
+    # Whichever TensorFlow build is installed: tensorflow-cpu, or tensorflow (the GPU build).
+    names = ["keras", "tensorflow-cpu", "tensorflow", "scikit-learn", "skops", "pandas", "numpy",
+             "mlflow"]
     out = []
     for n in names:
         try:

@@ -191,3 +191,16 @@ def test_auto_class_weight_resolution():
     assert resolve_class_weight("auto", "binary", np.array([0] * 20 + [1] * 6), 2) is None
     assert resolve_class_weight("none", "binary", y, 2) is None
     assert resolve_class_weight("balanced", "binary", np.array([0, 1]), 2) == {0: 1.0, 1: 1.0}
+
+
+def test_regression_runs_log_validation_figures_in_the_data_units(tiny_regression):
+    spec = JobSpec(dataset_path=str(store_dataset(tiny_regression)), dataset_name="val-reg",
+                   target="y", task="regression", model_config={"hidden_units": (8,)},
+                   train_config={"epochs": 3, "patience": 0, "learning_rate": 0.03})
+    result = run_training(spec)
+    metrics = tracking.get_run(result.run_id).data.metrics
+    # No early stopping: the kept model is the last epoch's, whose Keras validation RMSE (in the
+    # data's units) the end-of-training figure must match.
+    assert metrics["val_rmse"] == pytest.approx(result.history["val_rmse"][-1], rel=1e-4)
+    assert metrics["val_rmse"] == pytest.approx(result.val_metrics["rmse"])
+    assert set(result.val_metrics) == {"mse", "rmse", "mae", "r2"}

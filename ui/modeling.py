@@ -9,8 +9,9 @@ import streamlit as st
 from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
 from dl_core.kinds import get_kind
-from dl_core.training import JobSpec, TrainConfig, output_head, prepare_data
+from dl_core.training import JobSpec, TrainConfig, prepare_data
 from ui import state
+from ui.loaders import executor
 
 
 def job_spec(arch: str | None = None, **overrides: Any) -> JobSpec:
@@ -52,18 +53,32 @@ def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
             "notes": data.notes, "layout": data.layout, "split": data.split}
 
 
-@st.cache_data(max_entries=32, show_spinner="Building the model…")
 def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                   n_outputs: int, task: str) -> dict[str, Any]:
-    from dl_core.config import config_from_dict
-    from dl_core.models import get_model
-    from dl_core.models.summary import layer_diagram, layer_table, parameter_count
+    """The layer table, parameter counts and diagram of ``arch`` for the data's shapes.
 
-    entry = get_model(arch)
-    model = entry.build(config_from_dict(entry.config_cls, model_config), tuple(input_shape),
-                        n_outputs, output_head(task)[0])
-    layers = layer_table(model)
-    return {"layers": layers, "params": parameter_count(model), "dot": layer_diagram(layers)}
+    The warm training worker builds the model (TensorFlow never loads in the web server);
+    answers are cached, so going back to a config already seen costs nothing.
+
+    Raises:
+        DataError: the worker's message when the model cannot be built.
+        TrainingError: when the worker does not answer.
+    """
+    ex = executor()
+    starting = ex.device is None  # not warmed up yet
+    text = ("Starting the training worker (TensorFlow loads once; this takes a few seconds)…"
+            if starting else "Building the model…")
+    with st.spinner(text):
+        summary = _model_summary(arch, model_config, tuple(input_shape), n_outputs, task)
+    if starting:
+        ex.warm_up()  # the rest of what training needs loads while the user reads the summary
+    return summary
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                   n_outputs: int, task: str) -> dict[str, Any]:
+    return executor().summary(arch, model_config, input_shape, n_outputs, task)
 
 
 def block_fields(cls: type) -> set[str]:

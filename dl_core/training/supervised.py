@@ -136,17 +136,18 @@ class SupervisedTrainer(Trainer):
 
     def fit(self, job: TrainingJob, data: Any) -> Fitted:
         """Build, compile and fit the entry's model; early stopping restores the best weights."""
-        from dl_core.backend import keras
+        from dl_core.backend import build_lock, keras
 
         k, spec, cfg = keras(), job.spec, job.train_cfg
-        k.utils.set_random_seed(cfg.seed)
         activation, loss, metrics = output_head(spec.task)
         target_scale = 1.0
         if spec.task == "regression":
             metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
             target_scale = float(data.target.std)
-        model = job.entry.build(job.model_cfg, data.input_shape, data.target.n_outputs,
-                                activation)
+        with build_lock():  # a summary built meanwhile in the worker must not shift the seed
+            k.utils.set_random_seed(cfg.seed)
+            model = job.entry.build(job.model_cfg, data.input_shape, data.target.n_outputs,
+                                    activation)
         model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
         callbacks = [make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
                                             target_scale)]
