@@ -68,11 +68,11 @@ def _data_kind(args: argparse.Namespace, df: Any) -> str:
 
 def _job_spec(args: argparse.Namespace):
     """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
-    from dl_core.data.images import parse_image_shape
     from dl_core.data.loading import read_csv
     from dl_core.data.task import detect_task
+    from dl_core.jobspec import build_job_spec
     from dl_core.kinds import get_kind
-    from dl_core.training import JobSpec, suggest_train_config
+    from dl_core.training import suggest_train_config
 
     path = Path(args.data)
     if not path.is_file():
@@ -85,8 +85,8 @@ def _job_spec(args: argparse.Namespace):
     kind = get_kind(_data_kind(args, df))
     arch = args.arch or kind.default_arch
     options = kind.complete_options(df, {
-        "image_shape": parse_image_shape(args.image_shape), "time_column": args.time,
-        "lookback": args.lookback, "horizon": args.horizon, "season_length": args.season_length,
+        "image_shape": args.image_shape, "time_column": args.time, "lookback": args.lookback,
+        "horizon": args.horizon, "season_length": args.season_length,
         "sequence_id": args.sequence_id, "step_column": args.step_column,
     })
     task = kind.fixed_task or args.task or detect_task(df[args.target])
@@ -95,11 +95,10 @@ def _job_spec(args: argparse.Namespace):
         train_opts["epochs"] = str(args.epochs)
     # The same data-aware defaults the Model page starts from, so both train alike.
     train_opts = {**suggest_train_config(len(df), task), **train_opts}
-    return JobSpec(
+    return build_job_spec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
-        arch=arch, model_config=model_opts, train_config=train_opts,
-        experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind.name,
-        **options,
+        arch=arch, data_kind=kind.name, options=options, model_config=model_opts,
+        train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
     )
 
 

@@ -431,6 +431,16 @@ def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
 
 
 def prediction_table(df: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """The input rows with the predictions (and class probabilities) appended."""
-    clash = [c for c in predictions.columns if c in df.columns]
-    return pd.concat([df.drop(columns=clash), predictions], axis=1)
+    """The predictions first (so they are seen beside 20+ input columns), then every input
+    column in its original order with its values untouched.
+
+    ``predictions`` is indexed like the input rows it belongs to; a row without a prediction
+    (a forecast origin with less than ``lookback`` rows of history) keeps its inputs with empty
+    prediction cells. A prediction column that repeats an input column (a forecast's time) is
+    left out: the input's own values stay. Long-format sequences get one prediction per
+    sequence, indexed by the id column: the result is that column, then the predictions.
+    """
+    if predictions.index.name is not None and predictions.index.name in df.columns:
+        return predictions.reset_index()
+    own = predictions.drop(columns=[c for c in predictions.columns if c in df.columns])
+    return pd.concat([own.reindex(df.index), df], axis=1)

@@ -266,15 +266,15 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
     combos = trial_params(spec)
     base = spec.base
     higher = not lower_is_better(spec.metric)
-    name = spec.name or f"sweep-{base.arch}-{base.dataset_name}"
     params = {"arch": base.arch, "task": base.task, "target": base.target,
               "sweep_method": spec.method, "sweep_budget": spec.budget or len(combos),
               "sweep_metric": spec.metric, "sweep_seed": spec.seed,
               "sweep_space": json.dumps(spec.to_dict()["space"])}
     tags = {tracking.TAG_KIND: "sweep", "task": base.task, "arch": base.arch,
             "dataset": base.dataset_name, "target": base.target}
-    parent = tracking.start_run(base.experiment or base.dataset_name, run_name=name,
+    parent = tracking.start_run(base.experiment or base.dataset_name, run_name=spec.name,
                                 params=params, tags=tags)
+    name = tracking.run_name(parent)  # unique in the experiment, so its trials' names are too
     report({"type": "sweep_started", "run_id": parent, "n_trials": len(combos),
             "metric": spec.metric, "higher_is_better": higher, "epochs": 0})
     trials: list[dict[str, Any]] = []

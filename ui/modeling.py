@@ -8,26 +8,52 @@ import streamlit as st
 
 from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
-from dl_core.kinds import get_kind
+from dl_core.jobspec import build_job_spec
 from dl_core.training import JobSpec, TrainConfig, prepare_data
 from ui import state
 from ui.loaders import executor
 
 
-def job_spec(arch: str | None = None, **overrides: Any) -> JobSpec:
-    """The session's job spec (dataset, target, data kind and its options, configs)."""
+def job_spec() -> JobSpec:
+    """The session's job spec (dataset, target, data kind and its options, configs), built by
+    the same function as the CLI's, a sweep's and a re-run's."""
     ds = state.get(state.DATASET)
-    kind = state.get(state.DATA_KIND) or "tabular"
-    options = dict(state.get(state.DATA_OPTIONS))
-    if options.get("image_shape"):
-        options["image_shape"] = tuple(options["image_shape"])
-    task = get_kind(kind).fixed_task or state.get(state.TASK)
-    return JobSpec(
+    return build_job_spec(
         dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
-        task=task, arch=arch or state.get(state.ARCH), model_config=state.get(state.MODEL_CONFIG),
-        train_config=state.get(state.TRAIN_CONFIG), exclude=tuple(state.get(state.EXCLUDE)),
-        data_kind=kind, **{k: v for k, v in options.items() if v is not None}, **overrides,
+        task=state.get(state.TASK), arch=state.get(state.ARCH),
+        data_kind=state.get(state.DATA_KIND), options=state.get(state.DATA_OPTIONS),
+        model_config=state.get(state.MODEL_CONFIG), train_config=state.get(state.TRAIN_CONFIG),
+        exclude=state.get(state.EXCLUDE),
     )
+
+
+def use_job_spec(spec: JobSpec, rows: int, cols: int) -> None:
+    """Put a job's choices into the session, as the Data and Model pages read them (a re-run
+    from a logged config, a reopened tab reattaching to a running job)."""
+    from dl_core.jobspec import kind_options
+
+    state.set_dataset(spec.dataset_name, spec.dataset_path, rows, cols)
+    state.put(state.TARGET, spec.target)
+    state.put(state.TASK, spec.task)
+    state.put(state.EXCLUDE, list(spec.exclude))
+    state.put(state.DATA_KIND, spec.data_kind)
+    options = kind_options(spec)
+    if options.get("image_shape"):
+        options["image_shape"] = list(options["image_shape"])
+    state.put(state.DATA_OPTIONS, options)
+    state.put(state.ARCH, spec.arch)
+    state.put(state.MODEL_CONFIG, dict(spec.model_config))
+    state.put(state.TRAIN_CONFIG, dict(spec.train_config))
+    reset_blocks(spec.arch)
+
+
+def restore_job_data(spec_dict: dict[str, Any]) -> None:
+    """Make a job's dataset and choices the session's (a reloaded tab reattaching to it)."""
+    from ui.loaders import read_saved
+
+    spec = JobSpec.from_dict(spec_dict)
+    rows, cols = read_saved(spec.dataset_path).shape
+    use_job_spec(spec, rows, cols)
 
 
 def data_shape(spec: JobSpec) -> dict[str, Any]:

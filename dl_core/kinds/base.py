@@ -63,6 +63,8 @@ class DataKind(abc.ABC):
     default_arch: ClassVar[str]
     #: The task this kind always has (forecasting predicts numbers), or None: detected.
     fixed_task: ClassVar[str | None] = None
+    #: The ``JobSpec`` fields this kind reads (its options; ``dl_core.jobspec`` types them).
+    options: ClassVar[tuple[str, ...]] = ()
 
     # -- the job spec ---------------------------------------------------------------------
     def check_spec(self, spec: JobSpec) -> None:

@@ -21,6 +21,7 @@ class ImageKind(DataKind):
     name = "image"
     title = "Images (pixel columns)"
     default_arch = "cnn"
+    options = ("image_shape",)
 
     def params(self, spec: JobSpec) -> dict[str, str]:
         return {"image_shape": "x".join(str(d) for d in spec.image_shape)} \

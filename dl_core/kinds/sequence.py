@@ -21,6 +21,7 @@ class SequenceKind(DataKind):
     name = "sequence"
     title = "Sequences (one per row or per id)"
     default_arch = "lstm"
+    options = ("sequence_id", "step_column")
 
     def params(self, spec: JobSpec) -> dict[str, str]:
         if not spec.sequence_id:

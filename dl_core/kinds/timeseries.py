@@ -30,6 +30,7 @@ class TimeSeriesKind(DataKind):
     title = "Time series (forecasting)"
     default_arch = "lstm"
     fixed_task = "regression"
+    options = ("time_column", "lookback", "horizon", "season_length")
 
     def check_spec(self, spec: JobSpec) -> None:
         if not spec.time_column:

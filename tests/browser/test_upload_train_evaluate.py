@@ -122,8 +122,7 @@ def test_upload_train_evaluate(page: Page, app_server: tuple[str, int], tmp_path
     assert tensorflow_libraries(server_pid) == []
     epochs = page.locator(".st-key-train-epochs input")
     epochs.fill("5")
-    epochs.press("Tab")
-    page.get_by_role("button", name="Apply").click()
+    epochs.press("Tab")  # applies at once
     settle(page)
     assert_no_exception(page)
     shot("3-model")
@@ -134,7 +133,7 @@ def test_upload_train_evaluate(page: Page, app_server: tuple[str, int], tmp_path
     expect(page.get_by_test_id("stMetricLabel").filter(has_text="test accuracy")).to_be_visible(
         timeout=TRAIN_TIMEOUT_MS
     )
-    expect(page.get_by_text("Finished")).to_be_visible()
+    expect(page.get_by_text("Finished", exact=True)).to_be_visible()  # not other jobs
     assert_no_exception(page)
     assert tensorflow_libraries(server_pid) == []
     shot("4-train")

@@ -57,8 +57,7 @@ def test_dated_table_is_split_by_time_and_evaluate_says_so(weather_log):
 
     at.switch_page("app_pages/model.py").run()
     assert at.selectbox(key="train.split").value == "auto"
-    at.number_input(key="train.epochs").set_value(2)
-    at.button(key="apply").click().run()
+    at.number_input(key="train.epochs").set_value(2).run()  # applies at once (no Apply)
     run_id = train_and_wait(at)
     assert tracking.get_run(run_id).data.params["split_column"] == "date"
 
