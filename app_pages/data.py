@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
+from dl_core.data.splits import describe_split
 from ui import state
 from ui.data import (
     choose_kind,
@@ -55,8 +56,8 @@ columns = list(df.columns)
 current = state.get(state.TARGET)
 label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
 first = current if current in columns else default_target(df, kind)
+state.seed_widget("target_choice", first if first in columns else None)
 target = st.selectbox(label, columns, key="target_choice",
-                      index=columns.index(first) if first in columns else None,
                       placeholder="Pick the column to predict")
 if target is None:  # no column is named like a target: the user decides, nothing is guessed
     state.put(state.TARGET, None)
@@ -72,7 +73,10 @@ else:
         detected = detect_task(df[target])
     if detected is None:
         st.stop()
-    chosen = st.selectbox("Task", [f"auto ({detected})", *TASKS], key="task_choice",
+    tasks = [f"auto ({detected})", *TASKS]
+    overridden = state.get(state.TASK) in TASKS and state.get(state.TASK) != detected
+    state.seed_widget("task_choice", state.get(state.TASK) if overridden else tasks[0])
+    chosen = st.selectbox("Task", tasks, key="task_choice",
                           help="Detected from the target's values; override it if it is wrong.")
     task = detected if chosen.startswith("auto") else chosen
 state.put(state.TARGET, target)
@@ -97,6 +101,8 @@ with shown_errors("Checking the data"):
 if shape:
     for note in shape["notes"]:
         st.caption(note)
+    if shape.get("split"):
+        st.caption(describe_split(shape["split"]) + " Change the split on the Model page.")
     dims = " × ".join(str(d) for d in shape["input_shape"])
     what = {"tabular": f"{dims} features", "image": f"{dims} images",
             "timeseries": f"windows of {dims} (steps × series) → "

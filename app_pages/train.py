@@ -6,7 +6,7 @@ from ui import state
 from ui.errors import shown_errors
 from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
-from ui.modeling import job_spec
+from ui.modeling import job_spec, restore_job_data
 
 st.title("Train")
 ex = executor()
@@ -15,6 +15,9 @@ if job_id is None:  # a reopened tab reattaches to the job still running on this
     running = [j for j in ex.jobs() if j.active]
     job_id = running[0].job_id if running else None
     state.put(state.JOB_ID, job_id)
+    if running and state.get(state.DATASET) is None:
+        with shown_errors("Restoring the job's dataset"):
+            restore_job_data(running[0].spec)  # and its target, kind, options and configs
 
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not target:

@@ -112,7 +112,7 @@ def probe_tensorflow(page, pid: int) -> None:
     print(f"  ... after the Data page with a sample loaded:        {tensorflow_loaded(pid)}")
     nav.get_by_role("link", name="Model", exact=True).click()
     page.get_by_text("Model summary").wait_for(timeout=120_000)
-    print(f"  ... after the Model page (builds the model summary): {tensorflow_loaded(pid)}")
+    print(f"  ... after the Model page (the worker builds its summary): {tensorflow_loaded(pid)}")
 
 
 def main() -> None:

@@ -74,8 +74,8 @@ class Executor(abc.ABC):
     outlive the page or session that started them. Errors are :class:`DLExplorerError` s.
     """
 
-    #: The device jobs train on, as people read it ("GPU 0: NVIDIA ...", "CPU"); None until the
-    #: executor has found out (after :meth:`warm_up`).
+    #: The device jobs train on, as people read it ("GPU: NVIDIA H200", "CPU (2 cores)"); None
+    #: until the executor has found out (after :meth:`warm_up`).
     device: str | None = None
 
     @abc.abstractmethod
@@ -111,15 +111,33 @@ class Executor(abc.ABC):
         """Ask the job to stop at its next batch; its run ends KILLED with the model so far."""
 
     @abc.abstractmethod
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
-        """Predict raw rows with a run's logged model, away from the caller's process.
+        """Predict raw rows with a run's logged model, away from the caller's process; binary
+        classifiers use ``threshold``, else the one saved with the run.
+
+        Binary classifiers use ``threshold``, else the one saved with the run.
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
 
         Raises:
             DataError: if the rows do not fit the model (missing columns, ...).
+        """
+
+    @abc.abstractmethod
+    def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Build ``arch`` for the data's shapes where Keras runs (never in the caller's
+        process); answered while jobs train.
+
+        Returns:
+            ``{"layers": [{"layer", "type", "output shape", "parameters"}], "params": {"total",
+            "trainable", "non_trainable"}, "dot": Graphviz source}``.
+
+        Raises:
+            DataError: if the model cannot be built (a bad config, layers that do not fit).
+            TrainingError: if no answer comes within ``timeout`` seconds.
         """
 
     @abc.abstractmethod
@@ -166,6 +184,7 @@ class LocalExecutor(Executor):
         self._log = Path(tempfile.gettempdir()) / f"dl_explorer_worker_{os.getpid()}.log"
         self.device: str | None = None
         self.ready = threading.Event()
+        self._warming = False  # a warmup was sent to the current worker
         # Predictions waiting for the worker's answer: id -> (answered, answer).
         self._waiters: dict[str, tuple[threading.Event, dict[str, Any]]] = {}
 
@@ -181,6 +200,8 @@ class LocalExecutor(Executor):
             root = str(Path(__file__).resolve().parent.parent)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
             self.ready.clear()
+            self._warming = False
+            self.device = None  # a new worker: known again once it has warmed up
             proc = subprocess.Popen(
                 [sys.executable, "-m", "dl_core.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -216,7 +237,7 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "generated", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -263,8 +284,8 @@ class LocalExecutor(Executor):
         from dl_core import tracking
 
         for answered, answer in list(self._waiters.values()):
-            answer.update(type="failed", error=f"The worker stopped while predicting (exit code "
-                                               f"{code}); it may have run out of memory.")
+            answer.update(type="failed", error=f"The worker stopped before it answered (exit "
+                                               f"code {code}); it may have run out of memory.")
             answered.set()
         with self._lock:
             if self._proc is not None and self._proc.poll() is not None:
@@ -286,9 +307,11 @@ class LocalExecutor(Executor):
     # -- public interface -----------------------------------------------------------------
     def warm_up(self) -> None:
         """Start the worker and import TensorFlow there now, so the first Train is quick."""
-        if self._proc is not None and self._proc.poll() is None and self.ready.is_set():
+        if self._proc is not None and self._proc.poll() is None and (self.ready.is_set()
+                                                                     or self._warming):
             return
         self._send({"cmd": "warmup"})
+        self._warming = True
 
     def submit(self, spec: JobSpec) -> str:
         job_id = uuid.uuid4().hex[:12]
@@ -328,10 +351,13 @@ class LocalExecutor(Executor):
                 self._jobs[job_id].stop_requested = True
         self._send({"cmd": "stop", "job_id": job_id})
 
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
         """Predict raw rows with a run's logged model, in the worker (TensorFlow stays out of
         the web server, and a crash there cannot take it down).
+
+        Binary classifiers use ``threshold``, else the one saved with the run (read here, so
+        a model the worker keeps loaded follows a threshold saved since).
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
@@ -339,27 +365,23 @@ class LocalExecutor(Executor):
         Raises:
             DataError: with the worker's message (missing columns, no such model, ...).
         """
+        from dl_core import tracking
         from dl_core.paths import app_home
 
+        if threshold is None:
+            threshold = tracking.saved_threshold(run_id)
         request_id = uuid.uuid4().hex[:12]
         folder = app_home() / "predictions"
         folder.mkdir(parents=True, exist_ok=True)
         data_path = folder / f"{request_id}.in.parquet"
         out_path = folder / f"{request_id}.out.parquet"
         df.to_parquet(data_path)
-        answered, answer = threading.Event(), {}
-        self._waiters[request_id] = (answered, answer)
         try:
-            self._send({"cmd": "predict", "job_id": request_id, "run_id": run_id,
-                        "data_path": str(data_path), "out_path": str(out_path),
-                        "threshold": threshold})
-            if not answered.wait(timeout):
-                raise TrainingError(f"The prediction did not finish within {timeout:.0f} s.")
-            if answer.get("type") != "predicted":
-                raise DataError(answer.get("error") or "The prediction failed.")
+            answer = self._ask({"cmd": "predict", "job_id": request_id, "run_id": run_id,
+                                "data_path": str(data_path), "out_path": str(out_path),
+                                "threshold": threshold}, timeout, "The prediction")
             return pd.read_parquet(out_path), list(answer.get("notes") or [])
         finally:
-            self._waiters.pop(request_id, None)
             data_path.unlink(missing_ok=True)
             out_path.unlink(missing_ok=True)
 
@@ -373,20 +395,46 @@ class LocalExecutor(Executor):
         folder = app_home() / "generations"
         folder.mkdir(parents=True, exist_ok=True)
         out_path = folder / f"{request_id}.parquet"
-        answered, answer = threading.Event(), {}
-        self._waiters[request_id] = (answered, answer)
         try:
-            self._send({"cmd": "generate", "job_id": request_id, "run_id": run_id, "n": int(n),
-                        "seed": int(seed), "condition": dict(condition or {}),
-                        "out_path": str(out_path)})
-            if not answered.wait(timeout):
-                raise TrainingError(f"The generation did not finish within {timeout:.0f} s.")
-            if answer.get("type") != "generated":
-                raise DataError(answer.get("error") or "The generation failed.")
+            answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
+                                "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "out_path": str(out_path)}, timeout, "The generation")
             return pd.read_parquet(out_path), dict(answer["report"])
         finally:
-            self._waiters.pop(request_id, None)
             out_path.unlink(missing_ok=True)
+
+    def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
+        """A model's layer table, parameter counts and diagram, built in the worker (where Keras
+        is loaded already; answered beside a running job).
+
+        Returns:
+            ``{"layers": [{"layer", "type", "output shape", "parameters"}], "params": {"total",
+            "trainable", "non_trainable"}, "dot": Graphviz source}``
+            (:func:`dl_core.models.summary.summarize`).
+
+        Raises:
+            DataError: with the worker's message (a bad config, layers that do not fit the data).
+            TrainingError: when the worker does not answer in time.
+        """
+        answer = self._ask({"cmd": "summary", "job_id": uuid.uuid4().hex[:12], "arch": arch,
+                            "model_config": model_config, "input_shape": list(input_shape),
+                            "n_outputs": int(n_outputs), "task": task}, timeout, "The model summary")
+        return {key: answer[key] for key in ("layers", "params", "dot")}
+
+    def _ask(self, msg: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """Send a request the worker answers beside its job queue; wait for its answer."""
+        answered, answer = threading.Event(), {}
+        self._waiters[msg["job_id"]] = (answered, answer)
+        try:
+            self._send(msg)
+            if not answered.wait(timeout):
+                raise TrainingError(f"{what} did not finish within {timeout:.0f} s.")
+            if answer.get("type") == "failed":
+                raise DataError(answer.get("error") or f"{what} failed.")
+            return answer
+        finally:
+            self._waiters.pop(msg["job_id"], None)
 
     def shutdown(self) -> None:
         with self._lock:

@@ -19,15 +19,14 @@ def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str 
               options: dict[str, Any] | None = None) -> None:
     """Make ``df`` the session's dataset (saved for jobs) and reset what depended on the old one."""
     path = store_dataset(df)
-    state.put(state.DATASET, {"name": name, "path": str(path), "rows": len(df), "cols": df.shape[1]})
+    # A new token: the data widgets (kind, target, task, options) take this table's values.
+    state.set_dataset(name, str(path), len(df), df.shape[1])
     state.put(state.TARGET, target if target in df.columns else None)
     state.put(state.TASK, None)
     state.put(state.EXCLUDE, [])
     state.put(state.TRAIN_CONFIG, {})  # its defaults depend on the data
     state.put(state.DATA_KIND, kind)
     state.put(state.DATA_OPTIONS, dict(options or {}))
-    for key in ("kind_choice", "target_choice", "task_choice"):
-        st.session_state.pop(key, None)  # widgets re-read their defaults for the new data
 
 
 def ingest_upload(uploaded) -> None:
@@ -66,8 +65,9 @@ def choose_kind(df: pd.DataFrame) -> str:
     detected = detected_kind(df)
     kinds = kind_names()
     current = state.get(state.DATA_KIND) or detected
+    state.seed_widget("kind_choice", current)
     kind = st.selectbox(
-        "Data kind", kinds, index=kinds.index(current), key="kind_choice",
+        "Data kind", kinds, key="kind_choice",
         format_func=lambda k: get_kind(k).title + (" · detected" if k == detected else ""),
         help="What one row holds; it decides which architectures fit.",
     )
@@ -133,8 +133,9 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
     inferred = layout.shape if layout is not None else None
     given = opts.get("image_shape")
     default = format_shape(given) if given else format_shape(inferred) if inferred else ""
+    state.seed_widget("image_shape", default)
     text = st.text_input(
-        "Image shape (height x width x channels)", value=default, key="image_shape",
+        "Image shape (height x width x channels)", key="image_shape",
         help="Inferred from the pixel columns; correct it if the images look scrambled.",
     )
     shape = None
@@ -161,15 +162,15 @@ def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[
 
     columns = [c for c in df.columns if c != target]
     time_default = opts.get("time_column") or detect_time_column(df) or columns[0]
-    time_column = st.selectbox("Time column", columns, key="time_column",
-                               index=columns.index(time_default) if time_default in columns else 0)
+    state.seed_widget("time_column", time_default if time_default in columns else columns[0])
+    time_column = st.selectbox("Time column", columns, key="time_column")
+    state.seed_widget("lookback", int(opts.get("lookback") or 24))
+    state.seed_widget("horizon", int(opts.get("horizon") or 1))
+    state.seed_widget("season_length", int(opts.get("season_length") or 0))
     c1, c2, c3 = st.columns(3)
-    lookback = c1.number_input("Lookback (past steps seen)", 1, 10_000,
-                               int(opts.get("lookback") or 24), key="lookback")
-    horizon = c2.number_input("Horizon (steps forecast)", 1, 1_000,
-                              int(opts.get("horizon") or 1), key="horizon")
-    season = c3.number_input("Season length (0 = detect)", 0, 10_000,
-                             int(opts.get("season_length") or 0), key="season_length",
+    lookback = c1.number_input("Lookback (past steps seen)", 1, 10_000, key="lookback")
+    horizon = c2.number_input("Horizon (steps forecast)", 1, 1_000, key="horizon")
+    season = c3.number_input("Season length (0 = detect)", 0, 10_000, key="season_length",
                              help="For the seasonal naive baseline, e.g. 24 for hourly data "
                                   "with a daily cycle.")
     if pd.api.types.is_numeric_dtype(df[target]):
@@ -191,12 +192,12 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     columns = [c for c in df.columns if c != target]
     c1, c2 = st.columns(2)
     given = opts.get("sequence_id")
-    seq = c1.selectbox("Sequence id column", columns, key="sequence_id",
-                       index=columns.index(given) if given in columns else 0)
+    state.seed_widget("sequence_id", given if given in columns else columns[0])
+    seq = c1.selectbox("Sequence id column", columns, key="sequence_id")
     steps = [c for c in columns if c != seq]
     given = opts.get("step_column")
-    step = c2.selectbox("Step column", steps, key="step_column",
-                        index=steps.index(given) if given in steps else 0)
+    state.seed_widget("step_column", given if given in steps else steps[0])
+    step = c2.selectbox("Step column", steps, key="step_column")
     return {"sequence_id": seq, "step_column": step}
 
 

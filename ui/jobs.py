@@ -54,9 +54,19 @@ def render_job(job: JobState) -> None:
         st.page_link("app_pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
 
 
-@st.fragment(run_every=1.0)
+POLL_S = 1.0
+
+
 def live_job(job_id: str) -> None:
-    """Polls the job once a second while it runs; the rest of the page stays interactive."""
+    """The job's live view: polled once a second while the job is active, drawn once after
+    (an ended job changes no more, so nothing reruns the page every second)."""
+    active = False
+    with shown_errors("Reading the job"):
+        active = executor().progress(job_id).active
+    st.fragment(_job_view, run_every=POLL_S if active else None)(job_id)
+
+
+def _job_view(job_id: str) -> None:
     with shown_errors("Reading the job"):
         job = executor().progress(job_id)
         if job.active:
@@ -69,7 +79,8 @@ def live_job(job_id: str) -> None:
         if job.run_id and not job.active:
             state.put(state.RUN_ID, job.run_id)
             if st.session_state.get("_announced") != job_id:
-                # One full rerun so the rest of the page sees the finished job.
+                # One full rerun so the rest of the page sees the finished job (and this view
+                # is drawn again without polling).
                 st.session_state["_announced"] = job_id
                 from ui.runs import refresh
 

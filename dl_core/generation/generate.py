@@ -95,8 +95,12 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         if column not in train.columns:
             raise DataError(f"There is no column '{column}' in the training table; columns: "
                             f"{', '.join(map(str, train.columns[:30]))}.")
+    from dl_core.backend import build_lock
+
     with tempfile.TemporaryDirectory() as tmp:
-        synth = load_synthesizer(tracking.download_folder(run_id, SYNTH_DIR, Path(tmp)))
+        folder = tracking.download_folder(run_id, SYNTH_DIR, Path(tmp))
+        with build_lock():  # loading networks draws default seeds (a job may be seeding now)
+            synth = load_synthesizer(folder)
     started = time.perf_counter()
     synthetic = synth.sample(int(n), seed=int(seed), condition=condition or None)
     sample_seconds = time.perf_counter() - started

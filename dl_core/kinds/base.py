@@ -39,6 +39,15 @@ def class_probabilities(task: str, raw: np.ndarray) -> np.ndarray:
     return raw / raw.sum(axis=1, keepdims=True)
 
 
+def refuse_time_split(kind_name: str, train_cfg: TrainConfig) -> None:
+    """Raise :class:`ConfigError` when a kind split at random is asked to split by time."""
+    if getattr(train_cfg, "split", "auto") == "time":
+        raise ConfigError(
+            f"A split by time is for tables; {kind_name} data is split at random. Set "
+            "Split to 'random' or 'auto'."
+        )
+
+
 class DataKind(abc.ABC):
     """What differs by data kind: options, preparation, evaluation and prediction.
 
@@ -54,6 +63,8 @@ class DataKind(abc.ABC):
     default_arch: ClassVar[str]
     #: The task this kind always has (forecasting predicts numbers), or None: detected.
     fixed_task: ClassVar[str | None] = None
+    #: The ``JobSpec`` fields this kind reads (its options; ``dl_core.jobspec`` types them).
+    options: ClassVar[tuple[str, ...]] = ()
 
     # -- the job spec ---------------------------------------------------------------------
     def check_spec(self, spec: JobSpec) -> None:
@@ -102,6 +113,24 @@ class DataKind(abc.ABC):
             "proba": np.round(proba, 6).tolist(),
         }}
         return report, artifacts
+
+    def validation_figures(self, spec: JobSpec, data: PreparedData,
+                           raw: np.ndarray) -> tuple[dict[str, float | None], dict[str, Any]]:
+        """The kept model's validation-split metrics, computed like the test ones, and extra
+        artifacts: a classifier's validation predictions (a binary threshold is picked on them,
+        never on the test split)."""
+        from dl_core.evaluation import metrics
+        from dl_core.training import DEFAULT_THRESHOLD
+
+        if spec.task == "regression":
+            return metrics.regression_metrics(data.target.decode_regression(data.y_val),
+                                              data.target.decode_regression(raw)), {}
+        proba = class_probabilities(spec.task, raw)
+        classes = list(data.target.classes)
+        figures = metrics.classification_metrics(data.y_val, proba, classes, DEFAULT_THRESHOLD)
+        preds = {"classes": classes, "y_true": np.asarray(data.y_val).tolist(),
+                 "proba": np.round(proba, 6).tolist()}
+        return figures, {"evaluation/val_predictions.json": preds}
 
     # -- prediction -----------------------------------------------------------------------
     def input_columns(self, feature_columns: list[str], layout: dict[str, Any]) -> list[str]:

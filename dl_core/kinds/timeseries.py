@@ -30,6 +30,7 @@ class TimeSeriesKind(DataKind):
     title = "Time series (forecasting)"
     default_arch = "lstm"
     fixed_task = "regression"
+    options = ("time_column", "lookback", "horizon", "season_length")
 
     def check_spec(self, spec: JobSpec) -> None:
         if not spec.time_column:
@@ -72,6 +73,13 @@ class TimeSeriesKind(DataKind):
             season_length=data.layout["season_length"],
         )
         return report, {}
+
+    def validation_figures(self, spec: JobSpec, data: PreparedData,
+                           raw: np.ndarray) -> tuple[dict[str, float | None], dict[str, Any]]:
+        from dl_core.evaluation import metrics
+
+        y_true = data.target.decode_steps(data.y_val)
+        return metrics.forecast_metrics(y_true, data.target.decode_steps(raw)), {}
 
     def input_columns(self, feature_columns: list[str], layout: dict[str, Any]) -> list[str]:
         return [layout["time_column"], *feature_columns]
