@@ -15,11 +15,51 @@ import streamlit as st
 from dl_core import compare
 from dl_core.generation import figures
 from dl_core.generation.generate import load_rows, narrow_rows
+from ui import state
+from ui.errors import shown_errors
+from ui.forms import config_widgets, to_config
 from ui.loaders import executor
 from ui.runs import refresh, run_label
 
 NONE = "(none)"
 RESULT = "generation_result"  # session key: the latest generation of this session
+
+
+def generator_settings(entry: Any, df: pd.DataFrame) -> None:
+    """The Model page for a generator: its target (optional), its and the fit's options."""
+    import dataclasses
+
+    from dl_core.training.generative import GenerativeTrainConfig
+    from ui.modeling import generator_target
+
+    columns = [NONE, *map(str, df.columns)]
+    current = generator_target()
+    target = st.selectbox(
+        "Target (optional)", columns, key="gen_target_choice",
+        index=columns.index(current) if current in columns else 0,
+        help="Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
+             "measures how well a model trained on synthetic rows predicts it. (none): neither.")
+    values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == entry.name else {}
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Generator**")
+        raw_model = config_widgets(entry.config_cls, values, key=f"model.{entry.name}")
+    with right:
+        st.markdown("**Training**")
+        raw_train = config_widgets(GenerativeTrainConfig, state.get(state.GEN_TRAIN_CONFIG),
+                                   key="gen_train")
+    with shown_errors("Checking the hyperparameters"):
+        model_cfg = to_config(entry.config_cls, raw_model)
+        train_cfg = to_config(GenerativeTrainConfig, raw_train)
+        state.put(state.ARCH, entry.name)
+        state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
+        state.put(state.GEN_TRAIN_CONFIG, dataclasses.asdict(train_cfg))
+        state.put(state.GEN_TARGET, "" if target == NONE else target)
+        held = int(round(len(df) * train_cfg.holdout_size))
+        st.markdown(f"**Generator** · learns from {len(df) - held:,} rows; {held:,} held-out rows "
+                    "are never seen and anchor the privacy and utility figures · "
+                    + (f"conditioned on `{target}`" if target != NONE else "no target"))
+        st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
 
 
 def generator_runs(df: pd.DataFrame) -> pd.DataFrame:

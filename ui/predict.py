@@ -16,6 +16,7 @@ from ui.loaders import executor, run_artifacts
 def choose_run(df: pd.DataFrame) -> str | None:
     """A finished training run, picked directly or as the best of an experiment."""
     usable = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    usable = usable[usable["task"] != "generation"]  # generators predict nothing
     if usable.empty:
         st.info("No finished training run yet: train a model first.")
         return None

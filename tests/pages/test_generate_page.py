@@ -64,3 +64,38 @@ def test_generate_page_without_generators_points_to_the_model_page(monkeypatch):
     at = open_app("app_pages/generate.py")
     assert not at.exception
     assert at.info[0].value.startswith("No generator has been trained yet")
+
+
+def test_model_and_train_pages_fit_a_generator_without_a_target():
+    from tests.pages.apptest import load_sample, wait_for_run
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "churn")
+    at.switch_page("app_pages/model.py").run()
+    # Predictors first (a fresh session keeps its fnn), generators after them.
+    options = at.selectbox(key="arch_choice").options
+    assert options[0] == "Feed-forward network (MLP)" and "Gaussian copula (generator)" in options
+    at.selectbox(key="arch_choice").select("copula").run()
+    assert not at.exception
+    # A generator has no layer editor or summary; its target may be none.
+    assert not any(m.value.startswith("**Model summary**") for m in at.markdown)
+    at.selectbox(key="gen_target_choice").select("(none)").run()
+    assert any(m.value.startswith("**Generator** · learns from") and m.value.endswith("no target")
+               for m in at.markdown)
+    at.switch_page("app_pages/train.py").run()
+    at.button(key="train").click().run()
+    run_id = wait_for_run(at)
+    run = tracking.get_run(run_id)
+    assert run.data.tags["family"] == "generative" and run.data.tags["arch"] == "copula"
+    assert run.data.params["target"] == "" and "tstr_ratio" not in run.data.metrics
+    at.run()
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
+    assert "copies" in labels and "dcr_closer_to_train" in labels
+    assert any(m.value.startswith("**Fresh samples**") for m in at.markdown)
+    assert not at.exception and not at.error
+    # Generators are not offered where predictions are made.
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    offered = [str(o) for box in at.selectbox for o in box.options]
+    assert not any(run_id[:8] in o for o in offered)
