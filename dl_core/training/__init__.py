@@ -5,6 +5,7 @@
   ``prepare_data`` (the data kind's split and preprocessing).
 * :mod:`~dl_core.training.trainers`: the ``Trainer`` interface and the family registry.
 * :mod:`~dl_core.training.supervised`: the supervised family (fit / evaluate / log).
+* :mod:`~dl_core.training.generative`: the generative family (fit a synthesizer, sample, report).
 
 Nothing here imports Keras at import time; trainers import it when they fit.
 """
@@ -32,6 +33,7 @@ from dl_core.training.supervised import (
     output_head,
     resolve_class_weight,
 )
+from dl_core.training.generative import GenerativeTrainConfig, GenerativeTrainer  # noqa: E402
 from dl_core.training.trainers import (
     Trainer,
     TrainingJob,
@@ -41,7 +43,8 @@ from dl_core.training.trainers import (
 )
 
 __all__ = [
-    "DEFAULT_THRESHOLD", "IMBALANCE_RATIO", "METRIC_FLUSH_S", "OPTIMIZERS", "SCALED_METRICS",
+    "DEFAULT_THRESHOLD", "GenerativeTrainConfig", "GenerativeTrainer", "IMBALANCE_RATIO",
+    "METRIC_FLUSH_S", "OPTIMIZERS", "SCALED_METRICS",
     "JobSpec", "Reporter", "SupervisedTrainer", "TrainConfig", "Trainer", "TrainingJob",
     "TrainingResult", "build_optimizer", "get_trainer", "in_data_units",
     "make_progress_callback", "output_head", "prepare_data", "register_trainer",
