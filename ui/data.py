@@ -40,10 +40,8 @@ def ingest_upload(uploaded) -> None:
 
 def ingest_sample(name: str) -> None:
     sample = SAMPLES[name]
-    options = {}
-    if sample.data_kind == "timeseries":
-        options = {"time_column": sample.time_column, "lookback": sample.lookback,
-                   "horizon": sample.horizon}
+    options = {k: getattr(sample, k) for k in get_kind(sample.data_kind).options
+               if getattr(sample, k, None) is not None}
     use_table(load_sample(name), name, target=sample.target, kind=sample.data_kind,
               options=options)
 
@@ -85,41 +83,22 @@ def _arch_names(kind: str) -> list[str]:
 
 
 def default_target(df: pd.DataFrame, kind: str) -> str | None:
-    """A sensible first target: the image label, the first value series, a column named like a
-    target (``dl_core.data.task.guess_target``), else None: the user picks."""
-    from dl_core.data.task import guess_target
-
-    if kind == "image":
-        from dl_core.data.images import detect_pixel_layout
-
-        layout = detect_pixel_layout(df)
-        if layout is not None and layout.label is not None:
-            return layout.label
-    if kind == "timeseries":
-        from dl_core.data.sequences import default_series
-
-        series = default_series(df)
-        if series is not None:
-            return series
-    return guess_target(df)
+    """A sensible first target: the kind's (the image label, the first value series), a column
+    named like a target, else None: the user picks."""
+    return get_kind(kind).default_target(df)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
     """The inputs of the chosen kind (image shape; time column, lookback, horizon, season;
-    sequence id and step), stored in session state and returned."""
-    opts = dict(state.get(state.DATA_OPTIONS))
-    out: dict[str, Any] = {}
-    if kind == "image":
-        out["image_shape"] = _image_inputs(df, target, opts)
-    elif kind == "timeseries":
-        out.update(_series_inputs(df, target, opts))
-    elif kind == "sequence":
-        out.update(_sequence_inputs(df, target, opts))
+    sequence id and step), stored in session state and returned. A kind without inputs of its
+    own (a table) has none."""
+    inputs = KIND_INPUTS.get(kind)
+    out = inputs(df, target, dict(state.get(state.DATA_OPTIONS))) if inputs else {}
     state.put(state.DATA_OPTIONS, out)
     return out
 
 
-def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
+def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
     from dl_core.data.images import (
         detect_pixel_layout,
         format_shape,
@@ -146,7 +125,7 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
         title = f"Sample images ({format_shape(shape)}) and labels"
         st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
                         key="image_grid")
-    return list(shape) if shape else None
+    return {"image_shape": list(shape) if shape else None}
 
 
 def _prod(shape) -> int:
@@ -199,6 +178,12 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     state.seed_widget("step_column", given if given in steps else steps[0])
     step = c2.selectbox("Step column", steps, key="step_column")
     return {"sequence_id": seq, "step_column": step}
+
+
+#: The Data page's widgets for each data kind's options (``DataKind.options``), by kind name:
+#: the one UI-side dispatch on data kinds (widgets cannot live in ``dl_core``).
+KIND_INPUTS = {"image": _image_inputs, "timeseries": _series_inputs,
+               "sequence": _sequence_inputs}
 
 
 def show_profile(profile) -> None:

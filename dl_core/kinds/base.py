@@ -65,6 +65,10 @@ class DataKind(abc.ABC):
     fixed_task: ClassVar[str | None] = None
     #: The ``JobSpec`` fields this kind reads (its options; ``dl_core.jobspec`` types them).
     options: ClassVar[tuple[str, ...]] = ()
+    #: The Data page's label of the target selector.
+    target_label: ClassVar[str] = "Target column (what to predict)"
+    #: Whether the user may leave feature columns out (tables: named columns).
+    selectable_features: ClassVar[bool] = False
 
     # -- the job spec ---------------------------------------------------------------------
     def check_spec(self, spec: JobSpec) -> None:
@@ -85,6 +89,18 @@ class DataKind(abc.ABC):
             ConfigError: when a needed option can neither be read from ``options`` nor detected.
         """
         return dict(options)
+
+    # -- the data page ----------------------------------------------------------------------
+    def default_target(self, df: pd.DataFrame) -> str | None:
+        """A sensible first target: a column named like one (``guess_target``), else None: the
+        user picks."""
+        from dl_core.data.task import guess_target
+
+        return guess_target(df)
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        """What the network sees, from ``{"input_shape", "n_outputs"}`` of the prepared data."""
+        return f"{input_dims(shape)} features"
 
     # -- training -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -163,6 +179,11 @@ class DataKind(abc.ABC):
         for i, name in enumerate(encoding.classes):
             result[f"proba_{name}"] = out[:, i].astype(float)
         return result
+
+
+def input_dims(shape: dict[str, Any]) -> str:
+    """The prepared inputs' shape as people write it (``24 × 3``)."""
+    return " × ".join(str(d) for d in shape["input_shape"])
 
 
 _KINDS: dict[str, DataKind] = {}

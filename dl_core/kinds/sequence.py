@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dl_core.kinds.base import DataKind, refuse_time_split, register_kind
+from dl_core.kinds.base import DataKind, input_dims, refuse_time_split, register_kind
 
 if TYPE_CHECKING:
     from dl_core.data.preprocessing import PreparedData
@@ -22,6 +22,9 @@ class SequenceKind(DataKind):
     title = "Sequences (one per row or per id)"
     default_arch = "lstm"
     options = ("sequence_id", "step_column")
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        return f"sequences of {input_dims(shape)} (steps × values)"
 
     def params(self, spec: JobSpec) -> dict[str, str]:
         if not spec.sequence_id:

@@ -20,6 +20,7 @@ class TabularKind(DataKind):
     name = "tabular"
     title = "Table (one row per sample)"
     default_arch = "fnn"
+    selectable_features = True
 
     def prepare(self, spec: JobSpec, df: pd.DataFrame, train_cfg: TrainConfig) -> PreparedData:
         from dl_core.data.preprocessing import prepare_tabular

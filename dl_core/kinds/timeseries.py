@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dl_core.errors import ConfigError, DataError
-from dl_core.kinds.base import DataKind, register_kind
+from dl_core.kinds.base import DataKind, input_dims, register_kind
 
 if TYPE_CHECKING:
     from dl_core.data.preprocessing import PreparedData
@@ -31,6 +31,17 @@ class TimeSeriesKind(DataKind):
     default_arch = "lstm"
     fixed_task = "regression"
     options = ("time_column", "lookback", "horizon", "season_length")
+    target_label = "Series to forecast"
+
+    def default_target(self, df: pd.DataFrame) -> str | None:
+        from dl_core.data.sequences import default_series
+
+        series = default_series(df)
+        return series if series is not None else super().default_target(df)
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        return (f"windows of {input_dims(shape)} (steps × series) → {shape['n_outputs']} "
+                "step(s) ahead")
 
     def check_spec(self, spec: JobSpec) -> None:
         if not spec.time_column:
