@@ -209,7 +209,7 @@ class GenerativeTrainer(Trainer):
             samples.write_bytes(to_safe_csv(synthetic))
             tracking.log_files(run_id, [samples], str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, report, REPORT_FILE)
-        tracking.log_dict(run_id, history, "generation/history.json")
+        tracking.log_dict(run_id, history, "evaluation/history.json")  # where curves are read
         tracking.log_dict(run_id, {"target": data.target,
                                    "condition_columns": list(data.condition_columns),
                                    "columns": [str(c) for c in data.train.columns]},
