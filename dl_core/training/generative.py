@@ -122,6 +122,11 @@ class GenerativeTrainer(Trainer):
                 conditions = (target,)
         return GenerativeData(train, holdout, target, conditions)
 
+    def epochs(self, job: TrainingJob) -> int:
+        # A one-pass synthesizer (the copula) reports one epoch, not the configured number.
+        iterative = getattr(job.entry.build(job.model_cfg), "iterative", True)
+        return int(job.train_cfg.epochs) if iterative else 1
+
     def run_params(self, job: TrainingJob, data: GenerativeData) -> dict[str, Any]:
         return {"condition_columns": ",".join(data.condition_columns)}
 
@@ -133,9 +138,10 @@ class GenerativeTrainer(Trainer):
 
         cfg, run_id = job.train_cfg, job.run_id
         synth = job.entry.build(job.model_cfg)
+        epochs = self.epochs(job)
         started = time.perf_counter()
         state = {"flushed": started, "pending": [], "epoch": 0}
-        every = max(1, cfg.epochs // 10)
+        every = max(1, epochs // 10)
 
         def flush() -> None:
             if state["pending"]:
@@ -150,8 +156,8 @@ class GenerativeTrainer(Trainer):
             if time.perf_counter() - state["flushed"] >= METRIC_FLUSH_S:
                 flush()
             elapsed = time.perf_counter() - started
-            job.report({"type": "epoch", "epoch": epoch, "epochs": cfg.epochs, "logs": logs,
-                        "elapsed_s": elapsed, "eta_s": elapsed / epoch * (cfg.epochs - epoch)})
+            job.report({"type": "epoch", "epoch": epoch, "epochs": epochs, "logs": logs,
+                        "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
             if epoch == 1 or epoch % every == 0:
                 self._preview(job, synth, epoch, cfg.seed)
 
