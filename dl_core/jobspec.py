@@ -99,11 +99,13 @@ def job_spec_from_params(params: dict[str, str], *, dataset_path: str, dataset_n
 
     from dl_core.config import config_from_dict
     from dl_core.models import get_model
-    from dl_core.training import TrainConfig
+    from dl_core.training import get_trainer
 
     arch = params.get("arch", "fnn")
-    model_cfg = config_from_dict(get_model(arch).config_cls, params, strict=False)
-    train_cfg = config_from_dict(TrainConfig, params, strict=False)
+    entry = get_model(arch)
+    model_cfg = config_from_dict(entry.config_cls, params, strict=False)
+    # Each family has its own training options (a generator's held-out share, sample size...).
+    train_cfg = config_from_dict(get_trainer(entry.family).config_cls, params, strict=False)
     kind = params.get("data_kind") or "tabular"
     options = {k: params[k] for k in get_kind(kind).options if k in params}
     return build_job_spec(

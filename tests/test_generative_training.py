@@ -33,6 +33,8 @@ class StepConfig:
 class StepSynthesizer(CopulaSynthesizer):
     """A copula that pretends to train for many epochs, one loss falling, honouring Stop."""
 
+    iterative = True
+
     def fit(self, df, *, condition_columns=(), epochs, batch_size, seed, on_epoch=None,
             stop=None):
         super().fit(df, seed=seed)
@@ -138,3 +140,12 @@ def test_generation_runs_in_the_worker(tiny_binary):
             ex.generate(supervised.run_id, 5)
     finally:
         ex.shutdown()
+
+
+def test_a_one_pass_copula_reports_one_epoch_of_one():
+    events = []
+    run_training(gen_spec(table(), epochs=300), report=events.append)
+    started = next(e for e in events if e["type"] == "started")
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert started["epochs"] == 1 and [(e["epoch"], e["epochs"]) for e in epochs] == [(1, 1)]
+    assert epochs[0]["eta_s"] == 0

@@ -187,5 +187,21 @@ def details(report: dict[str, Any], rows: pd.DataFrame, run_id: str) -> None:
             col.plotly_chart(fig, key=key)
 
 
+def generation_summary(run_id: str) -> None:
+    """A generator's or a generation's run on the Runs page: its curves and report figures."""
+    from dl_core import evaluation as ev
+    from dl_core import tracking
+    from dl_core.training.generative import REPORT_FILE
+
+    history = tracking.load_json(run_id, "evaluation/history.json")
+    if history:
+        st.plotly_chart(ev.learning_curves_figure(history), key=f"detail_curves_{run_id}")
+    report = tracking.load_json(run_id, REPORT_FILE)
+    if not report:
+        st.info("This run has no logged report (it may have failed before sampling).")
+        return
+    headline(report)
+
+
 def file_name(run_id: str) -> str:
     return f"synthetic-{run_id[:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}.csv"

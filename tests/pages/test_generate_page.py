@@ -12,6 +12,7 @@ from dl_core import tracking
 from dl_core.data.storage import store_dataset
 from dl_core.training import JobSpec, run_training
 from tests.pages.apptest import open_app
+from ui import state
 
 FORMULA = "=cmd|' /C calc'!A0"
 
@@ -99,3 +100,32 @@ def test_model_and_train_pages_fit_a_generator_without_a_target():
     assert not at.exception
     offered = [str(o) for box in at.selectbox for o in box.options]
     assert not any(run_id[:8] in o for o in offered)
+
+
+def test_runs_page_shows_a_generator_and_hands_it_to_generate(copula_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("page-gen")
+    select_rows(at, [tracking.get_run(copula_run).info.run_name])
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["Quality"]) == pytest.approx(
+        tracking.get_run(copula_run).data.metrics["quality"], abs=5e-4)
+    assert "Copied training rows" in labels
+    assert not any(b.key == "download_model" for b in at.get("download_button"))  # no model
+    at.button(key="generate_with").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Generate"
+    assert at.selectbox(key="gen_run").value == copula_run
+
+
+def test_rerun_of_a_generator_restores_its_settings(copula_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("page-gen")
+    select_rows(at, [tracking.get_run(copula_run).info.run_name])
+    at.button(key="rerun").click().run()
+    assert not at.exception and at.title[0].value.endswith("Model")
+    assert at.session_state[state.ARCH] == "copula"
+    assert at.session_state[state.GEN_TARGET] == "churn"
+    assert at.session_state[state.GEN_TRAIN_CONFIG]["holdout_size"] == 0.3
+    assert at.selectbox(key="gen_target_choice").value == "churn"
