@@ -10,7 +10,8 @@ dtypes:
 - continuous columns (numbers, datetimes): the value as a float (datetimes in seconds since
   1970-01-01 UTC), ``NaN`` where missing. Back: clipped to the training range, rounded to the
   training decimals (datetimes to their resolution, e.g. whole days), cast to the dtype; date
-  strings are written back in their original format.
+  strings are written back in their original format (ISO 8601 when the column mixes formats,
+  and values that do not parse as dates count as missing).
 - discrete columns (categories, booleans, two-valued numbers, constants): the index of the value
   in :attr:`ColumnSpec.categories` (ordered by training frequency, most frequent first; a
   missing value is a category of its own, stored as ``None``). Unknown values map to ``-1``.

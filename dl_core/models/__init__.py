@@ -1,6 +1,6 @@
 """Model zoo. Importing this package registers every built-in architecture."""
 
-from dl_core.models import cnn, cnn1d, fnn, recurrent  # noqa: F401
+from dl_core.models import cnn, cnn1d, ctgan, fnn, recurrent, tvae  # noqa: F401
 from dl_core.models.registry import (
     ModelEntry,
     get_model,

@@ -74,7 +74,7 @@ def test_saved_copula_samples_the_same_rows(tmp_path, copula):
 
 
 def test_bad_conditions_are_explained(copula):
-    with pytest.raises(DataError, match="'d' is not a value of column 'group'; its values are: a, b"):
+    with pytest.raises(DataError, match="'d' is not a value of column 'group'; its values"):
         copula.sample(5, condition={"group": "d"})
     with pytest.raises(ConfigError, match="Column 'x' is numeric; only categorical"):
         copula.sample(5, condition={"x": 1.0})

@@ -76,9 +76,9 @@ def test_known_partial_scores():
     pairs = {tuple(d["columns"]): d["score"] for d in report["details"]["column_pairs"]}
     # real joint (a,u) .5 (b,v) .5; fake (a,v) .5 (a,u) .5 -> TVD = 0.5
     assert pairs[("c", "d")] == pytest.approx(0.5)
-    # n binned on the real edges: fake values 50..99 share the real upper bins, the rest fall
-    # past the last edge.
-    assert 0.0 < pairs[("n", "c")] < 0.5
+    # n is binned on each table's own edges (as SDMetrics does): each real bin holds a and b
+    # half and half, each fake bin only a -> TVD 0.5.
+    assert pairs[("n", "c")] == pytest.approx(0.5)
 
 
 def test_missing_values_count_in_pairs_but_not_in_shapes():
@@ -87,7 +87,10 @@ def test_missing_values_count_in_pairs_but_not_in_shapes():
     report = synthesis_report(real, fake, real, ceiling=False)
     shapes = {d["column"]: d["score"] for d in report["details"]["column_shapes"]}
     assert shapes["c"] == pytest.approx(1.0)  # a/b shares match once missing is dropped
-    assert report["column_pairs"] < 0.75
+    (pair,) = report["details"]["column_pairs"]
+    # Half the real rows are (missing, x-bin) cells the fake rows never fill.
+    assert pair["score"] == pytest.approx(0.5, abs=0.02)
+    assert report["column_pairs_all"] == pair["score"]
 
 
 def test_planted_copies_are_found(train, holdout):
@@ -135,3 +138,14 @@ def test_missing_tables_and_columns_are_explained(train, holdout):
         synthesis_report(train, train.drop(columns=["colour"]), holdout)
     with pytest.raises(DataError, match="There is no column 'churn'"):
         synthesis_report(train, train, holdout, target="churn")
+
+
+def test_diagnostic_counts_values_outside_the_real_range_and_category_set():
+    real = pd.DataFrame({"x": [0.0, 0.5, 1.0, 0.25], "c": ["a", "b", "a", "b"]})
+    fake = pd.DataFrame({"x": [0.1, 0.2, 3.0, 0.3], "c": ["a", "z", "b", "a"], "extra": 1})
+    report = synthesis_report(real, fake, real, ceiling=False)
+    diagnostic = report["details"]["diagnostic"]
+    assert [c["score"] for c in diagnostic["columns"]] == [0.75, 0.75]
+    assert diagnostic["data_structure"] == pytest.approx(2 / 3)  # x, c of x, c, extra
+    assert report["diagnostic"] == pytest.approx((0.75 + 2 / 3) / 2)
+    assert synthesis_report(real, real, real, ceiling=False)["diagnostic"] == 1.0
