@@ -52,7 +52,7 @@ class NeuralSynthesizer(Synthesizer):
 
     Subclasses set :attr:`NETWORKS` (the names of their functional models, also their file
     names), :attr:`LOSSES` (the loss names reported per epoch) and implement
-    :meth:`_build_networks`, :meth:`_training_model` and :meth:`_outputs`.
+    :meth:`_training_model` (which builds ``self.networks``) and :meth:`_outputs`.
     """
 
     NETWORKS: ClassVar[tuple[str, ...]] = ()
@@ -67,10 +67,6 @@ class NeuralSynthesizer(Synthesizer):
         self.state: dict[str, Any] = {}
 
     # --- subclass hooks --------------------------------------------------------------------------
-
-    def _build_networks(self, output_dim: int, cond_dim: int, batch_size: int) -> None:
-        """Create ``self.networks`` (named functional models) for these widths."""
-        raise NotImplementedError
 
     def _training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
         """The compiled ``keras.Model`` whose ``train_step`` fits ``self.networks``, and the
@@ -101,7 +97,7 @@ class NeuralSynthesizer(Synthesizer):
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
         if stop is None or not stop.is_set():
-            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback])
+            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False)
         return history
 
     def sample(self, n: int, *, seed: int | None = None,
@@ -275,6 +271,8 @@ def _epoch_callback(names, history, on_epoch, stop):
                 history[name].append(value)
             if on_epoch is not None:
                 on_epoch(epoch + 1, values)
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
 
     return _Report()
 

@@ -36,6 +36,10 @@ from dl_core.generation.neural import (
 from dl_core.models.registry import register_model
 
 
+#: Training steps per compiled call (fewer Python round trips; the stop flag is read between).
+STEPS_PER_CALL = 16
+
+
 @dataclass(frozen=True)
 class TVAEConfig:
     """Hyperparameters of the tabular variational autoencoder."""
@@ -112,7 +116,7 @@ class TVAESynthesizer(NeuralSynthesizer):
         )
         model.compile(optimizer=keras.optimizers.Adam(self.cfg.learning_rate,
                                                       weight_decay=self.cfg.weight_decay or None),
-                      jit_compile=False, steps_per_execution=16)
+                      steps_per_execution=STEPS_PER_CALL)
         self._model = model
         return model, batches(encoded, batch_size, seed, drop_remainder=False)
 
