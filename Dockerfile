@@ -5,10 +5,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 
-COPY requirements.txt .
-# Same stack as requirements.txt, but TensorFlow with its CUDA libraries instead of the CPU build.
-RUN grep -v '^tensorflow-cpu' requirements.txt > requirements-gpu.txt \
- && pip install -r requirements-gpu.txt "tensorflow[and-cuda]==2.21.0"
+COPY requirements.txt requirements-gpu.txt ./
+# The stack with TensorFlow's GPU build and its CUDA libraries (what `make run` picks where
+# nvidia-smi finds a GPU); without a GPU it runs on the CPU.
+RUN pip install -r requirements-gpu.txt
 
 COPY . .
 EXPOSE 8501

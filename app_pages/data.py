@@ -3,6 +3,8 @@
 import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
+from dl_core.data.splits import describe_split
+from dl_core.kinds import get_kind
 from ui import state
 from ui.data import (
     choose_kind,
@@ -51,12 +53,13 @@ for note in profile.notes:  # what reading changed, e.g. numbers with thousands 
     st.info(note, icon=":material/info:")
 
 kind = choose_kind(df)
+data_kind = get_kind(kind)
 columns = list(df.columns)
 current = state.get(state.TARGET)
-label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
+label = data_kind.target_label
 first = current if current in columns else default_target(df, kind)
+state.seed_widget("target_choice", first if first in columns else None)
 target = st.selectbox(label, columns, key="target_choice",
-                      index=columns.index(first) if first in columns else None,
                       placeholder="Pick the column to predict")
 if target is None:  # no column is named like a target: the user decides, nothing is guessed
     state.put(state.TARGET, None)
@@ -64,22 +67,25 @@ if target is None:  # no column is named like a target: the user decides, nothin
     st.info("No column is named like a target (label, class, price, churn…). Pick the column "
             "to predict above.", icon=":material/ads_click:")
     st.stop()
-if kind == "timeseries":
-    task = "regression"
+if data_kind.fixed_task:
+    task = data_kind.fixed_task
 else:
     detected = None
     with shown_errors("Detecting the task"):
         detected = detect_task(df[target])
     if detected is None:
         st.stop()
-    chosen = st.selectbox("Task", [f"auto ({detected})", *TASKS], key="task_choice",
+    tasks = [f"auto ({detected})", *TASKS]
+    overridden = state.get(state.TASK) in TASKS and state.get(state.TASK) != detected
+    state.seed_widget("task_choice", state.get(state.TASK) if overridden else tasks[0])
+    chosen = st.selectbox("Task", tasks, key="task_choice",
                           help="Detected from the target's values; override it if it is wrong.")
     task = detected if chosen.startswith("auto") else chosen
 state.put(state.TARGET, target)
 state.put(state.TASK, task)
 options = kind_options(df, kind, target)
 
-if kind == "tabular":
+if data_kind.selectable_features:
     candidates = profile.feature_columns(target)
     exclude = st.multiselect("Leave out these feature columns", candidates,
                              default=[c for c in state.get(state.EXCLUDE) if c in candidates])
@@ -97,11 +103,9 @@ with shown_errors("Checking the data"):
 if shape:
     for note in shape["notes"]:
         st.caption(note)
-    dims = " × ".join(str(d) for d in shape["input_shape"])
-    what = {"tabular": f"{dims} features", "image": f"{dims} images",
-            "timeseries": f"windows of {dims} (steps × series) → "
-                          f"{shape['n_outputs']} step(s) ahead",
-            "sequence": f"sequences of {dims} (steps × values)"}[kind]
+    if shape.get("split"):
+        st.caption(describe_split(shape["split"]) + " Change the split on the Model page.")
+    what = data_kind.describe_inputs(shape)
     st.success(f"Task: **{task}** · target `{target}` · {what} · {shape['n_train']:,} train, "
                f"{shape['n_val']:,} validation, {shape['n_test']:,} test samples.")
     st.page_link("app_pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")

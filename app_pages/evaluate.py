@@ -1,18 +1,21 @@
-"""Evaluate: honest metrics on the held-out test split, read back from the MLflow run."""
+"""Evaluate: honest metrics on the held-out test split, read back from the MLflow run; a binary
+model's decision threshold is tuned on the validation split and the test split reported at it."""
 
 import pandas as pd
 import streamlit as st
 
 from dl_core import compare
 from dl_core import evaluation as ev
+from dl_core.data.splits import describe_split
 from ui import state
 from ui.errors import shown_errors
-from ui.evaluate import show_forecast, show_misclassified
+from ui.evaluate import show_forecast, show_misclassified, threshold_section
 from ui.loaders import run_artifacts
 from ui.runs import all_runs, run_label
 
 st.title("Evaluate")
 runs = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
+runs = runs[runs["task"] != "generation"]  # generators are scored on the Generate page
 if runs.empty:
     st.info("No finished training run yet. Train a model first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -29,12 +32,14 @@ if rows.loc[run_id, "status"] == "KILLED":
 
 with shown_errors("Loading the evaluation"):
     art = run_artifacts(run_id)
-    report, preds = art["report"], art["predictions"]
+    report = art["report"]
     if report is None:
         st.error("This run has no logged evaluation (it may have failed before the test step).")
         st.stop()
-    st.caption(f"Held-out test split: {report['n_samples']:,} samples never used for fitting or "
-               "early stopping.")
+    st.caption(f"Held-out test split: {report['n_samples']:,} samples never used for fitting, "
+               "early stopping or any choice.")
+    if art["features"] and art["features"].get("split"):
+        st.caption(describe_split(art["features"]["split"]))
     if report["task"] == "forecast":
         show_forecast(report)
     elif report["task"] == "regression":
@@ -47,13 +52,12 @@ with shown_errors("Loading the evaluation"):
         right.plotly_chart(ev.residuals_figure(report["y_true"], report["y_pred"]))
     else:
         classes = report["classes"]
-        threshold = 0.5
-        if report["task"] == "binary" and preds:
-            threshold = st.slider(
-                f"Decision threshold: predict '{classes[1]}' when its probability ≥", 0.01, 0.99,
-                0.5, 0.01, key="threshold",
-            )
-            report = ev.classification_report_data(preds["y_true"], preds["proba"], classes, threshold)
+        threshold = float(report.get("threshold", 0.5))
+        if report["task"] == "binary":
+            threshold_section(run_id, art["val_predictions"], threshold)
+            st.subheader(f"Test split · at the saved threshold {threshold:.2f}")
+            st.caption("Reported once for the saved threshold; the test split takes no part in "
+                       "choosing it.")
         m = report["metrics"]
         names = [("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
                  ("f1", "F1"), ("roc_auc", "ROC-AUC")]
@@ -69,9 +73,6 @@ with shown_errors("Loading the evaluation"):
         left, right = st.columns(2)
         left.plotly_chart(ev.roc_figure(report))
         right.plotly_chart(ev.pr_figure(report))
-        if report["task"] == "binary" and preds:
-            st.plotly_chart(ev.threshold_figure(ev.threshold_sweep(preds["y_true"], preds["proba"]),
-                                                threshold))
         if art["misclassified"]:
             show_misclassified(art["misclassified"])
     if art["history"]:

@@ -10,6 +10,7 @@ from ui import state
 from ui.data import current_table
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
+from ui.generate import generator_settings
 from ui.modeling import block_editor, block_fields, data_shape, job_spec, model_summary
 from ui.sweeps import sweep_section
 
@@ -26,29 +27,33 @@ entries = list_models(kind)
 names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
-    st.markdown(f"- **{e.title}** (`{e.name}`): {e.description}")
+    makes = " · *generates rows*" if e.family == "generative" else ""
+    st.markdown(f"- **{e.title}** (`{e.name}`){makes}: {e.description}")
 current = state.get(state.ARCH)
 arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title,
                     key="arch_choice", index=names.index(current) if current in names else 0)
 entry = get_model(arch)
+if entry.family == "generative":  # no layers or summary: its networks take the table's shape
+    generator_settings(entry, df)
+    st.stop()
 
-train_defaults = {**suggest_train_config(len(df), task, df[target]),
+train_defaults = {**suggest_train_config(len(df), task),
                   **state.get(state.TRAIN_CONFIG)}
 model_values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == arch else {}
 blocks = {}
 if getattr(entry.config_cls, "BLOCKS", None):
     st.markdown("**Layers** · add, remove, reorder and edit blocks; the summary follows")
     blocks = block_editor(entry.config_cls, model_values, arch)
-with st.form("hyperparameters"):
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Network**")
-        raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}",
-                                   skip=block_fields(entry.config_cls))
-    with right:
-        st.markdown("**Training**")
-        raw_train = config_widgets(TrainConfig, train_defaults, key="train")
-    st.form_submit_button("Apply", type="primary", key="apply")
+# No form: an edit applies at once, so what Train and a sweep use is always what is shown (a
+# form's unapplied edits were dropped silently when the user went on to Train).
+left, right = st.columns(2)
+with left:
+    st.markdown("**Network**")
+    raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}",
+                               skip=block_fields(entry.config_cls))
+with right:
+    st.markdown("**Training**")
+    raw_train = config_widgets(TrainConfig, train_defaults, key="train")
 
 with shown_errors("Checking the hyperparameters"):
     model_cfg = to_config(entry.config_cls, {**raw_model, **blocks})

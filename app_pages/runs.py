@@ -45,7 +45,7 @@ if selected:
     st.divider()
     detail_id = selected[0] if len(selected) == 1 else st.selectbox(
         "Details of", selected, key="detail_run",
-        format_func=lambda r: str(df.loc[df["run_id"] == r, "run_name"].iloc[0]))
+        format_func=lambda r: ui_runs.short_name(df.loc[df["run_id"] == r].iloc[0]))
     with shown_errors("Showing the run"):
         ui_runs.run_detail(df[df["run_id"] == detail_id].iloc[0])
 elif len(compared) < 2:

@@ -120,7 +120,7 @@ def main() -> None:
         scores: dict[str, dict[str, list[float]]] = {}
         epochs, seconds = [], []
         for seed in seeds:
-            train_cfg = {**suggest_train_config(len(df), sample.task, df[sample.target]),
+            train_cfg = {**suggest_train_config(len(df), sample.task),
                          **train_opts, "seed": seed}
             spec = JobSpec(dataset_path=path, dataset_name=name, target=sample.target,
                            task=sample.task, model_config=model_opts, train_config=train_cfg)

@@ -1,36 +1,76 @@
-"""The one place that chooses the Keras backend and imports Keras.
+"""The one place that configures the Keras backend and imports Keras.
 
 TensorFlow costs seconds to import, so nothing imports Keras at module level: call
-:func:`keras` when a model is about to be built, trained or loaded (DESIGN decision 8).
+:func:`keras` when a model is about to be built, trained or loaded. Only the training worker
+does that; the web server never loads TensorFlow (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import MutableMapping
 from types import ModuleType
+
+# Keras draws the default seed of every initializer and dropout layer from Python's global
+# random generator while a model is built. The worker builds a summary model in one thread while
+# a job seeds and builds its model in another: built one at a time, the summary cannot change
+# the job's initial weights.
+_BUILD_LOCK = threading.Lock()
+
+
+def configure(env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
+    """Set the backend's environment before TensorFlow (or JAX) is imported.
+
+    GPU memory grows on demand instead of being reserved whole at start-up, so several jobs
+    (and other processes) can share one card. A value already set by the user wins.
+
+    Args:
+        env: the environment to update; ``os.environ`` by default.
+
+    Returns:
+        ``env``, updated.
+    """
+    env = os.environ if env is None else env
+    env.setdefault("KERAS_BACKEND", "tensorflow")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # TensorFlow: allocate as needed
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # the same for JAX
+    return env
+
+
+def build_lock() -> threading.Lock:
+    """Hold while seeding and building a model (see ``_BUILD_LOCK``)."""
+    return _BUILD_LOCK
 
 
 def keras() -> ModuleType:
     """Import and return Keras 3 with the configured backend (TensorFlow by default)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    configure()
     import keras as _keras
 
     return _keras
 
 
 def device_summary() -> str:
-    """A short description of the accelerator training will use, e.g. 'GPU (1)' or 'CPU'."""
+    """The device training will use, for people: 'GPU: NVIDIA H200' or 'CPU (2 cores)'."""
     k = keras()
     backend = k.backend.backend()
+    names: list[str] = []
     if backend == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
+        for gpu in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(details.get("device_name") or gpu.name)
     elif backend == "jax":
         import jax
 
-        gpus = [d for d in jax.devices() if d.platform == "gpu"]
-    else:
-        gpus = []
-    return f"GPU ({len(gpus)})" if gpus else "CPU"
+        names = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+    if names:
+        distinct = sorted(set(names))
+        if len(distinct) == 1 and len(names) > 1:
+            return f"GPU: {len(names)} × {distinct[0]}"
+        return "GPU: " + ", ".join(names)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"CPU ({cores} cores)"

@@ -68,15 +68,20 @@ def _data_kind(args: argparse.Namespace, df: Any) -> str:
 
 def _job_spec(args: argparse.Namespace):
     """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
-    from dl_core.data.images import parse_image_shape
     from dl_core.data.loading import read_csv
     from dl_core.data.task import detect_task
+    from dl_core.jobspec import build_job_spec
     from dl_core.kinds import get_kind
-    from dl_core.training import JobSpec, suggest_train_config
+    from dl_core.training import suggest_train_config
 
     path = Path(args.data)
     if not path.is_file():
         raise ConfigError(f"No such file: {path}.")
+    if _is_generator(args.arch):
+        return _generator_spec(args, path)
+    if not args.target:
+        raise ConfigError("--target is required: name the column to predict (only generators, "
+                          "--arch tvae, ctgan or copula, train without one).")
     df = read_csv(path)
     if args.target not in df.columns:
         from dl_core.data.task import check_target
@@ -85,8 +90,8 @@ def _job_spec(args: argparse.Namespace):
     kind = get_kind(_data_kind(args, df))
     arch = args.arch or kind.default_arch
     options = kind.complete_options(df, {
-        "image_shape": parse_image_shape(args.image_shape), "time_column": args.time,
-        "lookback": args.lookback, "horizon": args.horizon, "season_length": args.season_length,
+        "image_shape": args.image_shape, "time_column": args.time, "lookback": args.lookback,
+        "horizon": args.horizon, "season_length": args.season_length,
         "sequence_id": args.sequence_id, "step_column": args.step_column,
     })
     task = kind.fixed_task or args.task or detect_task(df[args.target])
@@ -94,12 +99,52 @@ def _job_spec(args: argparse.Namespace):
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
     # The same data-aware defaults the Model page starts from, so both train alike.
-    train_opts = {**suggest_train_config(len(df), task, df[args.target]), **train_opts}
-    return JobSpec(
+    train_opts = {**suggest_train_config(len(df), task), **train_opts}
+    return build_job_spec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
-        arch=arch, model_config=model_opts, train_config=train_opts,
-        experiment=args.experiment, exclude=tuple(args.exclude or ()), data_kind=kind.name,
-        **options,
+        arch=arch, data_kind=kind.name, options=options, model_config=model_opts,
+        train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
+    )
+
+
+def _is_generator(arch: str | None) -> bool:
+    from dl_core.models import get_model
+
+    return arch is not None and get_model(arch).family == "generative"
+
+
+def _generator_spec(args: argparse.Namespace, path: Path):
+    """The job of ``train --arch tvae|ctgan|copula``: a table, the target optional."""
+    import dataclasses
+
+    from dl_core.data.loading import read_csv
+    from dl_core.jobspec import build_job_spec
+    from dl_core.models import get_model
+    from dl_core.training import get_trainer
+    from dl_core.training.generative import GENERATION_TASK
+
+    entry = get_model(args.arch)
+    df = read_csv(path)
+    if args.target and args.target not in df.columns:
+        raise ConfigError(f"There is no column '{args.target}' in {path.name}; columns: "
+                          f"{', '.join(map(str, df.columns[:30]))}.")
+    options = _parse_sets(args.set)
+    model_fields = {f.name for f in dataclasses.fields(entry.config_cls)}
+    train_fields = {f.name for f in dataclasses.fields(get_trainer(entry.family).config_cls)}
+    unknown = sorted(set(options) - model_fields - train_fields)
+    if unknown:
+        raise ConfigError(
+            f"Unknown option(s) {unknown} for --arch {args.arch}; model options: "
+            f"{sorted(model_fields)}; training options: {sorted(train_fields)}."
+        )
+    train_opts = {k: v for k, v in options.items() if k in train_fields}
+    if args.epochs is not None:
+        train_opts["epochs"] = str(args.epochs)
+    return build_job_spec(
+        dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target or "",
+        task=GENERATION_TASK, arch=args.arch, data_kind="tabular",
+        model_config={k: v for k, v in options.items() if k in model_fields},
+        train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
     )
 
 
@@ -118,16 +163,23 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
            "arch": spec.arch, "data_kind": spec.data_kind, "metrics": result.metrics}
     if result.baselines:  # forecasts are set beside naive baselines
         out["baselines"] = result.baselines
+    if "fit_seconds" in result.metrics:  # generators
+        out["fit_seconds"] = result.metrics["fit_seconds"]
     return out
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from typing import get_type_hints
 
+    from dl_core.compare import check_selection_metric
     from dl_core.models import get_model
     from dl_core.sweeps import SweepSpec, parse_axis, run_sweep
     from dl_core.training import TrainConfig
 
+    if _is_generator(args.arch):
+        raise ConfigError(f"Sweeps tune supervised models; --arch {args.arch} is a generator "
+                          "(train it with `train`, compare runs on the Runs page).")
+    check_selection_metric(args.metric)  # before reading the data: a test metric is refused
     base = _job_spec(args)
     hints = {**get_type_hints(TrainConfig), **get_type_hints(get_model(base.arch).config_cls)}
     space: dict[str, Any] = {}
@@ -158,30 +210,68 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
 
     result = run_sweep(spec, report=report)
     return {"run_id": result.run_id, "status": result.status, "metric": args.metric,
-            "best": result.best, "trials": result.trials}
+            "best": result.best, "trials": result.trials,
+            # Reported only: the best trial was chosen on the validation metric above.
+            "best_trial_test": result.best_test}
 
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core import tracking
-    from dl_core.compare import find_best_run, prediction_table
+    from dl_core.compare import check_selection_metric, find_best_run, prediction_table
     from dl_core.data.loading import read_csv
 
+    if args.metric is not None:
+        check_selection_metric(args.metric)
     path = Path(args.data)
     if not path.is_file():
         raise ConfigError(f"No such file: {path}.")
     run_id = args.run
     if run_id.startswith("best:"):
-        run_id = find_best_run(run_id.removeprefix("best:"), args.metric)
+        run_id = find_best_run(run_id.removeprefix("best:"), args.metric or "best_val_loss")
     tracking.get_run(run_id)  # a clear "no such run" before loading anything
     df = read_csv(path)
     predictor = tracking.load_predictor(run_id)
-    predictions = predictor.predict(df, threshold=args.threshold)
+    predictions = predictor.predict(df, threshold=args.threshold)  # None: the run's saved one
     out = Path(args.out)
     prediction_table(df, predictions).to_csv(out, index=False)
     for note in predictor.notes:
         print(f"note: {note}", file=sys.stderr)
-    return {"run_id": run_id, "rows": len(predictions), "out": str(out.resolve()),
-            "columns": list(predictions.columns), "notes": predictor.notes}
+    out_json = {"run_id": run_id, "rows": len(predictions), "out": str(out.resolve()),
+                "columns": list(predictions.columns), "notes": predictor.notes}
+    if predictor.meta.get("task") == "binary":
+        out_json["threshold"] = predictor.threshold if args.threshold is None else args.threshold
+    return out_json
+
+
+def _parse_condition(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--condition expects column=value; got {item!r}.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core.generation.export import to_safe_csv
+    from dl_core.generation.generate import generate
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"No such folder for --out: {out.parent}.")
+    rows, report = generate(args.run, args.n, seed=args.seed,
+                            condition=_parse_condition(args.condition))
+    out.write_bytes(to_safe_csv(rows))
+    for note in report["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    figures = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
+               "dcr_closer_to_train")
+    result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
+              "out": str(out.resolve()), **{k: report[k] for k in figures}}
+    if report.get("target"):
+        result["tstr_ratio"] = report["tstr_ratio"]
+    return result
 
 
 def _add_job_arguments(p: argparse.ArgumentParser) -> None:
@@ -189,10 +279,12 @@ def _add_job_arguments(p: argparse.ArgumentParser) -> None:
     from dl_core.kinds import kind_names
 
     p.add_argument("data", help="Path of the CSV file.")
-    p.add_argument("--target", required=True, help="Column to predict.")
+    p.add_argument("--target", help="Column to predict (generators: optional; the column "
+                   "sampling is conditioned on and the utility figure predicts).")
     p.add_argument("--arch",
                    help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
-                   "tables, cnn for images, lstm for sequences and time series).")
+                   "tables, cnn for images, lstm for sequences and time series); generators "
+                   "of tables: tvae, ctgan or copula.")
     p.add_argument("--kind", choices=kind_names(),
                    help="Data kind (default: detected from the data and --arch).")
     p.add_argument("--image-shape", metavar="HxWxC",
@@ -235,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--method", choices=("grid", "random"), default="grid")
     sweep.add_argument("--budget", type=int, help="Most trials (required for random search).")
     sweep.add_argument("--metric", default="best_val_loss",
-                       help="What 'best' means: best_val_loss (default) or e.g. test_accuracy.")
+                       help="What 'best' means, on validation data: best_val_loss (default) or "
+                            "a val_* metric, e.g. val_accuracy, val_roc_auc, val_rmse. Test "
+                            "metrics are reported for the best trial, never optimised.")
     sweep.add_argument("--seed", type=int, default=0, help="Seed of the random search.")
     sweep.add_argument("--name", help="Name of the sweep's parent run.")
     sweep.set_defaults(func=cmd_sweep)
@@ -245,11 +339,24 @@ def build_parser() -> argparse.ArgumentParser:
                          help="A run id, or best:EXPERIMENT for the best run of an experiment.")
     predict.add_argument("data", help="CSV with the model's feature columns (target optional).")
     predict.add_argument("--out", default="predictions.csv", help="Where to write (CSV).")
-    predict.add_argument("--threshold", type=float, default=0.5,
-                         help="Binary classifiers: predict the positive class at or above this.")
-    predict.add_argument("--metric", default="best_val_loss",
-                         help="With best:EXPERIMENT, the metric that picks the best run.")
+    predict.add_argument("--threshold", type=float, default=None,
+                         help="Binary classifiers: predict the positive class at or above this "
+                              "(default: the threshold saved with the run, chosen on validation "
+                              "data on the Evaluate page; 0.5 until one is saved).")
+    predict.add_argument("--metric", default=None,
+                         help="With best:EXPERIMENT, the validation metric that picks the best "
+                              "run: best_val_loss (default) or a val_* metric.")
     predict.set_defaults(func=cmd_predict)
+
+    generate = sub.add_parser("generate", help="Sample synthetic rows from a generator run.")
+    generate.add_argument("run", metavar="RUN_ID", help="A generator's training run id.")
+    generate.add_argument("--n", type=int, required=True, help="Rows to generate.")
+    generate.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
+                          help="Only rows where a categorical column has this value "
+                               "(repeatable).")
+    generate.add_argument("--seed", type=int, default=0, help="Seed of the draw.")
+    generate.add_argument("--out", required=True, help="Where to write the rows (CSV).")
+    generate.set_defaults(func=cmd_generate)
     return parser
 
 

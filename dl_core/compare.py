@@ -28,8 +28,50 @@ BASE_COLUMNS = ["run_id", "run_name", "experiment_id", "experiment", "status", "
 _TAG_COLUMNS = {"kind": "tags.dlx.kind", "parent_run_id": "tags.mlflow.parentRunId",
                 "dataset": "tags.dataset", "arch": "tags.arch", "task": "tags.task",
                 "target": "tags.target"}
+# What a choice (best trial, best run, the star) may read: validation figures only.
+_VALIDATION_PREFIXES = ("val_", "best_val_")
 _PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Dark24
 _TEMPLATE = "plotly_white"
+
+
+def is_validation_metric(metric: str) -> bool:
+    """Whether ``metric`` is measured on the validation split (``val_*``, ``best_val_*``)."""
+    return metric.removeprefix("metrics.").startswith(_VALIDATION_PREFIXES)
+
+
+def check_selection_metric(metric: str) -> str:
+    """The metric name if a choice may be made on it; a clear error otherwise.
+
+    The test split is scored once and reported: picking the best trial or run on it would make
+    its figures optimistic (the choice fits the test rows), so choices read validation figures.
+
+    Raises:
+        ConfigError: for a test (or baseline) metric, or anything not measured on validation.
+    """
+    from dl_core.errors import ConfigError
+
+    name = metric.removeprefix("metrics.").strip()
+    if is_validation_metric(name):
+        return name
+    base = name.removeprefix("best_").removeprefix("test_").removeprefix("val_")
+    if name.startswith(("test_", "baseline_")):
+        raise ConfigError(
+            f"{name!r} is measured on the test split, which is only reported, never used to "
+            "choose: a best run or trial picked on it would make its test figures optimistic. "
+            f"Choose on validation data instead: best_val_loss or val_{base}."
+        )
+    raise ConfigError(
+        f"Choices are made on validation metrics (best_val_loss or val_*, e.g. val_{base}); "
+        f"got {name!r}."
+    )
+
+
+def selection_metrics(df: pd.DataFrame) -> list[str]:
+    """The validation metrics some run of ``df`` has, that a best-run picker may offer,
+    ``best_val_loss`` first."""
+    names = [m for m in columns_of(df, "metrics.")
+             if is_validation_metric(m) and df[f"metrics.{m}"].notna().any()]
+    return sorted(names, key=lambda m: (m != BEST_MONITORED, m))
 
 
 def runs_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -149,7 +191,12 @@ def differing(df: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 
 
 def best_run_id(df: pd.DataFrame, metric: str) -> str | None:
-    """The run with the best value of ``metric`` (lowest for losses), None if nobody has it."""
+    """The run with the best value of ``metric`` (lowest for losses), None if nobody has it.
+
+    Raises:
+        ConfigError: if ``metric`` is not a validation metric (see :func:`check_selection_metric`).
+    """
+    check_selection_metric(metric)
     col = metric if metric in df.columns else f"metrics.{metric}"
     if col not in df.columns or df[col].notna().sum() == 0:
         return None
@@ -356,14 +403,16 @@ def report_figure(report: Mapping[str, Any] | None) -> go.Figure:
 
 
 def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
-    """The FINISHED training run of ``experiment`` with the best ``metric``.
+    """The FINISHED training run of ``experiment`` with the best validation ``metric``.
 
     Raises:
+        ConfigError: if ``metric`` is not a validation metric.
         TrackingError: if the experiment does not exist or has no such run.
     """
     from dl_core import tracking
     from dl_core.errors import TrackingError
 
+    metric = check_selection_metric(metric)
     names = tracking.experiments()
     ids = [i for i, n in names.items() if n == experiment]
     if not ids:
@@ -382,6 +431,16 @@ def find_best_run(experiment: str, metric: str = BEST_MONITORED) -> str:
 
 
 def prediction_table(df: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
-    """The input rows with the predictions (and class probabilities) appended."""
-    clash = [c for c in predictions.columns if c in df.columns]
-    return pd.concat([df.drop(columns=clash), predictions], axis=1)
+    """The predictions first (so they are seen beside 20+ input columns), then every input
+    column in its original order with its values untouched.
+
+    ``predictions`` is indexed like the input rows it belongs to; a row without a prediction
+    (a forecast origin with less than ``lookback`` rows of history) keeps its inputs with empty
+    prediction cells. A prediction column that repeats an input column (a forecast's time) is
+    left out: the input's own values stay. Long-format sequences get one prediction per
+    sequence, indexed by the id column: the result is that column, then the predictions.
+    """
+    if predictions.index.name is not None and predictions.index.name in df.columns:
+        return predictions.reset_index()
+    own = predictions.drop(columns=[c for c in predictions.columns if c in df.columns])
+    return pd.concat([own.reindex(df.index), df], axis=1)

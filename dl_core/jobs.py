@@ -57,6 +57,9 @@ class JobState:
     trial: int = 0
     n_trials: int = 0
     sweep: dict[str, Any] = field(default_factory=dict)
+    # Generators: a few fresh rows from the latest preview, and the epoch they come from.
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples_epoch: int = 0
 
     @property
     def active(self) -> bool:
@@ -71,8 +74,8 @@ class Executor(abc.ABC):
     outlive the page or session that started them. Errors are :class:`DLExplorerError` s.
     """
 
-    #: The device jobs train on, as people read it ("GPU 0: NVIDIA ...", "CPU"); None until the
-    #: executor has found out (after :meth:`warm_up`).
+    #: The device jobs train on, as people read it ("GPU: NVIDIA H200", "CPU (2 cores)"); None
+    #: until the executor has found out (after :meth:`warm_up`).
     device: str | None = None
 
     @abc.abstractmethod
@@ -108,15 +111,47 @@ class Executor(abc.ABC):
         """Ask the job to stop at its next batch; its run ends KILLED with the model so far."""
 
     @abc.abstractmethod
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
-        """Predict raw rows with a run's logged model, away from the caller's process.
+        """Predict raw rows with a run's logged model, away from the caller's process; binary
+        classifiers use ``threshold``, else the one saved with the run.
+
+        Binary classifiers use ``threshold``, else the one saved with the run.
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
 
         Raises:
             DataError: if the rows do not fit the model (missing columns, ...).
+        """
+
+    @abc.abstractmethod
+    def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Build ``arch`` for the data's shapes where Keras runs (never in the caller's
+        process); answered while jobs train.
+
+        Returns:
+            ``{"layers": [{"layer", "type", "output shape", "parameters"}], "params": {"total",
+            "trainable", "non_trainable"}, "dot": Graphviz source}``.
+
+        Raises:
+            DataError: if the model cannot be built (a bad config, layers that do not fit).
+            TrainingError: if no answer comes within ``timeout`` seconds.
+        """
+
+    @abc.abstractmethod
+    def generate(self, run_id: str, n: int, seed: int = 0,
+                 condition: dict[str, Any] | None = None,
+                 timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Sample ``n`` rows from a generator run away from the caller's process, score them and
+        record the generation as an MLflow run (:func:`dl_core.generation.generate.generate`).
+
+        Returns:
+            The synthetic rows and the report (its ``run_id`` is the generation's run).
+
+        Raises:
+            DataError: if the run is not a generator or the condition cannot be met.
         """
 
     @abc.abstractmethod
@@ -149,6 +184,7 @@ class LocalExecutor(Executor):
         self._log = Path(tempfile.gettempdir()) / f"dl_explorer_worker_{os.getpid()}.log"
         self.device: str | None = None
         self.ready = threading.Event()
+        self._warming = False  # a warmup was sent to the current worker
         # Predictions waiting for the worker's answer: id -> (answered, answer).
         self._waiters: dict[str, tuple[threading.Event, dict[str, Any]]] = {}
 
@@ -164,6 +200,8 @@ class LocalExecutor(Executor):
             root = str(Path(__file__).resolve().parent.parent)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
             self.ready.clear()
+            self._warming = False
+            self.device = None  # a new worker: known again once it has warmed up
             proc = subprocess.Popen(
                 [sys.executable, "-m", "dl_core.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -199,7 +237,7 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -230,6 +268,8 @@ class LocalExecutor(Executor):
                 job.first_epoch_at = job.first_epoch_at or time.time()
                 for key, value in event["logs"].items():
                     job.history.setdefault(key, []).append(value)
+            elif kind == "samples":
+                job.samples, job.samples_epoch = event["rows"], event["epoch"]
             elif kind == "evaluating" and job.kind != "sweep":
                 job.status = "evaluating"
             elif kind == "finished":
@@ -244,8 +284,8 @@ class LocalExecutor(Executor):
         from dl_core import tracking
 
         for answered, answer in list(self._waiters.values()):
-            answer.update(type="failed", error=f"The worker stopped while predicting (exit code "
-                                               f"{code}); it may have run out of memory.")
+            answer.update(type="failed", error=f"The worker stopped before it answered (exit "
+                                               f"code {code}); it may have run out of memory.")
             answered.set()
         with self._lock:
             if self._proc is not None and self._proc.poll() is not None:
@@ -267,9 +307,11 @@ class LocalExecutor(Executor):
     # -- public interface -----------------------------------------------------------------
     def warm_up(self) -> None:
         """Start the worker and import TensorFlow there now, so the first Train is quick."""
-        if self._proc is not None and self._proc.poll() is None and self.ready.is_set():
+        if self._proc is not None and self._proc.poll() is None and (self.ready.is_set()
+                                                                     or self._warming):
             return
         self._send({"cmd": "warmup"})
+        self._warming = True
 
     def submit(self, spec: JobSpec) -> str:
         job_id = uuid.uuid4().hex[:12]
@@ -309,10 +351,13 @@ class LocalExecutor(Executor):
                 self._jobs[job_id].stop_requested = True
         self._send({"cmd": "stop", "job_id": job_id})
 
-    def predict(self, run_id: str, df: pd.DataFrame, threshold: float = 0.5,
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
                 timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
         """Predict raw rows with a run's logged model, in the worker (TensorFlow stays out of
         the web server, and a crash there cannot take it down).
+
+        Binary classifiers use ``threshold``, else the one saved with the run (read here, so
+        a model the worker keeps loaded follows a threshold saved since).
 
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
@@ -320,29 +365,76 @@ class LocalExecutor(Executor):
         Raises:
             DataError: with the worker's message (missing columns, no such model, ...).
         """
+        from dl_core import tracking
         from dl_core.paths import app_home
 
+        if threshold is None:
+            threshold = tracking.saved_threshold(run_id)
         request_id = uuid.uuid4().hex[:12]
         folder = app_home() / "predictions"
         folder.mkdir(parents=True, exist_ok=True)
         data_path = folder / f"{request_id}.in.parquet"
         out_path = folder / f"{request_id}.out.parquet"
         df.to_parquet(data_path)
-        answered, answer = threading.Event(), {}
-        self._waiters[request_id] = (answered, answer)
         try:
-            self._send({"cmd": "predict", "job_id": request_id, "run_id": run_id,
-                        "data_path": str(data_path), "out_path": str(out_path),
-                        "threshold": threshold})
-            if not answered.wait(timeout):
-                raise TrainingError(f"The prediction did not finish within {timeout:.0f} s.")
-            if answer.get("type") != "predicted":
-                raise DataError(answer.get("error") or "The prediction failed.")
+            answer = self._ask({"cmd": "predict", "job_id": request_id, "run_id": run_id,
+                                "data_path": str(data_path), "out_path": str(out_path),
+                                "threshold": threshold}, timeout, "The prediction")
             return pd.read_parquet(out_path), list(answer.get("notes") or [])
         finally:
-            self._waiters.pop(request_id, None)
             data_path.unlink(missing_ok=True)
             out_path.unlink(missing_ok=True)
+
+    def generate(self, run_id: str, n: int, seed: int = 0,
+                 condition: dict[str, Any] | None = None,
+                 timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Sample a generator run in the worker (see :meth:`Executor.generate`)."""
+        from dl_core.paths import app_home
+
+        request_id = uuid.uuid4().hex[:12]
+        folder = app_home() / "generations"
+        folder.mkdir(parents=True, exist_ok=True)
+        out_path = folder / f"{request_id}.parquet"
+        try:
+            answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
+                                "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "out_path": str(out_path)}, timeout, "The generation")
+            return pd.read_parquet(out_path), dict(answer["report"])
+        finally:
+            out_path.unlink(missing_ok=True)
+
+    def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
+        """A model's layer table, parameter counts and diagram, built in the worker (where Keras
+        is loaded already; answered beside a running job).
+
+        Returns:
+            ``{"layers": [{"layer", "type", "output shape", "parameters"}], "params": {"total",
+            "trainable", "non_trainable"}, "dot": Graphviz source}``
+            (:func:`dl_core.models.summary.summarize`).
+
+        Raises:
+            DataError: with the worker's message (a bad config, layers that do not fit the data).
+            TrainingError: when the worker does not answer in time.
+        """
+        answer = self._ask({"cmd": "summary", "job_id": uuid.uuid4().hex[:12], "arch": arch,
+                            "model_config": model_config, "input_shape": list(input_shape),
+                            "n_outputs": int(n_outputs), "task": task}, timeout, "The model summary")
+        return {key: answer[key] for key in ("layers", "params", "dot")}
+
+    def _ask(self, msg: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """Send a request the worker answers beside its job queue; wait for its answer."""
+        answered, answer = threading.Event(), {}
+        self._waiters[msg["job_id"]] = (answered, answer)
+        try:
+            self._send(msg)
+            if not answered.wait(timeout):
+                raise TrainingError(f"{what} did not finish within {timeout:.0f} s.")
+            if answer.get("type") == "failed":
+                raise DataError(answer.get("error") or f"{what} failed.")
+            return answer
+        finally:
+            self._waiters.pop(msg["job_id"], None)
 
     def shutdown(self) -> None:
         with self._lock:

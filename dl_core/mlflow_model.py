@@ -19,8 +19,11 @@ class DLExplorerModel(PythonModel):
         self.predictor = Predictor.load(a["keras_model"], a["preprocessor"], a["meta"])
 
     def predict(self, context, model_input, params=None):
-        threshold = float((params or {}).get("threshold", 0.5))
-        return self.predictor.predict(model_input, threshold=threshold)
+        # Binary: the threshold saved with the run (in meta.json, which saving a threshold on
+        # the Evaluate page rewrites), unless the caller passes one.
+        threshold = (params or {}).get("threshold")
+        return self.predictor.predict(
+            model_input, threshold=None if threshold is None else float(threshold))
 
 
 mlflow.models.set_model(DLExplorerModel())

@@ -79,6 +79,11 @@ class Predictor:
         return cls.load(folder / MODEL_FILE, folder / PREPROCESSOR_FILE, folder / META_FILE)
 
     @property
+    def threshold(self) -> float:
+        """Binary: the saved decision threshold (picked on validation data; 0.5 until one is)."""
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
     def data_kind(self) -> str:
         return self.meta.get("data_kind", "tabular")
 
@@ -165,11 +170,18 @@ class Predictor:
         """Class probabilities ``(n, n_classes)`` (classification) or scaled outputs."""
         return self._outputs(df)[0]
 
-    def predict(self, df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
         """Predictions for raw rows: ``prediction`` plus ``proba_<class>`` for classifiers;
-        ``step_1..step_H`` forecasts for time series (see the module docstring)."""
+        ``step_1..step_H`` forecasts for time series (see the module docstring).
+
+        Args:
+            df: Raw rows.
+            threshold: Binary: predict the positive class when its probability is at or above
+                this; None uses the threshold saved with the model (:attr:`threshold`).
+        """
         if len(df) == 0:
             raise DataError("There are no rows to predict.")
         self.notes = self.input_notes(df)
         out, index, extra = self._outputs(df)
-        return self.kind.decode(self, out, index, extra, threshold)
+        cut = self.threshold if threshold is None else float(threshold)
+        return self.kind.decode(self, out, index, extra, cut)

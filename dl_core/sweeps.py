@@ -25,7 +25,8 @@ from dl_core.training import JobSpec, Reporter, TrainConfig, TrainingResult
 
 METHODS = ("grid", "random")
 MAX_TRIALS = 500
-# What a sweep can optimise: the monitored metric at its best epoch, or a test metric.
+# What a sweep optimises: a validation figure (the monitored loss at its best epoch, or a val_*
+# metric of the kept model). Test figures are reported for the best trial, never optimised.
 DEFAULT_METRIC = "best_val_loss"
 
 
@@ -103,8 +104,9 @@ class SweepSpec:
             :class:`~dl_core.training.TrainConfig`.
         method: ``grid`` (every combination, up to ``budget``) or ``random`` (``budget`` draws).
         budget: Most trials; required for random search.
-        metric: What "best" means: ``best_val_loss`` (lower is better), ``val_loss`` or a
-            test metric such as ``test_accuracy``.
+        metric: What "best" means, on validation data only: ``best_val_loss`` (lower is
+            better) or a ``val_*`` metric such as ``val_accuracy`` or ``val_rmse``. A ``test_*``
+            metric is refused (:func:`dl_core.compare.check_selection_metric`).
         seed: Seed of the random draws (and of the grid's subset when the budget cuts it).
         name: The parent run's name.
     """
@@ -152,8 +154,12 @@ def trial_params(spec: SweepSpec) -> list[dict[str, Any]]:
     """The trials' param values, in the order they will run; validated against the configs.
 
     Raises:
-        ConfigError: on an unknown param, a value out of range, a bad method or budget.
+        ConfigError: on an unknown param, a value out of range, a bad method or budget, or a
+            metric not measured on validation data.
     """
+    from dl_core.compare import check_selection_metric
+
+    check_selection_metric(spec.metric)
     if spec.method not in METHODS:
         raise ConfigError(f"Sweep method must be one of {list(METHODS)}; got {spec.method!r}.")
     if not spec.space:
@@ -208,16 +214,27 @@ def split_options(base: JobSpec, combo: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 def trial_value(result: TrainingResult, metric: str) -> float | None:
-    """The value of ``metric`` for a finished trial (None if it was not measured)."""
-    if metric.startswith("test_"):
-        value = result.metrics.get(metric.removeprefix("test_"))
-    elif metric.startswith("best_"):
+    """The validation value of ``metric`` for a finished trial (None if it was not measured).
+
+    ``best_val_<m>``: the best epoch's value of the per-epoch ``val_<m>``. ``val_<m>``: the kept
+    model scored on the validation split after training (as the test split is), else the last
+    epoch's value (``val_loss``).
+
+    Raises:
+        ConfigError: for a metric not measured on validation data.
+    """
+    from dl_core.compare import check_selection_metric
+
+    metric = check_selection_metric(metric)
+    if metric.startswith("best_"):
         series = result.history.get(metric.removeprefix("best_")) or []
         pick = min if lower_is_better(metric) else max
         value = pick(series) if series else None
     else:
-        series = result.history.get(metric) or []
-        value = series[-1] if series else None
+        value = result.val_metrics.get(metric.removeprefix("val_"))
+        if value is None:
+            series = result.history.get(metric) or []
+            value = series[-1] if series else None
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
@@ -227,6 +244,8 @@ class SweepResult:
     status: str
     trials: list[dict[str, Any]]
     best: dict[str, Any] | None
+    #: The best trial's test figures (reported only: the choice read validation data).
+    best_test: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def run_sweep(spec: SweepSpec, report: Reporter | None = None,
@@ -247,19 +266,20 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
     combos = trial_params(spec)
     base = spec.base
     higher = not lower_is_better(spec.metric)
-    name = spec.name or f"sweep-{base.arch}-{base.dataset_name}"
     params = {"arch": base.arch, "task": base.task, "target": base.target,
               "sweep_method": spec.method, "sweep_budget": spec.budget or len(combos),
               "sweep_metric": spec.metric, "sweep_seed": spec.seed,
               "sweep_space": json.dumps(spec.to_dict()["space"])}
     tags = {tracking.TAG_KIND: "sweep", "task": base.task, "arch": base.arch,
             "dataset": base.dataset_name, "target": base.target}
-    parent = tracking.start_run(base.experiment or base.dataset_name, run_name=name,
+    parent = tracking.start_run(base.experiment or base.dataset_name, run_name=spec.name,
                                 params=params, tags=tags)
+    name = tracking.run_name(parent)  # unique in the experiment, so its trials' names are too
     report({"type": "sweep_started", "run_id": parent, "n_trials": len(combos),
             "metric": spec.metric, "higher_is_better": higher, "epochs": 0})
     trials: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
+    test_figures: dict[int, dict[str, Any]] = {}  # per trial; reported for the best one only
     try:
         for i, combo in enumerate(combos, start=1):
             if stop.is_set():
@@ -283,6 +303,7 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
                 result = run_training(job, report=relay, stop=stop)
                 value = trial_value(result, spec.metric)
                 row.update(run_id=result.run_id, status=result.status, value=value)
+                test_figures[i] = dict(result.metrics)
             except DLExplorerError as exc:
                 row.update(run_id=None, status="FAILED", value=None, error=str(exc))
             trials.append(row)
@@ -297,14 +318,19 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
         status = "KILLED" if stopped else (
             "FAILED" if trials and all(t["status"] == "FAILED" for t in trials) else "FINISHED")
         summary = {"trials_run": len(trials)}
+        best_test: dict[str, Any] = {}
         if best:
             summary[f"best_{spec.metric}" if not spec.metric.startswith("best_")
                     else spec.metric] = best["value"]
+            # The chosen trial's test figures: reported, never part of the choice.
+            best_test = test_figures.get(best["trial"], {})
+            summary.update({f"best_trial_test_{k}": v for k, v in best_test.items()})
             tracking.set_tags(parent, {"best_trial_run_id": best["run_id"],
                                        "best_trial": best["trial"]})
         tracking.log_metrics(parent, summary)
         tracking.log_dict(parent, {"metric": spec.metric, "higher_is_better": higher,
-                                   "trials": trials, "best": best}, "sweep/trials.json")
+                                   "trials": trials, "best": best,
+                                   "best_trial_test": best_test}, "sweep/trials.json")
         error = None
         if status == "FAILED":
             error = trials[-1].get("error")
@@ -313,5 +339,6 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
         tracking.end_run(parent, "FAILED", error=f"{type(exc).__name__}: {exc}")
         raise
     report({"type": "finished", "run_id": parent, "status": status,
-            "metrics": {"best_value": best and best["value"], "trials_run": len(trials)}})
-    return SweepResult(parent, status, trials, best)
+            "metrics": {"best_value": best and best["value"], "trials_run": len(trials)},
+            "best_trial_test": best_test})
+    return SweepResult(parent, status, trials, best, best_test)

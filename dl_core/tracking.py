@@ -25,6 +25,7 @@ TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
 TAG_ERROR = "dlx.error"
+TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -92,18 +93,95 @@ def experiment_id(name: str) -> str:
         return exp.experiment_id
 
 
+def _name_stem(tags: dict[str, Any]) -> str:
+    """What a run is, as the start of its default name: ``fnn-churn``, ``sweep-lstm-load``."""
+    import re
+
+    parts = [tags.get("arch"), tags.get("dataset")]
+    stem = "-".join(str(p) for p in parts if p) or "run"
+    if tags.get(TAG_KIND) == "sweep":
+        stem = f"sweep-{stem}"
+    return re.sub(r"\s+", "_", stem.strip())[:200]
+
+
+def _names_like(c: Any, exp_id: str, stem: str) -> dict[str, list[tuple[int, str]]]:
+    """Active runs of the experiment whose name starts with ``stem``: name -> [(start, id)]."""
+    # The filter only narrows the search; names are compared exactly below. Quotes and
+    # backslashes cannot be escaped in a filter string, so the pattern stops before them.
+    safe = stem.split("'")[0].split("\\")[0].replace("%", "")
+    out: dict[str, list[tuple[int, str]]] = {}
+    token = None
+    while True:
+        page = c.search_runs([exp_id], filter_string=f"attributes.run_name LIKE '{safe}%'",
+                             max_results=SEARCH_PAGE_SIZE, page_token=token)
+        for r in page:
+            out.setdefault(r.info.run_name, []).append((r.info.start_time or 0, r.info.run_id))
+        token = page.token
+        if not token:
+            return out
+
+
+def _free_name(wanted: str | None, stem: str, taken: set[str]) -> str:
+    """``wanted`` if free, else ``wanted-2``, ``-3``...; without ``wanted``, ``stem-N`` with
+    N one more than the highest N in use."""
+    import re
+
+    if wanted:
+        n, name = 1, wanted
+        while name in taken:
+            n += 1
+            name = f"{wanted}-{n}"
+        return name
+    pattern = re.compile(re.escape(stem) + r"-(\d+)$")
+    used = [int(m.group(1)) for t in taken if (m := pattern.match(t))]
+    n = max(used, default=0) + 1
+    while f"{stem}-{n}" in taken:
+        n += 1
+    return f"{stem}-{n}"
+
+
+def _claim_unique_name(c: Any, exp_id: str, run: Any) -> str:
+    """Make sure no other active run of the experiment has ``run``'s name.
+
+    Runs are created under a name that was free a moment before; two processes (CLI, workers,
+    clients of one tracking server) starting at once can both take it. Each run then looks:
+    one that sees another run with its name moves to the name plus its own short id (unique,
+    so two movers cannot collide again). Of two runs racing for a name, at least one sees the
+    other (whichever looked last), so no two keep it.
+    """
+    name = run.info.run_name
+    run_id = run.info.run_id
+    for _ in range(10):
+        holders = _names_like(c, exp_id, name).get(name, [])
+        if not any(rid != run_id for _, rid in holders):
+            return name
+        name = f"{name}-{run_id[:6]}"
+        c.update_run(run_id, name=name)
+    raise TrackingError(f"Could not give run {run_id} a unique name; rename it.")
+
+
 def start_run(
     experiment: str, *, run_name: str | None, params: dict[str, Any], tags: dict[str, Any],
     parent_run_id: str | None = None,
 ) -> str:
-    """Create a RUNNING run with its params and tags; returns the run id."""
+    """Create a RUNNING run with its params and tags; returns the run id.
+
+    Run names are unique within an experiment: without ``run_name`` the run is called
+    ``<arch>-<dataset>-<N>`` (``sweep-`` first for a sweep); a ``run_name`` already in use
+    gets ``-2``, ``-3``... This holds for runs started anywhere (UI, CLI, concurrent jobs).
+    """
     from mlflow.entities import Param
 
     c = client()
     all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    run = c.create_run(experiment_id(experiment), run_name=run_name, tags=all_tags)
+    exp_id = experiment_id(experiment)
+    wanted = run_name.strip() if run_name and run_name.strip() else None
+    stem = _name_stem(tags)
+    taken = set(_names_like(c, exp_id, wanted or stem))
+    run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
+    _claim_unique_name(c, exp_id, run)
     run_id = run.info.run_id
     items = [Param(k, str(v)[:6000]) for k, v in params.items()]
     for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
@@ -162,7 +240,7 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     """
     import mlflow
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     def colspec(name: str, series) -> ColSpec:
         # Integer columns (pixels, counts) stay "long": MLflow refuses int64 -> double.
@@ -173,6 +251,9 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
     signature = ModelSignature(
         inputs=Schema([colspec(str(c), input_example_df[c]) for c in input_example_df.columns]),
         outputs=Schema([colspec(str(c), predictions_df[c]) for c in predictions_df.columns]),
+        # Binary: predict(df, params={"threshold": t}) overrides the saved threshold (MLflow
+        # drops params a signature does not declare); None keeps the saved one.
+        params=ParamSchema([ParamSpec("threshold", "double", None)]),
     )
     mlflow.set_tracking_uri(tracking_uri())
     package = Path(__file__).resolve().parent
@@ -185,16 +266,19 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
             artifacts={k: str(v) for k, v in files.items()},
             code_paths=[str(package)],
             signature=signature,
-            pip_requirements=_pip_requirements(),
+            pip_requirements=model_requirements(),
         )
     return f"runs:/{run_id}/{MODEL_NAME}"
 
 
-def _pip_requirements() -> list[str]:
+def model_requirements() -> list[str]:
+    """The pip requirements logged with each model, pinned to the installed versions."""
     # Listed explicitly: MLflow's inference would load the model in a subprocess (seconds).
     from importlib.metadata import version
 
-    names = ["keras", "tensorflow-cpu", "scikit-learn", "skops", "pandas", "numpy", "mlflow"]
+    # Whichever TensorFlow build is installed: tensorflow-cpu, or tensorflow (the GPU build).
+    names = ["keras", "tensorflow-cpu", "tensorflow", "scikit-learn", "skops", "pandas", "numpy",
+             "mlflow"]
     out = []
     for n in names:
         try:
@@ -276,10 +360,58 @@ def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
     c = client()
     out = {}
     for key in keys:
-        hist = sorted(c.get_metric_history(run_id, key), key=lambda m: m.step)
-        if hist:
-            out[key] = [m.value for m in hist]
+        # One value per step, the first logged: training logs the kept model's validation
+        # figures again at the last epoch's step (so they read as the latest value).
+        by_step: dict[int, float] = {}
+        for m in sorted(c.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)):
+            by_step.setdefault(m.step, m.value)
+        if by_step:
+            out[key] = [by_step[s] for s in sorted(by_step)]
     return out
+
+
+def saved_threshold(run_id: str) -> float | None:
+    """A binary run's decision threshold saved on the Evaluate page (None if none was)."""
+    value = get_run(run_id).data.tags.get(TAG_THRESHOLD)
+    return None if value is None else float(value)
+
+
+def update_model_meta(run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite keys of the ``meta.json`` inside a run's logged model (what the pyfunc reads).
+
+    The file is replaced where the model's artifacts live (MLflow 3 keeps a logged model's
+    files apart from the run's), through the client API, so a tracking server works too.
+
+    Returns:
+        The new meta.
+
+    Raises:
+        TrackingError: if the run has no logged model.
+    """
+    import mlflow
+
+    c = client()
+    run = get_run(run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(
+                f"runs:/{run_id}/{MODEL_NAME}/artifacts/meta.json", dst_path=tmp,
+                tracking_uri=tracking_uri()))
+        except Exception as exc:
+            raise TrackingError(
+                f"Run {run_id} has no logged model (it may have failed before the model was "
+                "saved); pick a FINISHED or KILLED training run."
+            ) from exc
+        meta = {**json.loads(local.read_text()), **changes}
+        local.write_text(json.dumps(meta, indent=2))
+        outputs = getattr(run, "outputs", None)
+        model_ids = [o.model_id for o in (outputs.model_outputs if outputs else [])]
+        model_ids = [m for m in model_ids if c.get_logged_model(m).name == MODEL_NAME]
+        if model_ids:
+            c.log_model_artifact(model_ids[0], str(local), "artifacts")
+        else:  # a model stored inside the run's own artifacts (MLflow 2 layout)
+            c.log_artifact(run_id, str(local), f"{MODEL_NAME}/artifacts")
+    return meta
 
 
 def load_model(model_uri: str):
@@ -360,11 +492,27 @@ def search_run_records(experiment_ids: list[str] | None = None, filter_string: s
             gc.enable()
 
 
+def run_name(run_id: str) -> str:
+    """The name of run ``run_id``."""
+    return get_run(run_id).info.run_name
+
+
 def rename_run(run_id: str, name: str) -> None:
+    """Rename a run (names stay unique within its experiment).
+
+    Raises:
+        TrackingError: on an empty name or one another run of the experiment has.
+    """
     name = name.strip()
     if not name:
         raise TrackingError("A run name cannot be empty; type a name or keep the current one.")
-    client().update_run(run_id, name=name)
+    c = client()
+    run = get_run(run_id)
+    holders = _names_like(c, run.info.experiment_id, name).get(name, [])
+    if any(rid != run_id for _, rid in holders):
+        raise TrackingError(f"Another run of this experiment is already called {name!r}; "
+                            "choose another name.")
+    c.update_run(run_id, name=name)
 
 
 def delete_run(run_id: str) -> None:
@@ -407,6 +555,24 @@ def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
         except Exception:
             return None
         return Path(local).read_bytes()
+
+
+def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
+    """Download a run's artifact folder into ``dst``; returns the local folder.
+
+    Raises:
+        TrackingError: if the run has no such folder.
+    """
+    import mlflow
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
+            tracking_uri=tracking_uri(),
+        )
+    except Exception as exc:
+        raise TrackingError(f"Run {run_id} has no artifact folder {artifact_path!r}.") from exc
+    return Path(local)
 
 
 def model_zip(run_id: str) -> bytes:

@@ -1,10 +1,13 @@
 """The training worker process: ``python -m dl_core.worker``.
 
 Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
-``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``),
-events on its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
+``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``,
+``{"cmd": "predict", ...}``, ``{"cmd": "summary", "job_id", "arch", ...}``,
+``{"cmd": "generate", "job_id", "run_id", "n", "seed", "condition", "out_path"}``), events on
+its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
 take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
-at a time in a thread so the main thread can keep reading stop commands.
+at a time in a thread so the main thread can keep reading stop commands; predictions and model
+summaries are answered beside them, each in its own thread.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 
@@ -32,6 +36,10 @@ class Worker:
         # Loaded models for predictions, newest last; one prediction at a time.
         self.predictors: dict[str, Any] = {}
         self.predict_lock = threading.Lock()
+        # One thread imports at a time: the warmup, a summary and a prediction may all be first
+        # to import TensorFlow, and two threads importing one package cycle can deadlock.
+        self.import_lock = threading.Lock()
+        self.imported: set[str] = set()  # what ``load`` has imported already
 
     def send(self, event: dict[str, Any]) -> None:
         with self.lock:
@@ -51,9 +59,10 @@ class Worker:
 
     def run_job(self, job_id: str, spec_dict: dict[str, Any], stop: threading.Event,
                 kind: str = "run") -> None:
-        from dl_core.errors import DLExplorerError
-        from dl_core.sweeps import SweepSpec, run_sweep
-        from dl_core.training import JobSpec, run_training
+        with self.import_lock:
+            from dl_core.errors import DLExplorerError
+            from dl_core.sweeps import SweepSpec, run_sweep
+            from dl_core.training import JobSpec, run_training
 
         def report(event: dict[str, Any]) -> None:
             # The runs to end if the worker is terminated: a job's run, a sweep's parent and
@@ -90,11 +99,23 @@ class Worker:
         elif cmd == "predict":
             # Beside the training queue: a prediction must not wait for a long training.
             threading.Thread(target=self.predict, args=(msg,), name="predict", daemon=True).start()
+        elif cmd == "summary":
+            # The Model page's summary follows each layer edit, also while a job trains.
+            threading.Thread(target=self.summary, args=(msg,), name="summary", daemon=True).start()
+        elif cmd == "generate":
+            threading.Thread(target=self.generate, args=(msg,), name="generate",
+                             daemon=True).start()
         elif cmd == "warmup":
+            # In a thread: commands (a summary, a stop) are read while it imports.
+            threading.Thread(target=self.warmup, name="warmup", daemon=True).start()
+
+    def warmup(self) -> None:
+        """Import what the first job needs, so its first epoch comes as fast as later ones';
+        then announce the device jobs run on."""
+        with self.import_lock:
             from dl_core.backend import device_summary
 
             device = device_summary()
-            # Everything the first job imports, so its first epoch comes as fast as later ones'.
             import mlflow.pyfunc  # noqa: F401
 
             import dl_core.evaluation.png  # noqa: F401
@@ -104,7 +125,15 @@ class Worker:
             from dl_core import tracking
 
             tracking.client()
-            self.send({"type": "ready", "device": device})
+        self.send({"type": "ready", "device": device})
+
+    def load(self, what: str, imports: Callable[[], None]) -> None:
+        """Run ``imports`` once, under the import lock; later calls return at once (a summary
+        must not wait while the warmup imports MLflow)."""
+        if what not in self.imported:
+            with self.import_lock:
+                imports()
+            self.imported.add(what)
 
     def predict(self, msg: dict[str, Any]) -> None:
         """Predict a table (Parquet) with a run's logged model; write the result as Parquet."""
@@ -115,18 +144,60 @@ class Worker:
 
         job_id = msg["job_id"]
         try:
+            self.load("predict", _import_predictor)
             with self.predict_lock:
                 predictor = self.predictors.pop(msg["run_id"], None)
                 if predictor is None:
-                    predictor = tracking.load_predictor(msg["run_id"])
+                    from dl_core.backend import build_lock
+
+                    with build_lock():  # loading draws default seeds too (see build_lock)
+                        predictor = tracking.load_predictor(msg["run_id"])
                 self.predictors[msg["run_id"]] = predictor
                 while len(self.predictors) > MAX_LOADED_MODELS:
                     self.predictors.pop(next(iter(self.predictors)))
+                threshold = msg.get("threshold")  # None: the one saved with the model
                 out = predictor.predict(pd.read_parquet(msg["data_path"]),
-                                        threshold=float(msg.get("threshold", 0.5)))
+                                        threshold=None if threshold is None else float(threshold))
                 notes = list(predictor.notes)
             out.to_parquet(msg["out_path"])
             self.send({"job_id": job_id, "type": "predicted", "notes": notes})
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a bug: still a message, never a dead worker
+            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+
+    def summary(self, msg: dict[str, Any]) -> None:
+        """Build a model for the Model page: its layer table, parameter counts and diagram."""
+        from dl_core.errors import DLExplorerError
+
+        job_id = msg["job_id"]
+        try:
+            self.load("summary", _import_models)
+            from dl_core.models.summary import summarize
+
+            answer = summarize(msg["arch"], msg["model_config"], tuple(msg["input_shape"]),
+                               int(msg["n_outputs"]), msg["task"])
+            self.send({"job_id": job_id, "type": "summary", **answer})
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a broken install, a shape the layers refuse: a message
+            self.send({"job_id": job_id, "type": "failed",
+                       "error": f"The training worker could not build the model "
+                                f"({type(exc).__name__}: {exc})."})
+
+    def generate(self, msg: dict[str, Any]) -> None:
+        """Sample a generator run (recorded as a generation run); rows to Parquet, the report
+        in the answer."""
+        from dl_core.errors import DLExplorerError
+        from dl_core.generation.generate import generate
+
+        job_id = msg["job_id"]
+        try:
+            with self.predict_lock:
+                rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
+                                        condition=msg.get("condition") or None)
+            rows.to_parquet(msg["out_path"])
+            self.send({"job_id": job_id, "type": "generated", "report": report})
         except DLExplorerError as exc:
             self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
         except Exception as exc:  # a bug: still a message, never a dead worker
@@ -142,7 +213,25 @@ class Worker:
                 pass
 
 
+def _import_models() -> None:
+    from dl_core.backend import keras
+
+    keras()
+    import dl_core.models  # noqa: F401  (registers every architecture)
+    import dl_core.models.summary  # noqa: F401
+
+
+def _import_predictor() -> None:
+    from dl_core.backend import keras
+
+    keras()
+    import dl_core.predictor  # noqa: F401
+
+
 def main() -> None:
+    from dl_core.backend import configure
+
+    configure()  # before anything imports TensorFlow: GPU memory growth, backend, log level
     # The protocol gets a private copy of stdout; fd 1 then points at stderr so that anything
     # libraries print cannot corrupt the JSON lines.
     protocol = os.fdopen(os.dup(1), "w", buffering=1)

@@ -97,3 +97,22 @@ def seeded_runs() -> dict:
                                 method="grid", name="seed-sweep"))
     return {"runs": runs, "sweep": sweep.run_id, "trials": [t["run_id"] for t in sweep.trials],
             "data": df}
+
+
+@pytest.fixture
+def weather_log() -> pd.DataFrame:
+    """A daily weather log in date order (dates as text, a categorical ``weather``); rain
+    follows precipitation, so ``weather`` is learnable."""
+    rng = np.random.default_rng(4)
+    n = 300
+    precipitation = np.round(rng.gamma(0.6, 5.0, n) * (rng.random(n) < 0.5), 1)
+    temp_max = np.round(12 + 10 * np.sin(np.arange(n) * 2 * np.pi / 365) + rng.normal(0, 2, n), 1)
+    weather = np.where(precipitation > 2, "rain", np.where(precipitation > 0, "drizzle",
+                       rng.choice(["sun", "fog"], n, p=[0.8, 0.2])))
+    df = pd.DataFrame({
+        "date": pd.date_range("2012-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+        "precipitation": precipitation, "temp_max": temp_max,
+        "temp_min": np.round(temp_max - 6 - rng.uniform(0, 4, n), 1),
+        "wind": np.round(rng.gamma(3.0, 1.2, n), 1), "weather": weather,
+    })
+    return df

@@ -273,6 +273,13 @@ def test_learning_curves_train_and_val_per_metric():
     assert [a.text for a in fig.layout.annotations] == ["Loss", "Accuracy"]
 
 
+def test_regression_learning_curves_name_their_units():
+    history = {"loss": [1.0, 0.5], "mae": [900.0, 450.0], "rmse": [1200.0, 600.0]}
+    titles = [a.text for a in ev.learning_curves_figure(history).layout.annotations]
+    assert titles == ["Loss (MSE of the standardised target)", "MAE (data units)",
+                      "RMSE (data units)"]
+
+
 def test_learning_curves_partial_and_empty_history():
     partial = ev.learning_curves_figure({"loss": [0.9, 0.8], "val_loss": [1.0]})
     assert [len(t.x) for t in partial.data] == [2, 1]

@@ -34,8 +34,12 @@ class WordsKind(DataKind):
     """Sentences in a ``text`` column; the network sees each sentence's word count."""
 
     name = "words"
-    title = "Sentences"
+    title = "Sentences (one per row)"
     default_arch = "words_fnn"
+    target_label = "Label of each sentence"
+
+    def describe_inputs(self, shape):
+        return "word counts"
 
     @staticmethod
     def counts(df: pd.DataFrame) -> pd.DataFrame:

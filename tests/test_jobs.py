@@ -93,3 +93,70 @@ def test_predictions_run_in_the_worker(executor, tiny_binary):
     assert any("extra" in n for n in notes)
     with pytest.raises(DataError, match=r"lacks 1 column\(s\) the model was trained on: \['x2'\]"):
         executor.predict(state.run_id, rows.drop(columns=["x2"]))
+
+
+def test_worker_summarises_a_model(executor):
+    from dl_core.errors import DataError
+
+    summary = executor.summary("fnn", {"hidden_units": (16, 8), "dropout": 0.0}, (5,), 3,
+                               "multiclass")
+    # 5*16+16 + 16*8+8 + 8*3+3 weights and biases.
+    assert summary["params"] == {"total": 259, "trainable": 259, "non_trainable": 0}
+    assert [(r["layer"], r["parameters"]) for r in summary["layers"]] == [
+        ("features", 0), ("dense_1", 96), ("relu_1", 0), ("dense_2", 136), ("relu_2", 0),
+        ("output", 27)]
+    assert summary["layers"][-1]["output shape"] == "(batch, 3)"
+    assert "dense_1 (Dense)" in summary["dot"]
+    with pytest.raises(DataError, match="at least one layer"):
+        executor.summary("fnn", {"hidden_units": ()}, (5,), 1, "binary")
+
+
+def test_summary_is_answered_while_a_job_trains(executor, tiny_binary):
+    job_id = executor.submit(spec(tiny_binary, 2000, batch_size="8"))
+    wait_for(lambda: executor.progress(job_id).epoch >= 1)
+    sizes = [executor.summary("fnn", {"hidden_units": (units,)}, (4,), 1, "binary")
+             for units in (4, 8)]
+    # Answered beside the queue: the job had not ended (nor been stopped) when they came back.
+    assert executor.progress(job_id).status == "running"
+    assert [s["params"]["total"] for s in sizes] == [4 * 4 + 4 + 5, 4 * 8 + 8 + 9]
+    executor.stop(job_id)
+    assert executor.wait(job_id, timeout=60).status == "killed"
+
+
+def test_a_summary_does_not_change_a_seeded_job(executor, tiny_binary):
+    """Model builds draw Keras' default seeds from Python's global generator: a summary built
+    while a job starts must not shift the job's initial weights (identical histories)."""
+    import threading
+
+    def keep_summarising():
+        while not done.is_set():
+            executor.summary("fnn", {"hidden_units": (64, 64)}, (6,), 1, "binary")
+
+    histories = []
+    for hammer in (False, True):
+        done = threading.Event()
+        summaries = threading.Thread(target=keep_summarising, daemon=True)
+        if hammer:
+            summaries.start()
+        try:
+            state = executor.wait(executor.submit(spec(tiny_binary, 2)), timeout=180)
+        finally:
+            done.set()
+            if hammer:
+                summaries.join(timeout=60)
+        assert state.status == "finished", state.error
+        histories.append(state.history)
+    assert histories[0] == histories[1]
+
+
+def test_worker_predictions_follow_a_threshold_saved_after_loading(executor, tiny_binary):
+    from dl_core import thresholds
+
+    state = executor.wait(executor.submit(spec(tiny_binary, 2, learning_rate="0.03")), timeout=180)
+    rows = tiny_binary.drop(columns=["label"])
+    before, _ = executor.predict(state.run_id, rows)  # the worker now keeps this model loaded
+    t = float(round(before["proba_yes"].median(), 2))
+    assert ((before["proba_yes"] >= t) != (before["prediction"] == "yes")).any()
+    thresholds.save_threshold(state.run_id, t)
+    after, _ = executor.predict(state.run_id, rows)
+    assert ((after["proba_yes"] >= t) == (after["prediction"] == "yes")).all()

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from dl_core import tracking
+from dl_core.config import config_from_dict
 from dl_core.data.loading import read_csv
+from dl_core.data.preprocessing import split_rows
 from dl_core.data.storage import store_dataset
 from dl_core.errors import DataError, TrainingError
-from dl_core.training import JobSpec, run_training
+from dl_core.training import JobSpec, TrainConfig, run_training
 
 FAST = {"epochs": "4", "batch_size": "32", "patience": "0"}
 
@@ -113,3 +115,28 @@ def test_a_thousands_separated_column_is_learned_not_dropped():
     assert result.metrics["accuracy"] > 0.9
     features = tracking.load_json(result.run_id, "data/features.json")["feature_columns"]
     assert features == ["amount", "noise"]
+
+
+def test_regression_curves_are_in_the_data_units_of_the_test_errors(tiny_regression):
+    df = tiny_regression.assign(y=tiny_regression["y"] * 1000 + 5000)  # units far from scaled
+    result = run_training(spec_for(df, "y", "regression", train={"epochs": "5"}))
+    _, val, _ = split_rows(df, "y", "regression", test_size=0.2, val_size=0.1, seed=42)
+    pred = mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model").predict(
+        val.drop(columns=["y"]))["prediction"].to_numpy()
+    error = val["y"].to_numpy() - pred
+    logged = tracking.metric_history(result.run_id, ["val_mae", "val_rmse"])
+    for curve in (result.history, logged):
+        assert curve["val_mae"][-1] == pytest.approx(np.abs(error).mean(), rel=1e-4)
+        assert curve["val_rmse"][-1] == pytest.approx(np.sqrt((error**2).mean()), rel=1e-4)
+    assert tracking.load_json(result.run_id, "evaluation/history.json") == result.history
+
+
+def test_split_by_time_is_logged_and_read_back_for_a_rerun(weather_log):
+    result = run_training(spec_for(weather_log, "weather", "multiclass",
+                                   train={"epochs": "2", "split": "time"}))
+    params = tracking.get_run(result.run_id).data.params
+    assert (params["split"], params["split_used"], params["split_column"]) == (
+        "time", "time", "date")
+    assert config_from_dict(TrainConfig, params, strict=False).split == "time"  # as Re-run does
+    split = tracking.load_json(result.run_id, "data/features.json")["split"]
+    assert split["test"] == ["2012-08-28", "2012-10-26"] and split["n_test"] == 60

@@ -19,15 +19,14 @@ def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str 
               options: dict[str, Any] | None = None) -> None:
     """Make ``df`` the session's dataset (saved for jobs) and reset what depended on the old one."""
     path = store_dataset(df)
-    state.put(state.DATASET, {"name": name, "path": str(path), "rows": len(df), "cols": df.shape[1]})
+    # A new token: the data widgets (kind, target, task, options) take this table's values.
+    state.set_dataset(name, str(path), len(df), df.shape[1])
     state.put(state.TARGET, target if target in df.columns else None)
     state.put(state.TASK, None)
     state.put(state.EXCLUDE, [])
     state.put(state.TRAIN_CONFIG, {})  # its defaults depend on the data
     state.put(state.DATA_KIND, kind)
     state.put(state.DATA_OPTIONS, dict(options or {}))
-    for key in ("kind_choice", "target_choice", "task_choice"):
-        st.session_state.pop(key, None)  # widgets re-read their defaults for the new data
 
 
 def ingest_upload(uploaded) -> None:
@@ -41,10 +40,8 @@ def ingest_upload(uploaded) -> None:
 
 def ingest_sample(name: str) -> None:
     sample = SAMPLES[name]
-    options = {}
-    if sample.data_kind == "timeseries":
-        options = {"time_column": sample.time_column, "lookback": sample.lookback,
-                   "horizon": sample.horizon}
+    options = {k: getattr(sample, k) for k in get_kind(sample.data_kind).options
+               if getattr(sample, k, None) is not None}
     use_table(load_sample(name), name, target=sample.target, kind=sample.data_kind,
               options=options)
 
@@ -66,8 +63,9 @@ def choose_kind(df: pd.DataFrame) -> str:
     detected = detected_kind(df)
     kinds = kind_names()
     current = state.get(state.DATA_KIND) or detected
+    state.seed_widget("kind_choice", current)
     kind = st.selectbox(
-        "Data kind", kinds, index=kinds.index(current), key="kind_choice",
+        "Data kind", kinds, key="kind_choice",
         format_func=lambda k: get_kind(k).title + (" · detected" if k == detected else ""),
         help="What one row holds; it decides which architectures fit.",
     )
@@ -85,41 +83,22 @@ def _arch_names(kind: str) -> list[str]:
 
 
 def default_target(df: pd.DataFrame, kind: str) -> str | None:
-    """A sensible first target: the image label, the first value series, a column named like a
-    target (``dl_core.data.task.guess_target``), else None: the user picks."""
-    from dl_core.data.task import guess_target
-
-    if kind == "image":
-        from dl_core.data.images import detect_pixel_layout
-
-        layout = detect_pixel_layout(df)
-        if layout is not None and layout.label is not None:
-            return layout.label
-    if kind == "timeseries":
-        from dl_core.data.sequences import default_series
-
-        series = default_series(df)
-        if series is not None:
-            return series
-    return guess_target(df)
+    """A sensible first target: the kind's (the image label, the first value series), a column
+    named like a target, else None: the user picks."""
+    return get_kind(kind).default_target(df)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
     """The inputs of the chosen kind (image shape; time column, lookback, horizon, season;
-    sequence id and step), stored in session state and returned."""
-    opts = dict(state.get(state.DATA_OPTIONS))
-    out: dict[str, Any] = {}
-    if kind == "image":
-        out["image_shape"] = _image_inputs(df, target, opts)
-    elif kind == "timeseries":
-        out.update(_series_inputs(df, target, opts))
-    elif kind == "sequence":
-        out.update(_sequence_inputs(df, target, opts))
+    sequence id and step), stored in session state and returned. A kind without inputs of its
+    own (a table) has none."""
+    inputs = KIND_INPUTS.get(kind)
+    out = inputs(df, target, dict(state.get(state.DATA_OPTIONS))) if inputs else {}
     state.put(state.DATA_OPTIONS, out)
     return out
 
 
-def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
+def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
     from dl_core.data.images import (
         detect_pixel_layout,
         format_shape,
@@ -133,8 +112,9 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
     inferred = layout.shape if layout is not None else None
     given = opts.get("image_shape")
     default = format_shape(given) if given else format_shape(inferred) if inferred else ""
+    state.seed_widget("image_shape", default)
     text = st.text_input(
-        "Image shape (height x width x channels)", value=default, key="image_shape",
+        "Image shape (height x width x channels)", key="image_shape",
         help="Inferred from the pixel columns; correct it if the images look scrambled.",
     )
     shape = None
@@ -145,7 +125,7 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
         title = f"Sample images ({format_shape(shape)}) and labels"
         st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
                         key="image_grid")
-    return list(shape) if shape else None
+    return {"image_shape": list(shape) if shape else None}
 
 
 def _prod(shape) -> int:
@@ -161,15 +141,15 @@ def _series_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[
 
     columns = [c for c in df.columns if c != target]
     time_default = opts.get("time_column") or detect_time_column(df) or columns[0]
-    time_column = st.selectbox("Time column", columns, key="time_column",
-                               index=columns.index(time_default) if time_default in columns else 0)
+    state.seed_widget("time_column", time_default if time_default in columns else columns[0])
+    time_column = st.selectbox("Time column", columns, key="time_column")
+    state.seed_widget("lookback", int(opts.get("lookback") or 24))
+    state.seed_widget("horizon", int(opts.get("horizon") or 1))
+    state.seed_widget("season_length", int(opts.get("season_length") or 0))
     c1, c2, c3 = st.columns(3)
-    lookback = c1.number_input("Lookback (past steps seen)", 1, 10_000,
-                               int(opts.get("lookback") or 24), key="lookback")
-    horizon = c2.number_input("Horizon (steps forecast)", 1, 1_000,
-                              int(opts.get("horizon") or 1), key="horizon")
-    season = c3.number_input("Season length (0 = detect)", 0, 10_000,
-                             int(opts.get("season_length") or 0), key="season_length",
+    lookback = c1.number_input("Lookback (past steps seen)", 1, 10_000, key="lookback")
+    horizon = c2.number_input("Horizon (steps forecast)", 1, 1_000, key="horizon")
+    season = c3.number_input("Season length (0 = detect)", 0, 10_000, key="season_length",
                              help="For the seasonal naive baseline, e.g. 24 for hourly data "
                                   "with a daily cycle.")
     if pd.api.types.is_numeric_dtype(df[target]):
@@ -191,13 +171,19 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     columns = [c for c in df.columns if c != target]
     c1, c2 = st.columns(2)
     given = opts.get("sequence_id")
-    seq = c1.selectbox("Sequence id column", columns, key="sequence_id",
-                       index=columns.index(given) if given in columns else 0)
+    state.seed_widget("sequence_id", given if given in columns else columns[0])
+    seq = c1.selectbox("Sequence id column", columns, key="sequence_id")
     steps = [c for c in columns if c != seq]
     given = opts.get("step_column")
-    step = c2.selectbox("Step column", steps, key="step_column",
-                        index=steps.index(given) if given in steps else 0)
+    state.seed_widget("step_column", given if given in steps else steps[0])
+    step = c2.selectbox("Step column", steps, key="step_column")
     return {"sequence_id": seq, "step_column": step}
+
+
+#: The Data page's widgets for each data kind's options (``DataKind.options``), by kind name:
+#: the one UI-side dispatch on data kinds (widgets cannot live in ``dl_core``).
+KIND_INPUTS = {"image": _image_inputs, "timeseries": _series_inputs,
+               "sequence": _sequence_inputs}
 
 
 def show_profile(profile) -> None:

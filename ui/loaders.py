@@ -57,13 +57,14 @@ def executor() -> Executor:
 
 @st.cache_data(max_entries=32, show_spinner="Loading the run's evaluation…")
 def run_artifacts(run_id: str) -> dict:
-    """The logged evaluation of a run (report, test predictions, history); runs are immutable
-    once finished, so caching by id is safe."""
+    """The logged evaluation of a run (report, test and validation predictions, history);
+    cached by id: a finished run changes only when its threshold is saved, which clears this."""
     from dl_core import tracking
 
     return {
         "report": tracking.load_json(run_id, "evaluation/report.json"),
         "predictions": tracking.load_json(run_id, "evaluation/predictions.json"),
+        "val_predictions": tracking.load_json(run_id, "evaluation/val_predictions.json"),
         "history": tracking.load_json(run_id, "evaluation/history.json"),
         "features": tracking.load_json(run_id, "data/features.json"),
         "misclassified": tracking.load_json(run_id, "evaluation/misclassified.json"),

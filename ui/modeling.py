@@ -8,25 +8,81 @@ import streamlit as st
 
 from dl_core.config import config_from_dict
 from dl_core.data.storage import load_dataset
-from dl_core.kinds import get_kind
-from dl_core.training import JobSpec, TrainConfig, output_head, prepare_data
+from dl_core.jobspec import build_job_spec
+from dl_core.training import JobSpec, TrainConfig, prepare_data
 from ui import state
+from ui.loaders import executor
 
 
-def job_spec(arch: str | None = None, **overrides: Any) -> JobSpec:
-    """The session's job spec (dataset, target, data kind and its options, configs)."""
+def job_spec() -> JobSpec:
+    """The session's job spec (dataset, target, data kind and its options, configs), built by
+    the same function as the CLI's, a sweep's and a re-run's."""
     ds = state.get(state.DATASET)
-    kind = state.get(state.DATA_KIND) or "tabular"
-    options = dict(state.get(state.DATA_OPTIONS))
-    if options.get("image_shape"):
-        options["image_shape"] = tuple(options["image_shape"])
-    task = get_kind(kind).fixed_task or state.get(state.TASK)
-    return JobSpec(
+    if is_generator(state.get(state.ARCH)):
+        from dl_core.training.generative import GENERATION_TASK
+
+        return build_job_spec(
+            dataset_path=ds["path"], dataset_name=ds["name"], target=generator_target() or "",
+            task=GENERATION_TASK, arch=state.get(state.ARCH), data_kind="tabular",
+            model_config=state.get(state.MODEL_CONFIG),
+            train_config=state.get(state.GEN_TRAIN_CONFIG), exclude=state.get(state.EXCLUDE),
+        )
+    return build_job_spec(
         dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
-        task=task, arch=arch or state.get(state.ARCH), model_config=state.get(state.MODEL_CONFIG),
-        train_config=state.get(state.TRAIN_CONFIG), exclude=tuple(state.get(state.EXCLUDE)),
-        data_kind=kind, **{k: v for k, v in options.items() if v is not None}, **overrides,
+        task=state.get(state.TASK), arch=state.get(state.ARCH),
+        data_kind=state.get(state.DATA_KIND), options=state.get(state.DATA_OPTIONS),
+        model_config=state.get(state.MODEL_CONFIG), train_config=state.get(state.TRAIN_CONFIG),
+        exclude=state.get(state.EXCLUDE),
     )
+
+
+def is_generator(arch: str | None) -> bool:
+    """Whether ``arch`` is a registered generator (family ``generative``)."""
+    from dl_core.models import list_models
+
+    return arch in {e.name for e in list_models(family="generative")}
+
+
+def generator_target() -> str | None:
+    """The generator's target: the one chosen on the Model page, else the Data page's."""
+    chosen = state.get(state.GEN_TARGET)
+    return state.get(state.TARGET) if chosen is None else (chosen or None)
+
+
+def use_job_spec(spec: JobSpec, rows: int, cols: int) -> None:
+    """Put a job's choices into the session, as the Data and Model pages read them (a re-run
+    from a logged config, a reopened tab reattaching to a running job)."""
+    from dl_core.jobspec import kind_options
+
+    state.set_dataset(spec.dataset_name, spec.dataset_path, rows, cols)
+    state.put(state.TARGET, spec.target)
+    state.put(state.TASK, spec.task)
+    state.put(state.EXCLUDE, list(spec.exclude))
+    state.put(state.DATA_KIND, spec.data_kind)
+    options = kind_options(spec)
+    if options.get("image_shape"):
+        options["image_shape"] = list(options["image_shape"])
+    state.put(state.DATA_OPTIONS, options)
+    state.put(state.ARCH, spec.arch)
+    state.put(state.MODEL_CONFIG, dict(spec.model_config))
+    if is_generator(spec.arch):  # the supervised choices stay as they were
+        state.put(state.GEN_TARGET, spec.target)
+        state.put(state.GEN_TRAIN_CONFIG, dict(spec.train_config))
+        if not spec.target:
+            state.put(state.TARGET, None)
+        state.put(state.TASK, None)
+        return
+    state.put(state.TRAIN_CONFIG, dict(spec.train_config))
+    reset_blocks(spec.arch)
+
+
+def restore_job_data(spec_dict: dict[str, Any]) -> None:
+    """Make a job's dataset and choices the session's (a reloaded tab reattaching to it)."""
+    from ui.loaders import read_saved
+
+    spec = JobSpec.from_dict(spec_dict)
+    rows, cols = read_saved(spec.dataset_path).shape
+    use_job_spec(spec, rows, cols)
 
 
 def data_shape(spec: JobSpec) -> dict[str, Any]:
@@ -36,7 +92,8 @@ def data_shape(spec: JobSpec) -> dict[str, Any]:
         DataError: when the data does not fit its kind and options (shown to the user).
     """
     # Only what shapes the data is part of the cache key (the split sizes and seed included).
-    split = {k: v for k, v in spec.train_config.items() if k in ("test_size", "val_size", "seed")}
+    split = {k: v for k, v in spec.train_config.items()
+             if k in ("test_size", "val_size", "seed", "split")}
     return _data_shape({**spec.to_dict(), "arch": "fnn", "model_config": {}, "train_config": split,
                         "run_name": None, "experiment": None})
 
@@ -48,21 +105,35 @@ def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
     data = prepare_data(spec, load_dataset(spec.dataset_path), split)
     return {"input_shape": list(data.input_shape), "n_outputs": data.target.n_outputs,
             "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
-            "notes": data.notes, "layout": data.layout}
+            "notes": data.notes, "layout": data.layout, "split": data.split}
 
 
-@st.cache_data(max_entries=32, show_spinner="Building the model…")
 def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                   n_outputs: int, task: str) -> dict[str, Any]:
-    from dl_core.config import config_from_dict
-    from dl_core.models import get_model
-    from dl_core.models.summary import layer_diagram, layer_table, parameter_count
+    """The layer table, parameter counts and diagram of ``arch`` for the data's shapes.
 
-    entry = get_model(arch)
-    model = entry.build(config_from_dict(entry.config_cls, model_config), tuple(input_shape),
-                        n_outputs, output_head(task)[0])
-    layers = layer_table(model)
-    return {"layers": layers, "params": parameter_count(model), "dot": layer_diagram(layers)}
+    The warm training worker builds the model (TensorFlow never loads in the web server);
+    answers are cached, so going back to a config already seen costs nothing.
+
+    Raises:
+        DataError: the worker's message when the model cannot be built.
+        TrainingError: when the worker does not answer.
+    """
+    ex = executor()
+    starting = ex.device is None  # not warmed up yet
+    text = ("Starting the training worker (TensorFlow loads once; this takes a few seconds)…"
+            if starting else "Building the model…")
+    with st.spinner(text):
+        summary = _model_summary(arch, model_config, tuple(input_shape), n_outputs, task)
+    if starting:
+        ex.warm_up()  # the rest of what training needs loads while the user reads the summary
+    return summary
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                   n_outputs: int, task: str) -> dict[str, Any]:
+    return executor().summary(arch, model_config, input_shape, n_outputs, task)
 
 
 def block_fields(cls: type) -> set[str]:

@@ -16,6 +16,7 @@ from ui.loaders import executor, run_artifacts
 def choose_run(df: pd.DataFrame) -> str | None:
     """A finished training run, picked directly or as the best of an experiment."""
     usable = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    usable = usable[usable["task"] != "generation"]  # generators predict nothing
     if usable.empty:
         st.info("No finished training run yet: train a model first.")
         return None
@@ -31,10 +32,10 @@ def choose_run(df: pd.DataFrame) -> str | None:
     experiment = c[0].selectbox("Experiment", compare.choices(usable, "experiment"),
                                 key="predict_experiment")
     runs = compare.filter_runs(usable, experiments=[experiment], statuses=["FINISHED"])
-    metrics = compare.columns_of(runs, "metrics.") or [compare.BEST_MONITORED]
-    metric = c[1].selectbox("Best by", metrics, key="predict_metric",
-                            index=metrics.index(compare.BEST_MONITORED)
-                            if compare.BEST_MONITORED in metrics else 0)
+    metrics = compare.selection_metrics(runs) or [compare.BEST_MONITORED]
+    metric = c[1].selectbox("Best by (validation)", metrics, key="predict_metric",
+                            help="Chosen on the validation split; test figures are reported, "
+                                 "never used to choose.")
     best = compare.best_run_id(runs.dropna(subset=[f"metrics.{metric}"]), metric) \
         if f"metrics.{metric}" in runs else None
     if best is None:
@@ -54,11 +55,17 @@ def run_caption(run_id: str) -> None:
     if columns:
         kind = get_kind(features.get("data_kind") or "tabular")
         columns = kind.input_columns(columns, features.get("layout") or {})
-    target = tracking.get_run(run_id).data.params.get("target")
+    run = tracking.get_run(run_id)
+    target = run.data.params.get("target")
     if columns:
         st.caption(f"Expects these columns: {', '.join(map(str, columns[:60]))}"
                    + (" …" if len(columns) > 60 else "")
                    + (f" · target `{target}` may be absent" if target else ""))
+    if run.data.params.get("task") == "binary":
+        saved = run.data.tags.get(tracking.TAG_THRESHOLD)
+        st.caption(f"Decision threshold **{float(saved or 0.5):.2f}** "
+                   + ("(saved on Evaluate, chosen on the validation split)." if saved else
+                      "(the default; pick one on the validation split on Evaluate)."))
 
 
 def predict_table(run_id: str, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -6,7 +6,6 @@ works unchanged); filtering, sorting and "what differs" are pandas over one cach
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -37,10 +36,16 @@ def histories(run_ids: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, dict
     return {r: tracking.metric_history(r, keys) for r in run_ids}
 
 
+def short_name(row: pd.Series) -> str:
+    """A run's name and short id: ``fnn-churn-3 (1a2b3c4d)`` (the id may be the row's index)."""
+    run_id = row["run_id"] if "run_id" in row.index else row.name
+    return f"{row['run_name']} ({str(run_id)[:8]})"
+
+
 def run_label(row: pd.Series) -> str:
-    """One line naming a run: name, data → target, architecture, status, start."""
+    """One line naming a run: name and short id, data → target, architecture, status, start."""
     when = row["start_time"].strftime("%Y-%m-%d %H:%M") if pd.notna(row["start_time"]) else ""
-    return (f"{row['run_name']} · {row['dataset']} → {row['target']} · {row['arch']} · "
+    return (f"{short_name(row)} · {row['dataset']} → {row['target']} · {row['arch']} · "
             f"{row['status']} · {when}")
 
 
@@ -77,6 +82,9 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
         dates = c[2].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
                                 key="f_dates")
     sweeps = [ALL_SWEEPS, *df.loc[df["kind"] == "sweep", "run_id"]]
+    focus = st.session_state.pop(state.RUNS_FOCUS_SWEEP, None)
+    if focus in sweeps:  # asked for by the Model page's "Compare its trials"
+        st.session_state[state.RUNS_SWEEP] = focus
     sweep = c[3].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
                            format_func=lambda r: _sweep_label(df, r),
                            help="Only this sweep's trials; compares them all at once.")
@@ -144,9 +152,12 @@ def _curve_keys(df: pd.DataFrame) -> tuple[str, ...]:
 def compare_runs(df: pd.DataFrame) -> None:
     """Side-by-side views of the runs in ``df`` (two or more)."""
     metrics = compare.columns_of(df, "metrics.")
-    default = compare.BEST_MONITORED if compare.BEST_MONITORED in metrics else metrics[0]
+    # The star is a choice: it reads validation figures only (test ones are reported below).
+    choosable = compare.selection_metrics(df) or [compare.BEST_MONITORED]
     c = st.columns([2, 3])
-    metric = c[0].selectbox("Best by", metrics, index=metrics.index(default), key="cmp_metric")
+    metric = c[0].selectbox("Best by (validation)", choosable, key="cmp_metric",
+                            help="The best run is chosen on validation data; the test split "
+                                 "is reported, never used to choose.")
     best = compare.best_run_id(df, metric)
     labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
     if best:
@@ -194,28 +205,19 @@ def rerun_config(row: pd.Series) -> str | None:
         The page to open: the Model page when the run's dataset is in this app's store, else
         None (the caller explains).
     """
-    from dl_core.config import config_from_dict
-    from dl_core.models import get_model
+    from dl_core.jobspec import job_spec_from_params
     from dl_core.paths import app_home
-    from dl_core.training import TrainConfig
+    from ui.modeling import use_job_spec
 
     params = {k.removeprefix("params."): v for k, v in row.items()
               if k.startswith("params.") and isinstance(v, str)}
-    entry = get_model(params.get("arch", "fnn"))
-    model_cfg = config_from_dict(entry.config_cls, params, strict=False)
-    train_cfg = config_from_dict(TrainConfig, params, strict=False)
     path = app_home() / "datasets" / f"{row.get('tags.dataset_hash')}.parquet"
     if not path.exists():
         return None
-    state.put(state.DATASET, {"name": row.get("dataset"), "path": str(path),
-                              "rows": int(float(row.get("tags.rows") or 0)),
-                              "cols": int(float(row.get("tags.columns") or 0))})
-    state.put(state.TARGET, params.get("target"))
-    state.put(state.TASK, params.get("task"))
-    state.put(state.EXCLUDE, [c for c in (params.get("exclude") or "").split(",") if c])
-    state.put(state.ARCH, entry.name)
-    state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
-    state.put(state.TRAIN_CONFIG, dataclasses.asdict(train_cfg))
+    spec = job_spec_from_params(params, dataset_path=str(path),
+                                dataset_name=str(row.get("dataset")))
+    use_job_spec(spec, rows=int(float(row.get("tags.rows") or 0)),
+                 cols=int(float(row.get("tags.columns") or 0)))
     return "app_pages/model.py"
 
 
@@ -280,7 +282,7 @@ def edit_run(row: pd.Series) -> None:
             st.session_state[confirm_key] = True
             st.rerun()
     else:
-        st.warning(f"Delete **{row['run_name']}**? It moves to MLflow's bin.")
+        st.warning(f"Delete **{row['run_name']}** (`{run_id[:8]}`)? It moves to MLflow's bin.")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", type="primary", key="delete_yes"):
             tracking.delete_run(run_id)
@@ -306,6 +308,7 @@ def run_detail(row: pd.Series) -> None:
     if row.get(f"tags.{tracking.TAG_ERROR}"):
         st.error(row[f"tags.{tracking.TAG_ERROR}"])
     c = st.columns(4)
+    generator = row.get("task") == "generation"
     if row["kind"] == "training" and c[0].button("Re-run with this config", key="rerun",
                                                   type="primary"):
         page = rerun_config(row)
@@ -314,7 +317,11 @@ def run_detail(row: pd.Series) -> None:
         st.error(f"The dataset '{row['dataset']}' of this run is not in this app's store "
                  "(it was trained elsewhere or the file was removed). Load it on the Data page "
                  "first, then re-run.")
-    if row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
+    if generator and row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
+        if c[1].button("Generate with it", key="generate_with"):
+            st.session_state["gen_run"] = run_id  # the Generate page's run picker
+            st.switch_page("app_pages/generate.py")
+    elif row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
         c[1].download_button("Download model (zip)", data=lambda: tracking.model_zip(run_id),
                              file_name=f"model-{run_id[:8]}.zip", mime="application/zip",
                              key="download_model", on_click="ignore")
@@ -332,6 +339,10 @@ def run_detail(row: pd.Series) -> None:
     left.dataframe(_values(row, "params."), hide_index=True, key="detail_params")
     right.markdown("**Metrics**")
     right.dataframe(_values(row, "metrics."), hide_index=True, key="detail_metrics")
-    if row["kind"] == "training":
+    if generator:
+        from ui.generate import generation_summary
+
+        generation_summary(run_id)
+    elif row["kind"] == "training":
         run_plots(run_id)
     edit_run(row)

@@ -18,12 +18,15 @@ DATA_OPTIONS = "data_options"  # kind-specific JobSpec fields: image_shape, time
 JOB_ID = "job_id"            # the latest job this session submitted
 RUN_ID = "run_id"            # the run the Evaluate page shows
 SWEEP_JOB_ID = "sweep_job_id"  # the latest sweep this session started
-RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses on
+RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses on (its widget)
+RUNS_FOCUS_SWEEP = "runs_focus_sweep"  # a sweep another page asks the Runs page to select
+GEN_TARGET = "gen_target"    # a generator's target: None = the Data page's, "" = none
+GEN_TRAIN_CONFIG = "gen_train_config"  # dict of GenerativeTrainConfig fields
 
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
     MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None, SWEEP_JOB_ID: None,
-    DATA_KIND: None, DATA_OPTIONS: {},
+    DATA_KIND: None, DATA_OPTIONS: {}, GEN_TARGET: None, GEN_TRAIN_CONFIG: {},
 }
 
 
@@ -39,3 +42,28 @@ def get(key: str) -> Any:
 
 def put(key: str, value: Any) -> None:
     st.session_state[key] = value
+
+
+def set_dataset(name: str, path: str, rows: int, cols: int) -> None:
+    """Make a saved table the session's dataset; each call is a new load (a fresh token), so
+    the data-dependent widgets take the new data's values (see :func:`seed_widget`)."""
+    import uuid
+
+    put(DATASET, {"name": name, "path": path, "rows": rows, "cols": cols,
+                  "token": uuid.uuid4().hex[:12]})
+
+
+def seed_widget(key: str, value: Any) -> None:
+    """Give the widget ``key`` the value ``value`` when it has none or the data was loaded anew
+    since it was given one; otherwise leave the user's choice alone.
+
+    Popping a widget's key is not enough: its browser side keeps (and shows, and sends back)
+    the old file's value under the same key. A value set through session state reaches the
+    browser. Call it just before drawing the widget, and draw it without a default of its own.
+    """
+    ds = get(DATASET)
+    token = ds.get("token") if ds else None
+    seeded = st.session_state.setdefault("_seeded_for", {})
+    if key not in st.session_state or seeded.get(key) != token:
+        st.session_state[key] = value
+        seeded[key] = token

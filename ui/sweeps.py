@@ -9,17 +9,19 @@ import streamlit as st
 
 from dl_core.config import describe
 from dl_core.sweeps import METHODS, SweepSpec, parse_axis, trial_params
-from dl_core.training import JobSpec, TrainConfig
+from dl_core.training import TrainConfig
 from ui import state
 from ui.errors import shown_errors
-from ui.jobs import STATUS_ICON
+from ui.jobs import POLL_S, STATUS_ICON
 from ui.loaders import executor
+from ui.modeling import job_spec
 from ui.runs import refresh
 
 _SKIP = {"seed", "test_size", "val_size"}  # varying the split would compare different tests
-METRICS = {"binary": ["best_val_loss", "test_accuracy", "test_f1", "test_roc_auc"],
-           "multiclass": ["best_val_loss", "test_accuracy", "test_f1_macro"],
-           "regression": ["best_val_loss", "test_rmse", "test_mae", "test_r2"]}
+# "Best" is judged on validation data only; the test split is reported, never optimised.
+METRICS = {"binary": ["best_val_loss", "val_accuracy", "val_f1", "val_roc_auc"],
+           "multiclass": ["best_val_loss", "val_accuracy", "val_f1"],
+           "regression": ["best_val_loss", "val_rmse", "val_mae", "val_r2"]}
 
 
 def _suggest(spec: dict[str, Any], value: Any) -> str:
@@ -74,12 +76,12 @@ def sweep_section() -> None:
     budget = c[1].number_input("Budget (most trials)", 1, 500, 8, key="sweep_budget")
     task = state.get(state.TASK)
     metric = c[2].selectbox("Best means", METRICS.get(task, ["best_val_loss"]),
-                            key="sweep_metric", help="Losses and errors: lower is better.")
-    ds = state.get(state.DATASET)
-    base = JobSpec(dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
-                   task=task, arch=arch, model_config=model_values, train_config=train_values,
-                   exclude=tuple(state.get(state.EXCLUDE)))
-    sweep = SweepSpec(base=base, space=space, method=method, budget=int(budget), metric=metric)
+                            key="sweep_metric",
+                            help="Measured on the validation split (losses and errors: lower is "
+                                 "better). Test figures are reported, never used to choose.")
+    # The session's job, data kind and options included: every trial trains what Train would.
+    sweep = SweepSpec(base=job_spec(), space=space, method=method, budget=int(budget),
+                      metric=metric)
     job_id = state.get(state.SWEEP_JOB_ID)
     busy = job_id is not None and executor().progress(job_id).active
     with shown_errors("Checking the sweep"):
@@ -100,9 +102,17 @@ def trials_frame(trials: list[dict[str, Any]]) -> pd.DataFrame:
     return df.drop(columns=[c for c in ("error",) if c in df.columns])
 
 
-@st.fragment(run_every=1.0)
 def live_sweep(job_id: str) -> None:
-    """The sweep's live trial table, best so far, current trial's progress and Stop."""
+    """The sweep's live trial table, best so far, current trial's progress and Stop; polled
+    once a second while the sweep runs only (a page switch from a fragment that keeps polling
+    lands on a blank page)."""
+    active = False
+    with shown_errors("Reading the sweep"):
+        active = executor().progress(job_id).active
+    st.fragment(_sweep_view, run_every=POLL_S if active else None)(job_id)
+
+
+def _sweep_view(job_id: str) -> None:
     with shown_errors("Reading the sweep"):
         job = executor().progress(job_id)
         metric = job.sweep.get("metric", "best_val_loss")
@@ -127,10 +137,11 @@ def live_sweep(job_id: str) -> None:
             if st.session_state.get("_sweep_announced") != job_id:
                 st.session_state["_sweep_announced"] = job_id
                 refresh()  # the Runs page shows the sweep at once
+                st.rerun()  # drawn again, without polling
             if job.status == "killed":
                 st.warning("Sweep stopped: the current trial ended KILLED and the rest were "
                            "skipped.")
             if st.button("Compare its trials on the Runs page", key=f"compare-sweep-{job_id}"):
                 refresh()  # the cached runs table must know the new sweep
-                st.session_state[state.RUNS_SWEEP] = job.run_id
+                state.put(state.RUNS_FOCUS_SWEEP, job.run_id)  # the Runs page selects it
                 st.switch_page("app_pages/runs.py")

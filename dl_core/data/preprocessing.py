@@ -1,8 +1,9 @@
 """Split rows and fit the feature preprocessing (scikit-learn), train split only.
 
-Learned state follows scikit-learn's contract (DESIGN decision 4): the ``ColumnTransformer`` and
-the target encoding are fit on the training split and saved beside the model, so predictions on
-new raw rows reproduce exactly what training saw. Nothing is ever fit on validation or test rows.
+Learned state follows scikit-learn's contract (see the honesty rules in docs/architecture.md):
+the ``ColumnTransformer`` and the target encoding are fit on the training split and saved beside
+the model, so predictions on new raw rows reproduce exactly what training saw. Nothing is ever
+fit on validation or test rows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from dl_core.data.profile import DataProfile, profile_dataframe
+from dl_core.data.splits import (
+    SPLITS,
+    check_sizes,
+    in_time_order,
+    period,
+    split_by_time,
+    time_split_column,
+)
 from dl_core.data.task import check_target
 from dl_core.data.transformers import TRUSTED_TYPES, AsCategories, DatetimeFeatures
 from dl_core.errors import DataError
@@ -192,6 +201,9 @@ class PreparedData:
     data_kind: str = "tabular"
     layout: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How rows were split (JSON-able, see :func:`dl_core.data.splits.describe_split`); empty
+    #: when not recorded.
+    split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -213,11 +225,7 @@ def split_rows(
 
     ``test_size`` and ``val_size`` are fractions of all rows with a known target.
     """
-    if not 0.05 <= test_size <= 0.5 or not 0.05 <= val_size <= 0.5 or test_size + val_size >= 0.8:
-        raise DataError(
-            f"test_size and val_size must each be between 0.05 and 0.5 and leave at least 20% "
-            f"for training; got test_size={test_size}, val_size={val_size}."
-        )
+    check_sizes(test_size, val_size)
     labels = _label_text(df[target]) if task in CLASSIFICATION else None
     rest, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=labels)
     rest_labels = _label_text(rest[target]) if labels is not None else None
@@ -237,6 +245,7 @@ def prepare_tabular(
     seed: int = 42,
     exclude: tuple[str, ...] = (),
     profile: DataProfile | None = None,
+    split: str = "auto",
 ) -> TabularData:
     """Validate the target, split rows, fit preprocessing on the training split, transform all.
 
@@ -249,11 +258,19 @@ def prepare_tabular(
         seed: Seed of the split.
         exclude: Extra columns the user chose not to use as features.
         profile: The profile of ``df`` if already computed.
+        split: ``random`` (stratified for classification), ``time`` (train on the earliest
+            rows, test on the latest, by the table's date column; see :func:`split_by_time`)
+            or ``auto``: by time when the table is a dated log (rows in the order of its date
+            column, like a daily weather record), else random. A sign-up or birth date in a
+            table of customers is a feature, not the rows' time: ``auto`` leaves it alone.
 
     Raises:
-        DataError: if the target does not fit the task or no feature is usable.
+        DataError: if the target does not fit the task, no feature is usable, or a split by
+            time is asked for a table without a date column.
     """
     check_target(df, target, task, test_size=test_size, val_size=val_size)
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
     profile = profile or profile_dataframe(df)
     notes = []
     known = df[df[target].notna()]
@@ -262,9 +279,31 @@ def prepare_tabular(
     features = [c for c in profile.feature_columns(target) if c not in exclude]
     dropped = profile.dropped(target)
     dropped.update({c: "excluded by you" for c in exclude if c in df.columns and c != target})
-    train, val, test = split_rows(
-        known, target, task, test_size=test_size, val_size=val_size, seed=seed
-    )
+    date_column = time_split_column(profile, (target,))
+    if split == "time" and date_column is None:
+        raise DataError(
+            "A split by time needs a date or time column, and this table has none. Choose the "
+            "random split (Model page, Split)."
+        )
+    time_column = None
+    if split == "time" or (split == "auto" and date_column is not None
+                           and in_time_order(known[date_column])):
+        time_column = date_column
+    if time_column is not None:
+        train, val, test, time_notes = split_by_time(
+            known, time_column, test_size=test_size, val_size=val_size)
+        notes.extend(time_notes)
+        _check_classes_in_training(train, val, test, target, task, time_column)
+        split_info = {"method": "time", "column": time_column, "train": period(train, time_column),
+                      "val": period(val, time_column), "test": period(test, time_column)}
+    else:
+        train, val, test = split_rows(
+            known, target, task, test_size=test_size, val_size=val_size, seed=seed
+        )
+        split_info = {"method": "random", "seed": seed, "stratified": task in CLASSIFICATION}
+        if date_column is not None:
+            split_info["date_column"] = date_column  # a split by time stays on offer
+    split_info.update(n_train=len(train), n_val=len(val), n_test=len(test))
     preprocessor = build_preprocessor(profile, features)
     x_train = preprocessor.fit_transform(train[features]).astype(np.float32)
     encoding = TargetEncoding.fit(train[target], task)
@@ -282,7 +321,23 @@ def prepare_tabular(
         dropped=dropped,
         profile=profile,
         notes=notes,
+        split=split_info,
     )
+
+
+def _check_classes_in_training(train, val, test, target: str, task: str, column: str) -> None:
+    """A class first seen after the training period cannot be learned: say so, not KeyError."""
+    if task not in CLASSIFICATION:
+        return
+    seen = set(_label_text(train[target]))
+    later = sorted((set(_label_text(val[target])) | set(_label_text(test[target]))) - seen)
+    if later:
+        shown = ", ".join(f"'{c}'" for c in later[:5])
+        raise DataError(
+            f"Class(es) {shown} of '{target}' appear only after the training period of the split "
+            f"by time on '{column}', so the model could never learn them. Choose the random "
+            "split (Model page, Split), or remove or merge those classes."
+        )
 
 
 def save_preprocessor(preprocessor: ColumnTransformer, path: Path) -> None:

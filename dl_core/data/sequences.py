@@ -479,12 +479,21 @@ def prepare_timeseries(
     dropped = {c: "not a numeric series" for c in df.columns
                if c not in columns and c != time_column and c not in exclude}
     dropped.update({c: "excluded by you" for c in exclude if c in df.columns})
+    unobserved = _numbers(df, [target])[target].isna()
     df, value_notes = fill_series(df, columns)
     notes += value_notes
     values = df[columns].to_numpy(dtype=float)
     y = values[:, 0]
     n = len(y)
     a, b = split_periods(n, lookback, horizon, test_size, val_size)
+    # Test figures score observed values only: a carried-forward value is no actual.
+    actual = np.where(unobserved.loc[df.index].to_numpy(), np.nan, y)
+    if np.isnan(actual[b:]).any():
+        notes.append(
+            f"{int(np.isnan(actual[b:]).sum())} value(s) of '{target}' in the test period were "
+            "missing; the test metrics leave them out (the model still sees the carried-forward "
+            "values as inputs)."
+        )
     scaler = SeriesScaler().fit(values[:a])
     scaled = scaler.transform(values)
     encoding = TargetEncoding(task="regression", mean=float(scaler.mean_[0]),
@@ -509,10 +518,10 @@ def prepare_timeseries(
         layout={"time_column": time_column, "lookback": lookback, "horizon": horizon,
                 "season_length": season or 0},
         extra={
-            "y_test_raw": xy["test"][1],
+            "y_test_raw": make_windows(scaled, actual, lookback, horizon, splits["test"])[1],
             "baselines": naive_forecasts(y, splits["test"], horizon, season),
             "period_time": times[b:],
-            "period_actual": y[b:].tolist(),
+            "period_actual": actual[b:].tolist(),
             "history": {"time": times[context:b], "value": y[context:b].tolist()},
             "periods": {"train": [times[0], times[a - 1]], "val": [times[a], times[b - 1]],
                         "test": [times[b], times[-1]]},
@@ -681,6 +690,9 @@ def detect_data_kind(df: pd.DataFrame, target: str | None = None) -> str:
     if time_column is not None and time_column != target and len(df) >= 50:
         numeric = [c for c in df.columns if c != time_column
                    and pd.api.types.is_numeric_dtype(df[c])]
-        if numeric and len(numeric) >= df.shape[1] - 2:
+        # A repeating text column (weather: rain/sun/fog) makes it a dated table, not a series.
+        categorical = [c for c in df.columns if c != time_column and c not in numeric
+                       and df[c].nunique() < df[c].count()]
+        if numeric and not categorical and len(numeric) >= df.shape[1] - 2:
             return "timeseries"
     return "tabular"

@@ -350,8 +350,12 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
         return _note_figure("Learning curves", "No epochs yet: curves appear as training runs.")
     cols = min(len(groups), 2)
     rows = math.ceil(len(groups) / cols)
+    titles = {g: _pretty_metric(g) for g in groups}
+    if "rmse" in groups:  # regression runs log mae/rmse in the data's units (training.py)
+        titles.update(loss="Loss (MSE of the standardised target)", mae="MAE (data units)",
+                      rmse="RMSE (data units)")
     fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=[_pretty_metric(g) for g in groups],
+        rows=rows, cols=cols, subplot_titles=[titles[g] for g in groups],
         horizontal_spacing=0.1, vertical_spacing=0.15 if rows > 1 else 0.1,
     )
     shown: set[str] = set()
@@ -381,7 +385,7 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
             )
             shown.add(split)
         fig.update_xaxes(title_text="Epoch", tickformat="d", row=row + 1, col=col + 1)
-        fig.update_yaxes(title_text=_pretty_metric(name), row=row + 1, col=col + 1)
+        fig.update_yaxes(title_text=titles[name], row=row + 1, col=col + 1)
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": "Learning curves"},

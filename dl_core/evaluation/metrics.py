@@ -151,11 +151,15 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 def forecast_metrics(y_true: Any, y_pred: Any) -> dict[str, float | None]:
     """MAE, RMSE, MSE, R² and MAPE (in percent; None when an actual value is 0) over every
-    window and horizon step."""
+    window and horizon step; NaN actuals (values never observed) are left out."""
     yt = np.asarray(y_true, dtype=np.float64).reshape(-1)
     yp = np.asarray(y_pred, dtype=np.float64).reshape(-1)
     if yt.shape != yp.shape or yt.size == 0:
         raise ValueError(f"y_true and y_pred differ in size or are empty: {yt.shape} vs {yp.shape}")
+    observed = ~np.isnan(yt)
+    yt, yp = yt[observed], yp[observed]
+    if yt.size == 0:
+        return {k: None for k in ("mae", "rmse", "mse", "r2", "mape")}
     out = {k: float_or_none(v) for k, v in regression_metrics(yt, yp).items()}
     out["mape"] = (
         float(np.mean(np.abs((yt - yp) / yt)) * 100.0) if np.all(yt != 0) else None

@@ -235,13 +235,13 @@ def forecast_report_data(
     n, horizon = yt.shape
     length = len(period_time)
 
-    def per_step(pred: np.ndarray) -> list[float]:
-        return [round(float(np.sqrt(np.mean((yt[:, h] - pred[:, h]) ** 2))), 6)
-                for h in range(horizon)]
+    def per_step(pred: np.ndarray) -> list[float | None]:
+        errors = [(yt[:, h] - pred[:, h])[~np.isnan(yt[:, h])] for h in range(horizon)]
+        return [round(float(np.sqrt(np.mean(e ** 2))), 6) if e.size else None for e in errors]
 
     series: dict[str, Any] = {
         "time": list(period_time),
-        "actual": [round(float(v), 6) for v in period_actual],
+        "actual": [None if np.isnan(v) else round(float(v), 6) for v in period_actual],
         "model_step_1": _padded(yp[:, 0], 0, length),
     }
     if horizon > 1:

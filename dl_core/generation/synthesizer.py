@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -33,6 +33,9 @@ _FORMAT = "dl_explorer.synthesizer"
 
 class Synthesizer(abc.ABC):
     """A fitted-or-not generator of rows shaped like one training table."""
+
+    #: False for a synthesizer fitted in one pass (no epochs to show progress over).
+    iterative: ClassVar[bool] = True
 
     @abc.abstractmethod
     def fit(self, df: pd.DataFrame, *, condition_columns: Sequence[str] = (), epochs: int,
@@ -143,6 +146,7 @@ class CopulaSynthesizer(Synthesizer):
     and is stored as one JSON file."""
 
     FILE = "copula.json"
+    iterative = False
 
     def __init__(self, cfg: CopulaConfig | None = None) -> None:
         self.cfg = cfg or CopulaConfig()

@@ -8,11 +8,13 @@ from dl_core.kinds.base import (
     DataKind,
     class_probabilities,
     get_kind,
+    input_dims,
     kind_names,
+    refuse_time_split,
     register_kind,
     unregister_kind,
 )
 from dl_core.kinds import tabular, image, sequence, timeseries  # noqa: E402,F401  (registers)
 
-__all__ = ["DataKind", "class_probabilities", "get_kind", "kind_names", "register_kind",
-           "unregister_kind"]
+__all__ = ["DataKind", "class_probabilities", "get_kind", "input_dims", "kind_names",
+           "refuse_time_split", "register_kind", "unregister_kind"]

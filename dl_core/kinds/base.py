@@ -39,6 +39,15 @@ def class_probabilities(task: str, raw: np.ndarray) -> np.ndarray:
     return raw / raw.sum(axis=1, keepdims=True)
 
 
+def refuse_time_split(kind_name: str, train_cfg: TrainConfig) -> None:
+    """Raise :class:`ConfigError` when a kind split at random is asked to split by time."""
+    if getattr(train_cfg, "split", "auto") == "time":
+        raise ConfigError(
+            f"A split by time is for tables; {kind_name} data is split at random. Set "
+            "Split to 'random' or 'auto'."
+        )
+
+
 class DataKind(abc.ABC):
     """What differs by data kind: options, preparation, evaluation and prediction.
 
@@ -54,6 +63,12 @@ class DataKind(abc.ABC):
     default_arch: ClassVar[str]
     #: The task this kind always has (forecasting predicts numbers), or None: detected.
     fixed_task: ClassVar[str | None] = None
+    #: The ``JobSpec`` fields this kind reads (its options; ``dl_core.jobspec`` types them).
+    options: ClassVar[tuple[str, ...]] = ()
+    #: The Data page's label of the target selector.
+    target_label: ClassVar[str] = "Target column (what to predict)"
+    #: Whether the user may leave feature columns out (tables: named columns).
+    selectable_features: ClassVar[bool] = False
 
     # -- the job spec ---------------------------------------------------------------------
     def check_spec(self, spec: JobSpec) -> None:
@@ -74,6 +89,18 @@ class DataKind(abc.ABC):
             ConfigError: when a needed option can neither be read from ``options`` nor detected.
         """
         return dict(options)
+
+    # -- the data page ----------------------------------------------------------------------
+    def default_target(self, df: pd.DataFrame) -> str | None:
+        """A sensible first target: a column named like one (``guess_target``), else None: the
+        user picks."""
+        from dl_core.data.task import guess_target
+
+        return guess_target(df)
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        """What the network sees, from ``{"input_shape", "n_outputs"}`` of the prepared data."""
+        return f"{input_dims(shape)} features"
 
     # -- training -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -102,6 +129,24 @@ class DataKind(abc.ABC):
             "proba": np.round(proba, 6).tolist(),
         }}
         return report, artifacts
+
+    def validation_figures(self, spec: JobSpec, data: PreparedData,
+                           raw: np.ndarray) -> tuple[dict[str, float | None], dict[str, Any]]:
+        """The kept model's validation-split metrics, computed like the test ones, and extra
+        artifacts: a classifier's validation predictions (a binary threshold is picked on them,
+        never on the test split)."""
+        from dl_core.evaluation import metrics
+        from dl_core.training import DEFAULT_THRESHOLD
+
+        if spec.task == "regression":
+            return metrics.regression_metrics(data.target.decode_regression(data.y_val),
+                                              data.target.decode_regression(raw)), {}
+        proba = class_probabilities(spec.task, raw)
+        classes = list(data.target.classes)
+        figures = metrics.classification_metrics(data.y_val, proba, classes, DEFAULT_THRESHOLD)
+        preds = {"classes": classes, "y_true": np.asarray(data.y_val).tolist(),
+                 "proba": np.round(proba, 6).tolist()}
+        return figures, {"evaluation/val_predictions.json": preds}
 
     # -- prediction -----------------------------------------------------------------------
     def input_columns(self, feature_columns: list[str], layout: dict[str, Any]) -> list[str]:
@@ -134,6 +179,11 @@ class DataKind(abc.ABC):
         for i, name in enumerate(encoding.classes):
             result[f"proba_{name}"] = out[:, i].astype(float)
         return result
+
+
+def input_dims(shape: dict[str, Any]) -> str:
+    """The prepared inputs' shape as people write it (``24 × 3``)."""
+    return " × ".join(str(d) for d in shape["input_shape"])
 
 
 _KINDS: dict[str, DataKind] = {}

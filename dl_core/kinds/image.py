@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dl_core.kinds.base import DataKind, class_probabilities, register_kind
+from dl_core.kinds.base import (
+    DataKind,
+    class_probabilities,
+    input_dims,
+    refuse_time_split,
+    register_kind,
+)
 
 if TYPE_CHECKING:
     from dl_core.data.preprocessing import PreparedData
@@ -21,6 +27,18 @@ class ImageKind(DataKind):
     name = "image"
     title = "Images (pixel columns)"
     default_arch = "cnn"
+    options = ("image_shape",)
+
+    def default_target(self, df: pd.DataFrame) -> str | None:
+        from dl_core.data.images import detect_pixel_layout
+
+        layout = detect_pixel_layout(df)
+        if layout is not None and layout.label is not None:
+            return layout.label
+        return super().default_target(df)
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        return f"{input_dims(shape)} images"
 
     def params(self, spec: JobSpec) -> dict[str, str]:
         return {"image_shape": "x".join(str(d) for d in spec.image_shape)} \
@@ -29,6 +47,7 @@ class ImageKind(DataKind):
     def prepare(self, spec: JobSpec, df: pd.DataFrame, train_cfg: TrainConfig) -> PreparedData:
         from dl_core.data.images import prepare_images
 
+        refuse_time_split(self.name, train_cfg)
         return prepare_images(df, spec.target, spec.task, image_shape=spec.image_shape,
                               seed=train_cfg.seed, test_size=train_cfg.test_size,
                               val_size=train_cfg.val_size, exclude=spec.exclude)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dl_core.kinds.base import DataKind, register_kind
+from dl_core.kinds.base import DataKind, input_dims, refuse_time_split, register_kind
 
 if TYPE_CHECKING:
     from dl_core.data.preprocessing import PreparedData
@@ -21,6 +21,10 @@ class SequenceKind(DataKind):
     name = "sequence"
     title = "Sequences (one per row or per id)"
     default_arch = "lstm"
+    options = ("sequence_id", "step_column")
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        return f"sequences of {input_dims(shape)} (steps × values)"
 
     def params(self, spec: JobSpec) -> dict[str, str]:
         if not spec.sequence_id:
@@ -30,6 +34,7 @@ class SequenceKind(DataKind):
     def prepare(self, spec: JobSpec, df: pd.DataFrame, train_cfg: TrainConfig) -> PreparedData:
         from dl_core.data.sequences import prepare_sequences
 
+        refuse_time_split(self.name, train_cfg)
         return prepare_sequences(df, spec.target, spec.task, id_column=spec.sequence_id,
                                  step_column=spec.step_column, seed=train_cfg.seed,
                                  test_size=train_cfg.test_size, val_size=train_cfg.val_size,

@@ -14,18 +14,20 @@ if TYPE_CHECKING:
 
 
 class TabularKind(DataKind):
-    """A table: rows split at random (stratified), columns preprocessed by a ColumnTransformer."""
+    """A table: rows split at random (stratified) or by its date column, columns preprocessed
+    by a ColumnTransformer."""
 
     name = "tabular"
     title = "Table (one row per sample)"
     default_arch = "fnn"
+    selectable_features = True
 
     def prepare(self, spec: JobSpec, df: pd.DataFrame, train_cfg: TrainConfig) -> PreparedData:
         from dl_core.data.preprocessing import prepare_tabular
 
         return prepare_tabular(df, spec.target, spec.task, test_size=train_cfg.test_size,
                                val_size=train_cfg.val_size, exclude=spec.exclude,
-                               seed=train_cfg.seed)
+                               seed=train_cfg.seed, split=train_cfg.split)
 
 
 TABULAR = register_kind(TabularKind())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dl_core.errors import ConfigError, DataError
-from dl_core.kinds.base import DataKind, register_kind
+from dl_core.kinds.base import DataKind, input_dims, register_kind
 
 if TYPE_CHECKING:
     from dl_core.data.preprocessing import PreparedData
@@ -30,6 +30,18 @@ class TimeSeriesKind(DataKind):
     title = "Time series (forecasting)"
     default_arch = "lstm"
     fixed_task = "regression"
+    options = ("time_column", "lookback", "horizon", "season_length")
+    target_label = "Series to forecast"
+
+    def default_target(self, df: pd.DataFrame) -> str | None:
+        from dl_core.data.sequences import default_series
+
+        series = default_series(df)
+        return series if series is not None else super().default_target(df)
+
+    def describe_inputs(self, shape: dict[str, Any]) -> str:
+        return (f"windows of {input_dims(shape)} (steps × series) → {shape['n_outputs']} "
+                "step(s) ahead")
 
     def check_spec(self, spec: JobSpec) -> None:
         if not spec.time_column:
@@ -72,6 +84,13 @@ class TimeSeriesKind(DataKind):
             season_length=data.layout["season_length"],
         )
         return report, {}
+
+    def validation_figures(self, spec: JobSpec, data: PreparedData,
+                           raw: np.ndarray) -> tuple[dict[str, float | None], dict[str, Any]]:
+        from dl_core.evaluation import metrics
+
+        y_true = data.target.decode_steps(data.y_val)
+        return metrics.forecast_metrics(y_true, data.target.decode_steps(raw)), {}
 
     def input_columns(self, feature_columns: list[str], layout: dict[str, Any]) -> list[str]:
         return [layout["time_column"], *feature_columns]

@@ -1,10 +1,15 @@
 """The model zoo's registry: one decorator per architecture, listed by data kind.
 
 An entry names the data kinds it fits (``dl_core.kinds``) and its model family, whose trainer
-fits it (``dl_core.training.trainers``; every zoo architecture so far is ``"supervised"``).
-Supervised builders are plain functions ``build(cfg, input_shape, n_outputs,
-output_activation)`` returning a functional ``keras.Model``; modules import Keras inside
-``build`` so listing models stays cheap.
+fits it (``dl_core.training.trainers``). The family fixes the builder's signature:
+
+* ``"supervised"``: ``build(cfg, input_shape, n_outputs, output_activation)`` returning a
+  functional ``keras.Model``;
+* ``"generative"``: ``build(cfg)`` returning an unfitted
+  :class:`~dl_core.generation.synthesizer.Synthesizer` (its networks are built when it fits,
+  once the table fixes their widths).
+
+Modules import Keras inside ``build`` so listing models stays cheap.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ def register_model(
         kinds: Registered data kinds (``dl_core.kinds``) the architecture fits.
         title: Name shown in the UI.
         description: One sentence on what the architecture is for.
-        family: The model family (``"supervised"``; a family needs a registered trainer).
+        family: The model family (``"supervised"`` or ``"generative"``; a family needs a
+            registered trainer), which fixes ``build``'s signature (see the module docstring).
     """
     from dl_core.kinds import kind_names
 
@@ -89,7 +95,8 @@ def get_model(name: str) -> ModelEntry:
         ) from None
 
 
-def list_models(kind: str | None = None) -> list[ModelEntry]:
-    """Registered architectures, optionally only those fitting data ``kind``."""
+def list_models(kind: str | None = None, family: str | None = None) -> list[ModelEntry]:
+    """Registered architectures, optionally only those fitting data ``kind`` or of ``family``."""
     _load_builtin()
-    return [e for e in _REGISTRY.values() if kind is None or kind in e.kinds]
+    return [e for e in _REGISTRY.values()
+            if (kind is None or kind in e.kinds) and (family is None or e.family == family)]

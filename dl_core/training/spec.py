@@ -29,14 +29,21 @@ class TrainConfig:
         help="Stop after this many epochs without validation improvement (0 = never stop early).",
     )
     class_weight: str = param(
-        "none", choices=("none", "balanced"),
-        help="'balanced' weighs rare classes up, for imbalanced targets.",
+        "auto", choices=("auto", "none", "balanced"),
+        help="'balanced' weighs rare classes up, for imbalanced targets; 'auto' does so when "
+             "the training rows' largest class is at least 4x the smallest.",
     )
     test_size: float = param(0.2, min=0.05, max=0.5, step=0.05, label="Test share",
                              help="Share of rows held out for the final test.")
     val_size: float = param(0.1, min=0.05, max=0.5, step=0.05, label="Validation share",
                             help="Share of rows for validation and early stopping.")
     seed: int = param(42, min=0, max=2**31 - 1, help="Seed of the split, the weights and the shuffling.")
+    split: str = param(
+        "auto", choices=("auto", "random", "time"), label="Split",
+        help="Tables: 'time' trains on the earliest rows and tests on the latest, by the date "
+             "column; 'random' shuffles rows; 'auto' splits by time when the rows are in date "
+             "order (a dated log).",
+    )
 
     def __post_init__(self) -> None:
         validate_fields(self)
@@ -107,15 +114,20 @@ class TrainingResult:
     epochs_run: int
     #: Forecasting: the naive baselines' test metrics, ``{name: {metric: value}}``.
     baselines: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: The kept model scored on the validation split like ``metrics`` on the test split (what
+    #: choices read: best trial, best run).
+    val_metrics: dict[str, float | None] = field(default_factory=dict)
 
 
-def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
-    """Training defaults that suit the data: batch size by size, class weights by imbalance.
+def suggest_train_config(n_rows: int, task: str) -> dict[str, Any]:
+    """Training defaults that suit the data's size: batch size, epochs and patience.
+
+    Class imbalance is not measured here, on the whole table: ``class_weight="auto"`` (the
+    default) decides it in the trainer from the training rows only.
 
     Args:
         n_rows: Rows in the table.
         task: The task.
-        y: The target column (to measure class imbalance).
     """
     out: dict[str, Any] = {"batch_size": 32 if n_rows < 5_000 else 128 if n_rows < 100_000 else 512}
     if n_rows < 1_000:
@@ -124,8 +136,4 @@ def suggest_train_config(n_rows: int, task: str, y=None) -> dict[str, Any]:
         out["epochs"] = 600
     if n_rows > 50_000:
         out["epochs"], out["patience"] = 60, 8
-    if task != "regression" and y is not None:
-        counts = y.value_counts()
-        if len(counts) > 1 and counts.max() / max(counts.min(), 1) >= 4:
-            out["class_weight"] = "balanced"
     return out

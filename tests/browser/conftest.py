@@ -110,6 +110,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 def running_app(log_dir: Path) -> Iterator[str]:
     """Serve ``streamlit run streamlit_app.py`` on a free port; yield its base URL, then stop it
     and check that nothing it started (the training worker) is left running."""
+    with serving_app(log_dir) as (url, _):
+        yield url
+
+
+def mapped_files(pid: int) -> set[str]:
+    """The files (shared libraries, mostly) mapped into process ``pid``."""
+    lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {line.split(maxsplit=5)[5] for line in lines if len(line.split(maxsplit=5)) == 6}
+
+
+@contextmanager
+def serving_app(log_dir: Path) -> Iterator[tuple[str, int]]:
+    """:func:`running_app`, yielding the base URL and the server's process id."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = log_dir / "server.log"
@@ -130,7 +143,7 @@ def running_app(log_dir: Path) -> Iterator[str]:
     descendants: list[int] = []
     try:
         _wait_healthy(url, proc, log)
-        yield url
+        yield url, proc.pid
     finally:
         descendants = _descendants(proc.pid)  # the worker lives in its own session
         try:
@@ -150,10 +163,16 @@ def running_app(log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_url(store_dir: Path, tmp_path_factory) -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of ``streamlit run streamlit_app.py`` for this session."""
-    with running_app(tmp_path_factory.mktemp("streamlit")) as url:
-        yield url
+def app_server(store_dir: Path, tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """``streamlit run streamlit_app.py`` for this session: its base URL and process id."""
+    with serving_app(tmp_path_factory.mktemp("streamlit")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server: tuple[str, int]) -> str:
+    """``http://127.0.0.1:<port>`` of the session's app."""
+    return app_server[0]
 
 
 @pytest.fixture(scope="session")

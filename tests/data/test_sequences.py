@@ -165,6 +165,27 @@ def test_the_test_period_cannot_change_earlier_periods(gap):
     assert a.extra["periods"]["test"][0] == "2024-06-09"  # step 160
 
 
+def test_test_metrics_leave_out_values_never_observed():
+    from dl_core.evaluation.reports import forecast_report_data
+
+    df = series(200)
+    df.loc[[170, 171], "value"] = np.nan  # in the test period (from step 160)
+    data = prepare_timeseries(df, "value", time_column="date", lookback=10, horizon=1)
+    y_true = data.extra["y_test_raw"]
+    assert np.isnan(y_true[10:12, 0]).all() and np.isnan(y_true).sum() == 2
+    assert np.isnan(data.extra["period_actual"][10:12]).all()
+    assert any("2 value(s) of 'value' in the test period were missing" in n for n in data.notes)
+    # The last-value baseline carries 169's value into 170 and 171: a perfect "forecast" of
+    # values never observed, which must not count.
+    last = data.extra["baselines"]["last_value"]
+    report = forecast_report_data(y_true, last, baselines={}, period_time=data.extra[
+        "period_time"], period_actual=data.extra["period_actual"])
+    observed = ~np.isnan(y_true[:, 0])
+    expected = np.sqrt(np.mean((y_true[observed, 0] - last[observed, 0]) ** 2))
+    assert report["metrics"]["rmse"] == pytest.approx(expected)
+    assert report["series"]["actual"][10] is None
+
+
 def test_forecast_inputs_never_read_later_rows():
     """The Predictor's windows: a forecast made at a time is the same whatever follows it."""
     from dl_core.data.transformers import SeriesScaler

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from streamlit.testing.v1 import AppTest
 
@@ -53,3 +55,21 @@ def train_and_wait(at: AppTest, timeout: float = 180.0) -> str:
     at.button(key="train").click().run()
     assert not at.exception
     return wait_for_run(at, timeout)
+
+
+@contextmanager
+def auto_reruns() -> Iterator[list[float]]:
+    """The fragment auto-rerun requests (``run_every`` intervals, in seconds) the app sends to
+    the browser while the block runs: what makes a page rerun every second."""
+    from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+
+    seen: list[float] = []
+    enqueue = ForwardMsgQueue.enqueue
+
+    def recording(self, msg):
+        if msg.WhichOneof("type") == "auto_rerun":
+            seen.append(msg.auto_rerun.interval)
+        return enqueue(self, msg)
+
+    with mock.patch.object(ForwardMsgQueue, "enqueue", recording):
+        yield seen

@@ -6,7 +6,14 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.apptest import load_sample, open_app, train_and_wait, wait_for_run, wait_until
+from tests.pages.apptest import (
+    auto_reruns,
+    load_sample,
+    open_app,
+    train_and_wait,
+    wait_for_run,
+    wait_until,
+)
 from ui import state
 
 
@@ -17,7 +24,7 @@ def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
     at.switch_page("app_pages/model.py").run()
     for name, value in train.items():
         at.number_input(key=f"train.{name}").set_value(value)
-    at.button(key="apply").click().run()
+    at.run()
     at.switch_page("app_pages/train.py").run()
     at.button(key="train").click().run()
     assert not at.exception
@@ -39,13 +46,11 @@ def test_sample_to_trained_evaluated_model():
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
     assert any("parameters" in m.value for m in at.markdown)
-    # The layer editor lives outside the form and applies at once; the form waits for Apply.
+    # Every edit applies at once (no form whose edits could be left unapplied).
     at.button(key="blocks.fnn.add").click().run()
     at.number_input(key="blocks.fnn.0.units").set_value(32).run()
     at.number_input(key="blocks.fnn.1.units").set_value(16).run()
-    at.number_input(key="train.epochs").set_value(3)
-    at.button(key="apply").click()  # the form's Apply
-    at.run()
+    at.number_input(key="train.epochs").set_value(3).run()
     assert not at.exception
     assert at.session_state[state.TRAIN_CONFIG]["epochs"] == 3
     assert at.session_state[state.MODEL_CONFIG]["hidden_units"] == (32, 16)
@@ -58,10 +63,13 @@ def test_sample_to_trained_evaluated_model():
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Accuracy"]) > 0.85
-    before = labels["Recall"]
+    before = {m.label: m.value for m in at.metric}
     at.slider(key="threshold").set_value(0.05).run()
     assert not at.exception
-    assert float({m.label: m.value for m in at.metric}["Recall"]) >= float(before)
+    after = {m.label: m.value for m in at.metric}
+    # Tuning reads the validation split; the test figures wait for a saved threshold.
+    assert float(after["Validation recall"]) >= float(before["Validation recall"])
+    assert after["Recall"] == before["Recall"]
 
 
 def test_stop_button_stops_training():
@@ -126,11 +134,26 @@ def test_pages_without_data_point_back_to_data():
         assert any("Data page" in i.value for i in at.info)
 
 
-def test_a_new_session_reattaches_to_the_running_job():
+def test_a_new_session_reattaches_to_the_running_job_and_its_data():
     _, job_id = start_training("wine", epochs=300, patience=0)
-    reopened = open_app("app_pages/train.py")  # a fresh session, as after closing the tab
+    with auto_reruns() as polls:
+        reopened = open_app("app_pages/train.py")  # a fresh session, as after a reload
     assert reopened.session_state[state.JOB_ID] == job_id
+    assert polls == [1.0]  # the running job's view asks to be redrawn every second
+    # The job's dataset and choices come back with it, for every page.
+    assert reopened.session_state[state.DATASET]["name"] == "wine"
+    assert reopened.session_state[state.DATASET]["rows"] == 178
+    assert (reopened.session_state[state.TARGET], reopened.session_state[state.TASK],
+            reopened.session_state[state.ARCH]) == ("target", "multiclass", "fnn")
+    assert reopened.session_state[state.TRAIN_CONFIG]["epochs"] == 300
+    assert any("**wine** → `target` (multiclass)" in m.value for m in reopened.markdown)
     stop = [b for b in reopened.button if b.key == f"stop-{job_id}"]
     assert stop, "the reopened page shows the running job with its Stop button"
     stop[0].click().run()
     wait_for_run(reopened, 60)
+    with auto_reruns() as polls:
+        reopened.run()
+    assert polls == []  # an ended job changes no more: nothing reruns the page
+    assert not reopened.exception
+    reopened.switch_page("app_pages/data.py").run()
+    assert reopened.selectbox(key="target_choice").value == "target"

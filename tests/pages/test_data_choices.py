@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.pages.apptest import open_app
+from dl_core import tracking
+from tests.pages.apptest import open_app, train_and_wait
 from ui import state
 
 
@@ -42,3 +43,27 @@ def test_without_a_target_cue_the_user_picks_and_no_page_breaks():
     assert not at.exception
     assert at.session_state[state.TARGET] == "b"
     assert any("Task: **regression** · target `b`" in s.value for s in at.success)
+
+
+def test_dated_table_is_split_by_time_and_evaluate_says_so(weather_log):
+    at = open_app("app_pages/data.py")
+    csv = weather_log.to_csv(index=False).encode()
+    at.file_uploader(key="upload").set_value(("seattle-weather.csv", csv, "text/csv")).run()
+    assert at.selectbox(key="kind_choice").value == "tabular"
+    at.selectbox(key="target_choice").select("weather").run()
+    assert not at.exception
+    assert any(c.value.startswith("Split by time on `date`: train 2012-01-01 … 2012-07-28")
+               for c in at.caption), [c.value for c in at.caption]
+
+    at.switch_page("app_pages/model.py").run()
+    assert at.selectbox(key="train.split").value == "auto"
+    at.number_input(key="train.epochs").set_value(2).run()  # applies at once (no Apply)
+    run_id = train_and_wait(at)
+    assert tracking.get_run(run_id).data.params["split_column"] == "date"
+
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    shown = [c.value for c in at.caption]
+    assert ("Split by time on `date`: train 2012-01-01 … 2012-07-28 (210 rows), validation "
+            "2012-07-29 … 2012-08-27 (30 rows), test 2012-08-28 … 2012-10-26 (60 rows)."
+            in shown), shown

@@ -22,8 +22,7 @@ def test_digits_cnn_from_data_to_misclassified_images():
     at.button(key="blocks.cnn.1.remove").click().run()  # one conv block is enough here
     assert not at.exception
     at.number_input(key="train.epochs").set_value(2)
-    at.text_input(key="model.cnn.dense_units").set_value("16")
-    at.button(key="apply").click().run()
+    at.text_input(key="model.cnn.dense_units").set_value("16").run()
     assert at.session_state[state.MODEL_CONFIG]["filters"] == (8,)
     assert at.session_state[state.MODEL_CONFIG]["dense_units"] == (16,)
 
@@ -53,8 +52,7 @@ def test_seasonal_lstm_from_data_to_forecast_vs_baselines():
     at.number_input(key="blocks.lstm.1.units").set_value(4).run()
     at.button(key="blocks.lstm.1.up").click().run()
     assert not at.exception
-    at.number_input(key="train.epochs").set_value(3)
-    at.button(key="apply").click().run()
+    at.number_input(key="train.epochs").set_value(3).run()
     assert at.session_state[state.MODEL_CONFIG]["units"] == (4, 8)
 
     train_and_wait(at)

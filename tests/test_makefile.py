@@ -1,0 +1,56 @@
+"""`make run` installs TensorFlow's GPU build where `nvidia-smi` finds a GPU, else the CPU build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dry_run(tmp_path: Path, nvidia_smi: str | None) -> str:
+    """The commands ``make run`` would run (``make -n``) with only our fake tools on PATH."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "id").symlink_to(shutil.which("id"))
+    if nvidia_smi is not None:
+        fake = tools / "nvidia-smi"
+        fake.write_text(f"#!/bin/sh\n{nvidia_smi}\n")
+        fake.chmod(0o755)
+    env = {**os.environ, "PATH": str(tools)}
+    env.pop("TF_BUILD", None)
+    out = subprocess.run([shutil.which("make"), "-n", "run", f"VENV={tmp_path / 'venv'}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def installed_requirements(commands: str) -> list[str]:
+    return [line.split(" -r ", 1)[1] for line in commands.splitlines() if "pip install" in line
+            and " -r " in line]
+
+
+def test_gpu_build_where_nvidia_smi_lists_a_gpu(tmp_path):
+    commands = dry_run(tmp_path, 'echo "GPU 0: NVIDIA H200 (UUID: GPU-0)"')
+    assert installed_requirements(commands) == ["requirements-gpu.txt"]
+    assert "streamlit run streamlit_app.py" in commands
+
+
+@pytest.mark.parametrize("nvidia_smi", [None, 'echo "NVIDIA-SMI has failed: no driver" >&2; exit 9'],
+                         ids=["no nvidia-smi", "nvidia-smi fails"])
+def test_cpu_build_otherwise(tmp_path, nvidia_smi):
+    assert installed_requirements(dry_run(tmp_path, nvidia_smi)) == ["requirements-cpu.txt"]
+
+
+def test_both_builds_pin_the_same_tensorflow():
+    def pins(name: str) -> list[str]:
+        lines = (ROOT / name).read_text().splitlines()
+        return [line for line in lines if line.startswith("tensorflow")]
+
+    cpu, gpu = pins("requirements-cpu.txt"), pins("requirements-gpu.txt")
+    assert cpu == [cpu[0]] and cpu[0].startswith("tensorflow-cpu==")
+    assert gpu == [f"tensorflow[and-cuda]=={cpu[0].split('==')[1]}"]
+    assert not pins("requirements.txt")
