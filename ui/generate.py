@@ -138,15 +138,20 @@ def headline(report: dict[str, Any]) -> None:
         st.markdown("**Fidelity** · 1 = like the real rows")
         c = st.columns(4)
         c[0].metric("Quality", _fmt(report["quality"]))
-        c[1].metric("Column shapes", _fmt(report["column_shapes"]))
-        c[2].metric("Column pairs", _fmt(report["column_pairs"]))
-        c[3].metric("Diagnostic", _fmt(report["diagnostic"]))
+        c[1].metric("Shapes", _fmt(report["column_shapes"]),
+                    help="Column shapes: mean over columns of 1 - KS (numbers, dates) or "
+                         "1 - TVD (categories).")
+        c[2].metric("Pairs", _fmt(report["column_pairs"]),
+                    help="Column pairs: correlation and contingency similarity of the pairs "
+                         "related in the real rows (— when none is).")
+        c[3].metric("Diagnostic", _fmt(report["diagnostic"]),
+                    help="Share of values inside the real ranges and category sets.")
     with priv:
         st.markdown("**Privacy** · copies and closeness to training rows")
         c = st.columns(2)
-        c[0].metric("Copied training rows", f"{report['copies']:,}",
+        c[0].metric("Copied rows", f"{report['copies']:,}",
                     help="Synthetic rows equal to a training row in every column.")
-        c[1].metric("Closer than real (DCR)", _fmt(report["dcr_closer_to_train"], 2),
+        c[1].metric("DCR share", _fmt(report["dcr_closer_to_train"], 2),
                     help="Share of synthetic rows closer to the training rows than the median "
                          "held-out real row is. About 0.5: no closer than new real people; "
                          "towards 1: memorised.")

@@ -50,7 +50,7 @@ def test_generate_in_the_browser(page: Page, copula_run: str, tmp_path):
     settle(page)
     assert_no_exception(page)
     # Fidelity is never shown without privacy.
-    for label in ("Quality", "Column shapes", "Copied training rows", "Closer than real (DCR)"):
+    for label in ("Quality", "Shapes", "Copied rows", "DCR share"):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=label)).to_have_count(1)
     # Every row has churn = Yes: one class, nothing left to predict.
     expect(page.get_by_text("No target to predict for this generation.")).to_be_visible()

@@ -48,8 +48,8 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     labels = {m.label: m.value for m in at.metric}
     # Fidelity is shown with privacy, and the figures are the recorded run's.
     assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
-    assert labels["Copied training rows"] == f"{int(run.data.metrics['copies']):,}"
-    assert float(labels["Closer than real (DCR)"]) == pytest.approx(
+    assert labels["Copied rows"] == f"{int(run.data.metrics['copies']):,}"
+    assert float(labels["DCR share"]) == pytest.approx(
         run.data.metrics["dcr_closer_to_train"], abs=5e-3)
     preview = at.dataframe[0].value  # the preview comes first, the pair scores later
     assert len(preview) == 200 and set(preview["churn"]) == {"Yes"}
@@ -110,7 +110,7 @@ def test_runs_page_shows_a_generator_and_hands_it_to_generate(copula_run):
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Quality"]) == pytest.approx(
         tracking.get_run(copula_run).data.metrics["quality"], abs=5e-4)
-    assert "Copied training rows" in labels
+    assert "Copied rows" in labels
     assert not any(b.key == "download_model" for b in at.get("download_button"))  # no model
     at.button(key="generate_with").click().run()
     assert not at.exception
