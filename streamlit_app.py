@@ -14,6 +14,7 @@ pages = {
         st.Page("app_pages/model.py", title="Model", icon=":material/account_tree:", url_path="model"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/monitoring:", url_path="evaluate"),
+        st.Page("app_pages/generate.py", title="Generate", icon=":material/auto_awesome:", url_path="generate"),
     ],
     "Experiments": [
         st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs"),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dl_core.data import SAMPLES, TASKS, detect_task
 from dl_core.data.splits import describe_split
+from dl_core.kinds import get_kind
 from ui import state
 from ui.data import (
     choose_kind,
@@ -52,9 +53,10 @@ for note in profile.notes:  # what reading changed, e.g. numbers with thousands 
     st.info(note, icon=":material/info:")
 
 kind = choose_kind(df)
+data_kind = get_kind(kind)
 columns = list(df.columns)
 current = state.get(state.TARGET)
-label = "Series to forecast" if kind == "timeseries" else "Target column (what to predict)"
+label = data_kind.target_label
 first = current if current in columns else default_target(df, kind)
 state.seed_widget("target_choice", first if first in columns else None)
 target = st.selectbox(label, columns, key="target_choice",
@@ -65,8 +67,8 @@ if target is None:  # no column is named like a target: the user decides, nothin
     st.info("No column is named like a target (label, class, price, churn…). Pick the column "
             "to predict above.", icon=":material/ads_click:")
     st.stop()
-if kind == "timeseries":
-    task = "regression"
+if data_kind.fixed_task:
+    task = data_kind.fixed_task
 else:
     detected = None
     with shown_errors("Detecting the task"):
@@ -83,7 +85,7 @@ state.put(state.TARGET, target)
 state.put(state.TASK, task)
 options = kind_options(df, kind, target)
 
-if kind == "tabular":
+if data_kind.selectable_features:
     candidates = profile.feature_columns(target)
     exclude = st.multiselect("Leave out these feature columns", candidates,
                              default=[c for c in state.get(state.EXCLUDE) if c in candidates])
@@ -103,11 +105,7 @@ if shape:
         st.caption(note)
     if shape.get("split"):
         st.caption(describe_split(shape["split"]) + " Change the split on the Model page.")
-    dims = " × ".join(str(d) for d in shape["input_shape"])
-    what = {"tabular": f"{dims} features", "image": f"{dims} images",
-            "timeseries": f"windows of {dims} (steps × series) → "
-                          f"{shape['n_outputs']} step(s) ahead",
-            "sequence": f"sequences of {dims} (steps × values)"}[kind]
+    what = data_kind.describe_inputs(shape)
     st.success(f"Task: **{task}** · target `{target}` · {what} · {shape['n_train']:,} train, "
                f"{shape['n_val']:,} validation, {shape['n_test']:,} test samples.")
     st.page_link("app_pages/model.py", label="Next: choose a model", icon=":material/arrow_forward:")

@@ -15,6 +15,7 @@ from ui.runs import all_runs, run_label
 
 st.title("Evaluate")
 runs = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
+runs = runs[runs["task"] != "generation"]  # generators are scored on the Generate page
 if runs.empty:
     st.info("No finished training run yet. Train a model first.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")

@@ -12,6 +12,7 @@ steps = [
     ("app_pages/model.py", ":material/account_tree:", "Model", "Choose an architecture and its hyperparameters."),
     ("app_pages/train.py", ":material/model_training:", "Train", "Watch live learning curves; stop any time."),
     ("app_pages/evaluate.py", ":material/monitoring:", "Evaluate", "Metrics, confusion matrix and curves on held-out rows."),
+    ("app_pages/generate.py", ":material/auto_awesome:", "Generate", "Synthetic rows from a trained generator (tvae, ctgan, copula), with a fidelity, privacy and utility report."),
 ]
 for page, icon, title, text in steps:
     st.page_link(page, label=f"**{title}** — {text}", icon=icon)

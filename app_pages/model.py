@@ -10,6 +10,7 @@ from ui import state
 from ui.data import current_table
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
+from ui.generate import generator_settings
 from ui.modeling import block_editor, block_fields, data_shape, job_spec, model_summary
 from ui.sweeps import sweep_section
 
@@ -26,11 +27,15 @@ entries = list_models(kind)
 names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
-    st.markdown(f"- **{e.title}** (`{e.name}`): {e.description}")
+    makes = " · *generates rows*" if e.family == "generative" else ""
+    st.markdown(f"- **{e.title}** (`{e.name}`){makes}: {e.description}")
 current = state.get(state.ARCH)
 arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title,
                     key="arch_choice", index=names.index(current) if current in names else 0)
 entry = get_model(arch)
+if entry.family == "generative":  # no layers or summary: its networks take the table's shape
+    generator_settings(entry, df)
+    st.stop()
 
 train_defaults = {**suggest_train_config(len(df), task),
                   **state.get(state.TRAIN_CONFIG)}

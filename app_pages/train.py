@@ -6,7 +6,7 @@ from ui import state
 from ui.errors import shown_errors
 from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
-from ui.modeling import job_spec, restore_job_data
+from ui.modeling import generator_target, is_generator, job_spec, restore_job_data
 
 st.title("Train")
 ex = executor()
@@ -27,7 +27,11 @@ if ds is None or not target:
         st.stop()
 else:
     train_cfg, arch = state.get(state.TRAIN_CONFIG), state.get(state.ARCH)
-    st.markdown(f"**{ds['name']}** → `{target}` ({state.get(state.TASK)}) with `{arch}` · "
+    what = f"→ `{target}` ({state.get(state.TASK)})"
+    if is_generator(arch):
+        train_cfg, gen_target = state.get(state.GEN_TRAIN_CONFIG), generator_target()
+        what = "rows" + (f" conditioned on `{gen_target}`" if gen_target else "")
+    st.markdown(f"**{ds['name']}** {what} with `{arch}` · "
                 f"{train_cfg.get('epochs', 'default')} epochs max, batch "
                 f"{train_cfg.get('batch_size', 'default')} · change them on the Model page.")
     busy = job_id is not None and ex.progress(job_id).active

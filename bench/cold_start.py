@@ -5,7 +5,7 @@ health endpoint, open the page in headless Debian chromium (launched beforehand,
 wait for the title. Three repetitions each, interleaved; prints medians and the ratio (target
 <= 1.3). Also reports whether TensorFlow is loaded in the server process (its shared libraries
 in ``/proc/<pid>/maps``) after the landing page, after the Data page with a sample loaded, and
-after the Model page: DESIGN decision 8 says only pages that need it may import it.
+after the Model page: TensorFlow never loads in the web server (docs/architecture.md).
 
 Figures only, no assertions: ``python bench/cold_start.py`` (``make browser`` installs chromium).
 """

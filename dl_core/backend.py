@@ -1,8 +1,8 @@
 """The one place that configures the Keras backend and imports Keras.
 
 TensorFlow costs seconds to import, so nothing imports Keras at module level: call
-:func:`keras` when a model is about to be built, trained or loaded (DESIGN decision 8). Only the
-training worker does that; the web server never loads TensorFlow.
+:func:`keras` when a model is about to be built, trained or loaded. Only the training worker
+does that; the web server never loads TensorFlow (docs/architecture.md).
 """
 
 from __future__ import annotations

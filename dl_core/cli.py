@@ -46,10 +46,6 @@ def _split_options(arch: str, options: dict[str, str]) -> tuple[dict[str, str], 
     return model, train
 
 
-#: The architecture trained when ``--arch`` is not given, by data kind.
-DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
-
-
 def _data_kind(args: argparse.Namespace, df: Any) -> str:
     """The data kind from the flags, else from the architecture, else detected from the data."""
     from dl_core.data.sequences import detect_data_kind
@@ -73,41 +69,81 @@ def _data_kind(args: argparse.Namespace, df: Any) -> str:
 def _job_spec(args: argparse.Namespace):
     """The job a ``train`` or ``sweep`` command describes (data read and checked here)."""
     from dl_core.data.loading import read_csv
-    from dl_core.data.sequences import detect_time_column
     from dl_core.data.task import detect_task
     from dl_core.jobspec import build_job_spec
+    from dl_core.kinds import get_kind
     from dl_core.training import suggest_train_config
 
     path = Path(args.data)
     if not path.is_file():
         raise ConfigError(f"No such file: {path}.")
+    if _is_generator(args.arch):
+        return _generator_spec(args, path)
+    if not args.target:
+        raise ConfigError("--target is required: name the column to predict (only generators, "
+                          "--arch tvae, ctgan or copula, train without one).")
     df = read_csv(path)
     if args.target not in df.columns:
         from dl_core.data.task import check_target
 
         check_target(df, args.target, "regression")  # raises the helpful "no such column"
-    kind = _data_kind(args, df)
-    arch = args.arch or DEFAULT_ARCH[kind]
-    time_column = args.time
-    if kind == "timeseries":
-        time_column = time_column or detect_time_column(df)
-        if not time_column:
-            raise ConfigError("Forecasting needs the time column: add --time COLUMN.")
-        task = "regression"
-    else:
-        task = args.task or detect_task(df[args.target])
+    kind = get_kind(_data_kind(args, df))
+    arch = args.arch or kind.default_arch
+    options = kind.complete_options(df, {
+        "image_shape": args.image_shape, "time_column": args.time, "lookback": args.lookback,
+        "horizon": args.horizon, "season_length": args.season_length,
+        "sequence_id": args.sequence_id, "step_column": args.step_column,
+    })
+    task = kind.fixed_task or args.task or detect_task(df[args.target])
     model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
     # The same data-aware defaults the Model page starts from, so both train alike.
     train_opts = {**suggest_train_config(len(df), task), **train_opts}
-    options = {"image_shape": args.image_shape, "time_column": time_column,
-               "lookback": args.lookback, "horizon": args.horizon,
-               "season_length": args.season_length, "sequence_id": args.sequence_id,
-               "step_column": args.step_column}
     return build_job_spec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
-        arch=arch, data_kind=kind, options=options, model_config=model_opts,
+        arch=arch, data_kind=kind.name, options=options, model_config=model_opts,
+        train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
+    )
+
+
+def _is_generator(arch: str | None) -> bool:
+    from dl_core.models import get_model
+
+    return arch is not None and get_model(arch).family == "generative"
+
+
+def _generator_spec(args: argparse.Namespace, path: Path):
+    """The job of ``train --arch tvae|ctgan|copula``: a table, the target optional."""
+    import dataclasses
+
+    from dl_core.data.loading import read_csv
+    from dl_core.jobspec import build_job_spec
+    from dl_core.models import get_model
+    from dl_core.training import get_trainer
+    from dl_core.training.generative import GENERATION_TASK
+
+    entry = get_model(args.arch)
+    df = read_csv(path)
+    if args.target and args.target not in df.columns:
+        raise ConfigError(f"There is no column '{args.target}' in {path.name}; columns: "
+                          f"{', '.join(map(str, df.columns[:30]))}.")
+    options = _parse_sets(args.set)
+    model_fields = {f.name for f in dataclasses.fields(entry.config_cls)}
+    train_fields = {f.name for f in dataclasses.fields(get_trainer(entry.family).config_cls)}
+    unknown = sorted(set(options) - model_fields - train_fields)
+    if unknown:
+        raise ConfigError(
+            f"Unknown option(s) {unknown} for --arch {args.arch}; model options: "
+            f"{sorted(model_fields)}; training options: {sorted(train_fields)}."
+        )
+    train_opts = {k: v for k, v in options.items() if k in train_fields}
+    if args.epochs is not None:
+        train_opts["epochs"] = str(args.epochs)
+    return build_job_spec(
+        dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target or "",
+        task=GENERATION_TASK, arch=args.arch, data_kind="tabular",
+        model_config={k: v for k, v in options.items() if k in model_fields},
         train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
     )
 
@@ -125,8 +161,10 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     result = run_training(spec, report=report)
     out = {"run_id": result.run_id, "task": result.task, "status": result.status,
            "arch": spec.arch, "data_kind": spec.data_kind, "metrics": result.metrics}
-    if spec.data_kind == "timeseries":
+    if result.baselines:  # forecasts are set beside naive baselines
         out["baselines"] = result.baselines
+    if "fit_seconds" in result.metrics:  # generators
+        out["fit_seconds"] = result.metrics["fit_seconds"]
     return out
 
 
@@ -138,6 +176,9 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core.sweeps import SweepSpec, parse_axis, run_sweep
     from dl_core.training import TrainConfig
 
+    if _is_generator(args.arch):
+        raise ConfigError(f"Sweeps tune supervised models; --arch {args.arch} is a generator "
+                          "(train it with `train`, compare runs on the Runs page).")
     check_selection_metric(args.metric)  # before reading the data: a test metric is refused
     base = _job_spec(args)
     hints = {**get_type_hints(TrainConfig), **get_type_hints(get_model(base.arch).config_cls)}
@@ -202,14 +243,49 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return out_json
 
 
+def _parse_condition(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--condition expects column=value; got {item!r}.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core.generation.export import to_safe_csv
+    from dl_core.generation.generate import generate
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"No such folder for --out: {out.parent}.")
+    rows, report = generate(args.run, args.n, seed=args.seed,
+                            condition=_parse_condition(args.condition))
+    out.write_bytes(to_safe_csv(rows))
+    for note in report["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    figures = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
+               "dcr_closer_to_train")
+    result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
+              "out": str(out.resolve()), **{k: report[k] for k in figures}}
+    if report.get("target"):
+        result["tstr_ratio"] = report["tstr_ratio"]
+    return result
+
+
 def _add_job_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments describing one training job, shared by ``train`` and ``sweep``."""
+    from dl_core.kinds import kind_names
+
     p.add_argument("data", help="Path of the CSV file.")
-    p.add_argument("--target", required=True, help="Column to predict.")
+    p.add_argument("--target", help="Column to predict (generators: optional; the column "
+                   "sampling is conditioned on and the utility figure predicts).")
     p.add_argument("--arch",
                    help="Architecture: fnn, cnn, rnn, gru, lstm or cnn1d (default: fnn for "
-                   "tables, cnn for images, lstm for sequences and time series).")
-    p.add_argument("--kind", choices=("tabular", "image", "sequence", "timeseries"),
+                   "tables, cnn for images, lstm for sequences and time series); generators "
+                   "of tables: tvae, ctgan or copula.")
+    p.add_argument("--kind", choices=kind_names(),
                    help="Data kind (default: detected from the data and --arch).")
     p.add_argument("--image-shape", metavar="HxWxC",
                    help="Image shape of a pixel CSV, e.g. 28x28x1 (default: inferred).")
@@ -271,6 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="With best:EXPERIMENT, the validation metric that picks the best "
                               "run: best_val_loss (default) or a val_* metric.")
     predict.set_defaults(func=cmd_predict)
+
+    generate = sub.add_parser("generate", help="Sample synthetic rows from a generator run.")
+    generate.add_argument("run", metavar="RUN_ID", help="A generator's training run id.")
+    generate.add_argument("--n", type=int, required=True, help="Rows to generate.")
+    generate.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
+                          help="Only rows where a categorical column has this value "
+                               "(repeatable).")
+    generate.add_argument("--seed", type=int, default=0, help="Seed of the draw.")
+    generate.add_argument("--out", required=True, help="Where to write the rows (CSV).")
+    generate.set_defaults(func=cmd_generate)
     return parser
 
 

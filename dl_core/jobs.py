@@ -57,6 +57,9 @@ class JobState:
     trial: int = 0
     n_trials: int = 0
     sweep: dict[str, Any] = field(default_factory=dict)
+    # Generators: a few fresh rows from the latest preview, and the epoch they come from.
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples_epoch: int = 0
 
     @property
     def active(self) -> bool:
@@ -113,6 +116,8 @@ class Executor(abc.ABC):
         """Predict raw rows with a run's logged model, away from the caller's process; binary
         classifiers use ``threshold``, else the one saved with the run.
 
+        Binary classifiers use ``threshold``, else the one saved with the run.
+
         Returns:
             The predictions (indexed like the rows they belong to) and notes about the input.
 
@@ -133,6 +138,20 @@ class Executor(abc.ABC):
         Raises:
             DataError: if the model cannot be built (a bad config, layers that do not fit).
             TrainingError: if no answer comes within ``timeout`` seconds.
+        """
+
+    @abc.abstractmethod
+    def generate(self, run_id: str, n: int, seed: int = 0,
+                 condition: dict[str, Any] | None = None,
+                 timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Sample ``n`` rows from a generator run away from the caller's process, score them and
+        record the generation as an MLflow run (:func:`dl_core.generation.generate.generate`).
+
+        Returns:
+            The synthetic rows and the report (its ``run_id`` is the generation's run).
+
+        Raises:
+            DataError: if the run is not a generator or the condition cannot be met.
         """
 
     @abc.abstractmethod
@@ -218,7 +237,7 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "summary", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -249,6 +268,8 @@ class LocalExecutor(Executor):
                 job.first_epoch_at = job.first_epoch_at or time.time()
                 for key, value in event["logs"].items():
                     job.history.setdefault(key, []).append(value)
+            elif kind == "samples":
+                job.samples, job.samples_epoch = event["rows"], event["epoch"]
             elif kind == "evaluating" and job.kind != "sweep":
                 job.status = "evaluating"
             elif kind == "finished":
@@ -362,6 +383,24 @@ class LocalExecutor(Executor):
             return pd.read_parquet(out_path), list(answer.get("notes") or [])
         finally:
             data_path.unlink(missing_ok=True)
+            out_path.unlink(missing_ok=True)
+
+    def generate(self, run_id: str, n: int, seed: int = 0,
+                 condition: dict[str, Any] | None = None,
+                 timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Sample a generator run in the worker (see :meth:`Executor.generate`)."""
+        from dl_core.paths import app_home
+
+        request_id = uuid.uuid4().hex[:12]
+        folder = app_home() / "generations"
+        folder.mkdir(parents=True, exist_ok=True)
+        out_path = folder / f"{request_id}.parquet"
+        try:
+            answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
+                                "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "out_path": str(out_path)}, timeout, "The generation")
+            return pd.read_parquet(out_path), dict(answer["report"])
+        finally:
             out_path.unlink(missing_ok=True)
 
     def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],

@@ -9,16 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from dl_core.errors import ConfigError
+from dl_core.kinds import get_kind, kind_names
 from dl_core.training import JobSpec
 
-#: The JobSpec fields each data kind reads (its "options"); a kind-specific object can own
-#: these later without changing any caller.
-KIND_OPTIONS: dict[str, tuple[str, ...]] = {
-    "tabular": (),
-    "image": ("image_shape",),
-    "timeseries": ("time_column", "lookback", "horizon", "season_length"),
-    "sequence": ("sequence_id", "step_column"),
-}
 _INT_OPTIONS = ("lookback", "horizon", "season_length")
 
 
@@ -27,12 +20,13 @@ def _typed_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     typed as JobSpec wants them; None and empty values mean "the default"."""
     from dl_core.data.images import parse_image_shape
 
-    known = {name for names in KIND_OPTIONS.values() for name in names}
+    # Each data kind names the JobSpec fields it reads (``DataKind.options``).
+    known = {name for k in kind_names() for name in get_kind(k).options}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"Unknown data option(s) {unknown}; known options: {sorted(known)}.")
     out: dict[str, Any] = {}
-    for name in KIND_OPTIONS[kind]:
+    for name in get_kind(kind).options:
         value = options.get(name)
         if value is None or value == "":
             continue
@@ -79,10 +73,7 @@ def build_job_spec(
         ConfigError: on an unknown data kind or option, or options of the wrong type.
     """
     kind = data_kind or "tabular"
-    if kind not in KIND_OPTIONS:
-        raise ConfigError(f"Unknown data kind {kind!r}; expected one of {list(KIND_OPTIONS)}.")
-    if kind == "timeseries":
-        task = "regression"
+    task = get_kind(kind).fixed_task or task  # ConfigError for an unknown kind
     return JobSpec(
         dataset_path=str(dataset_path), dataset_name=dataset_name, target=target,
         task=task or "regression", arch=arch, model_config=dict(model_config or {}),
@@ -94,7 +85,7 @@ def build_job_spec(
 
 def kind_options(spec: JobSpec) -> dict[str, Any]:
     """The data-kind options of ``spec`` (what :func:`build_job_spec` took as ``options``)."""
-    return {name: getattr(spec, name) for name in KIND_OPTIONS[spec.data_kind]}
+    return {name: getattr(spec, name) for name in get_kind(spec.data_kind).options}
 
 
 def job_spec_from_params(params: dict[str, str], *, dataset_path: str, dataset_name: str,
@@ -108,13 +99,15 @@ def job_spec_from_params(params: dict[str, str], *, dataset_path: str, dataset_n
 
     from dl_core.config import config_from_dict
     from dl_core.models import get_model
-    from dl_core.training import TrainConfig
+    from dl_core.training import get_trainer
 
     arch = params.get("arch", "fnn")
-    model_cfg = config_from_dict(get_model(arch).config_cls, params, strict=False)
-    train_cfg = config_from_dict(TrainConfig, params, strict=False)
+    entry = get_model(arch)
+    model_cfg = config_from_dict(entry.config_cls, params, strict=False)
+    # Each family has its own training options (a generator's held-out share, sample size...).
+    train_cfg = config_from_dict(get_trainer(entry.family).config_cls, params, strict=False)
     kind = params.get("data_kind") or "tabular"
-    options = {k: params[k] for k in KIND_OPTIONS.get(kind, ()) if k in params}
+    options = {k: params[k] for k in get_kind(kind).options if k in params}
     return build_job_spec(
         dataset_path=dataset_path, dataset_name=dataset_name, target=params.get("target", ""),
         task=params.get("task"), arch=arch, data_kind=kind, options=options,

@@ -1,17 +1,15 @@
 """A trained model plus its preprocessing: raw rows in, predictions out.
 
 The same class serves the MLflow pyfunc wrapper, the Predict page and the CLI, so a prediction
-is computed one way everywhere. What a "raw row" is depends on ``meta["data_kind"]``:
+is computed one way everywhere. What a "raw row" is, and what comes out, is the data kind's
+business (``meta["data_kind"]``, see :mod:`dl_core.kinds`):
 
 * ``tabular``: one row per sample; ``prediction`` (+ ``proba_<class>`` for classifiers).
 * ``image``: one row per image (its pixel columns); same outputs as tabular.
 * ``sequence``: wide format, one row per sequence; long format, one row per step, and one
   output row per sequence id (the output's index is the id).
-* ``timeseries``: the rows are the series' history (time column + value columns). Rows are
-  sorted by time and every window of ``lookback`` rows gives one forecast: an output row indexed
-  like the window's last input row, with that row's time and ``step_1..step_H``, the next
-  ``horizon`` values after it. The last output row is thus the forecast for the ``horizon``
-  steps after the last row given; rows with less than ``lookback`` history get no forecast.
+* ``timeseries``: the rows are the series' history; one ``step_1..step_H`` forecast per window
+  of ``lookback`` rows (see :mod:`dl_core.kinds.timeseries`).
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ import pandas as pd
 
 from dl_core.data.preprocessing import TargetEncoding, load_preprocessor, save_preprocessor
 from dl_core.errors import DataError
+from dl_core.kinds import DataKind, get_kind
 
 MODEL_FILE = "model.keras"
 PREPROCESSOR_FILE = "preprocessor.skops"
@@ -89,25 +88,21 @@ class Predictor:
         return self.meta.get("data_kind", "tabular")
 
     @property
+    def kind(self) -> DataKind:
+        return get_kind(self.data_kind)
+
+    @property
     def layout(self) -> dict[str, Any]:
         return self.meta.get("layout") or {}
 
     @property
     def input_columns(self) -> list[str]:
         """The raw columns a prediction needs."""
-        if self.data_kind == "timeseries":
-            return [self.layout["time_column"], *self.feature_columns]
-        return self.feature_columns
+        return self.kind.input_columns(self.feature_columns, self.layout)
 
     def example_rows(self, raw: pd.DataFrame) -> pd.DataFrame:
         """A few raw rows to predict (the logged model's input example)."""
-        frame = raw[self.input_columns]
-        if self.data_kind == "timeseries":
-            return frame.head(int(self.layout["lookback"]) + 2)
-        if self.layout.get("format") == "long":
-            ids = frame[self.layout["id_column"]].drop_duplicates().head(2)
-            return frame[frame[self.layout["id_column"]].isin(set(ids))]
-        return frame.head(5)
+        return self.kind.example_rows(self, raw)
 
     def check_columns(self, df: pd.DataFrame) -> list[str]:
         """Raise on missing input columns; return notes about ignored extra columns."""
@@ -124,39 +119,7 @@ class Predictor:
 
     def model_inputs(self, df: pd.DataFrame) -> tuple[np.ndarray, pd.Index, dict[str, Any]]:
         """The network's inputs for raw rows, the index of the output rows and extra columns."""
-        kind, layout = self.data_kind, self.layout
-        if kind == "image":
-            from dl_core.data.images import pixel_matrix
-
-            values, _ = pixel_matrix(df, self.feature_columns)
-            return self.preprocessor.transform(values), df.index, {}
-        if kind == "sequence":
-            from dl_core.data.sequences import long_array, wide_array
-
-            if layout.get("format") == "long":
-                raw, ids = long_array(df, layout["id_column"], layout["step_column"],
-                                      layout["value_columns"], layout["n_steps"])
-                return self.preprocessor.transform(raw), pd.Index(ids, name=layout["id_column"]), {}
-            return self.preprocessor.transform(wide_array(df, self.feature_columns)), df.index, {}
-        if kind == "timeseries":
-            from dl_core.data.sequences import check_time_column, fill_series, time_labels
-
-            time_column, lookback = layout["time_column"], int(layout["lookback"])
-            ordered, _ = check_time_column(df, time_column)
-            # Gaps are carried forward as in training, so a forecast reads no later row.
-            ordered, _ = fill_series(ordered, self.feature_columns)
-            if len(ordered) < lookback:
-                raise DataError(
-                    f"Forecasting needs at least {lookback} rows of history (the model's "
-                    f"lookback); got {len(ordered)}. Pass the latest {lookback} or more rows."
-                )
-            scaled = self.preprocessor.transform(ordered[self.feature_columns].to_numpy(float))
-            ends = np.arange(lookback, len(ordered) + 1)
-            x = scaled[ends[:, None] + np.arange(-lookback, 0)[None, :]]
-            origins = np.asarray(time_labels(ordered[time_column]), dtype=object)[ends - 1]
-            return x, ordered.index[ends - 1], {time_column: list(origins)}
-        x = self.preprocessor.transform(df[self.feature_columns]).astype(np.float32)
-        return x, df.index, {}
+        return self.kind.model_inputs(self, df)
 
     def unseen_categories(self, df: pd.DataFrame) -> dict[str, list[str]]:
         """Category values in ``df`` that training never saw, by column.
@@ -220,23 +183,5 @@ class Predictor:
             raise DataError("There are no rows to predict.")
         self.notes = self.input_notes(df)
         out, index, extra = self._outputs(df)
-        encoding = self.target
-        if self.data_kind == "timeseries":
-            steps = encoding.decode_steps(out)
-            result = pd.DataFrame(extra, index=index)
-            for h in range(steps.shape[1]):
-                result[f"step_{h + 1}"] = steps[:, h]
-            return result
-        if encoding.task == "regression":
-            return pd.DataFrame({"prediction": encoding.decode_regression(out)}, index=index)
-        if encoding.task == "binary":
-            cut = self.threshold if threshold is None else float(threshold)
-            labels = (out[:, 1] >= cut).astype(int)
-        else:
-            labels = out.argmax(axis=1)
-        result = pd.DataFrame(
-            {"prediction": np.asarray(encoding.classes, dtype=object)[labels]}, index=index
-        )
-        for i, name in enumerate(encoding.classes):
-            result[f"proba_{name}"] = out[:, i].astype(float)
-        return result
+        cut = self.threshold if threshold is None else float(threshold)
+        return self.kind.decode(self, out, index, extra, cut)

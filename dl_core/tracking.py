@@ -557,6 +557,24 @@ def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
         return Path(local).read_bytes()
 
 
+def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
+    """Download a run's artifact folder into ``dst``; returns the local folder.
+
+    Raises:
+        TrackingError: if the run has no such folder.
+    """
+    import mlflow
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
+            tracking_uri=tracking_uri(),
+        )
+    except Exception as exc:
+        raise TrackingError(f"Run {run_id} has no artifact folder {artifact_path!r}.") from exc
+    return Path(local)
+
+
 def model_zip(run_id: str) -> bytes:
     """The run's logged MLflow model folder as a zip (what ``mlflow.pyfunc.load_model`` reads).
 

@@ -2,8 +2,9 @@
 
 Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
 ``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``,
-``{"cmd": "predict", ...}``, ``{"cmd": "summary", "job_id", "arch", ...}``), events on its
-protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
+``{"cmd": "predict", ...}``, ``{"cmd": "summary", "job_id", "arch", ...}``,
+``{"cmd": "generate", "job_id", "run_id", "n", "seed", "condition", "out_path"}``), events on
+its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
 take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
 at a time in a thread so the main thread can keep reading stop commands; predictions and model
 summaries are answered beside them, each in its own thread.
@@ -101,6 +102,9 @@ class Worker:
         elif cmd == "summary":
             # The Model page's summary follows each layer edit, also while a job trains.
             threading.Thread(target=self.summary, args=(msg,), name="summary", daemon=True).start()
+        elif cmd == "generate":
+            threading.Thread(target=self.generate, args=(msg,), name="generate",
+                             daemon=True).start()
         elif cmd == "warmup":
             # In a thread: commands (a summary, a stop) are read while it imports.
             threading.Thread(target=self.warmup, name="warmup", daemon=True).start()
@@ -180,6 +184,24 @@ class Worker:
             self.send({"job_id": job_id, "type": "failed",
                        "error": f"The training worker could not build the model "
                                 f"({type(exc).__name__}: {exc})."})
+
+    def generate(self, msg: dict[str, Any]) -> None:
+        """Sample a generator run (recorded as a generation run); rows to Parquet, the report
+        in the answer."""
+        from dl_core.errors import DLExplorerError
+        from dl_core.generation.generate import generate
+
+        job_id = msg["job_id"]
+        try:
+            with self.predict_lock:
+                rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
+                                        condition=msg.get("condition") or None)
+            rows.to_parquet(msg["out_path"])
+            self.send({"job_id": job_id, "type": "generated", "report": report})
+        except DLExplorerError as exc:
+            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
+        except Exception as exc:  # a bug: still a message, never a dead worker
+            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
 
     def end_active_runs(self, status: str, reason: str) -> None:
         from dl_core import tracking

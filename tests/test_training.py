@@ -85,7 +85,7 @@ def test_stop_records_killed_run_with_model(tiny_binary):
 
 
 def test_failure_marks_run_failed_with_the_error(tiny_binary, monkeypatch):
-    from dl_core import evaluation
+    from dl_core.evaluation import reports as evaluation
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -9,13 +9,10 @@ import streamlit as st
 
 from dl_core.data import SAMPLES, load_sample
 from dl_core.data.storage import store_dataset
+from dl_core.kinds import get_kind, kind_names
 from ui import state
 from ui.loaders import parse_csv, read_saved
 
-KIND_TITLES = {"tabular": "Table (one row per sample)", "image": "Images (pixel columns)",
-               "timeseries": "Time series (forecasting)",
-               "sequence": "Sequences (one per row or per id)"}
-DEFAULT_ARCH = {"tabular": "fnn", "image": "cnn", "sequence": "lstm", "timeseries": "lstm"}
 
 
 def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str | None = None,
@@ -43,10 +40,8 @@ def ingest_upload(uploaded) -> None:
 
 def ingest_sample(name: str) -> None:
     sample = SAMPLES[name]
-    options = {}
-    if sample.data_kind == "timeseries":
-        options = {"time_column": sample.time_column, "lookback": sample.lookback,
-                   "horizon": sample.horizon}
+    options = {k: getattr(sample, k) for k in get_kind(sample.data_kind).options
+               if getattr(sample, k, None) is not None}
     use_table(load_sample(name), name, target=sample.target, kind=sample.data_kind,
               options=options)
 
@@ -66,17 +61,17 @@ def detected_kind(df: pd.DataFrame) -> str:
 def choose_kind(df: pd.DataFrame) -> str:
     """The data-kind selector, preset to the detected kind (or the sample's)."""
     detected = detected_kind(df)
-    kinds = list(KIND_TITLES)
+    kinds = kind_names()
     current = state.get(state.DATA_KIND) or detected
     state.seed_widget("kind_choice", current)
     kind = st.selectbox(
         "Data kind", kinds, key="kind_choice",
-        format_func=lambda k: KIND_TITLES[k] + (" · detected" if k == detected else ""),
+        format_func=lambda k: get_kind(k).title + (" · detected" if k == detected else ""),
         help="What one row holds; it decides which architectures fit.",
     )
     state.put(state.DATA_KIND, kind)
     if state.get(state.ARCH) not in _arch_names(kind):
-        state.put(state.ARCH, DEFAULT_ARCH[kind])
+        state.put(state.ARCH, get_kind(kind).default_arch)
         state.put(state.MODEL_CONFIG, {})
     return kind
 
@@ -88,41 +83,22 @@ def _arch_names(kind: str) -> list[str]:
 
 
 def default_target(df: pd.DataFrame, kind: str) -> str | None:
-    """A sensible first target: the image label, the first value series, a column named like a
-    target (``dl_core.data.task.guess_target``), else None: the user picks."""
-    from dl_core.data.task import guess_target
-
-    if kind == "image":
-        from dl_core.data.images import detect_pixel_layout
-
-        layout = detect_pixel_layout(df)
-        if layout is not None and layout.label is not None:
-            return layout.label
-    if kind == "timeseries":
-        from dl_core.data.sequences import default_series
-
-        series = default_series(df)
-        if series is not None:
-            return series
-    return guess_target(df)
+    """A sensible first target: the kind's (the image label, the first value series), a column
+    named like a target, else None: the user picks."""
+    return get_kind(kind).default_target(df)
 
 
 def kind_options(df: pd.DataFrame, kind: str, target: str) -> dict[str, Any]:
     """The inputs of the chosen kind (image shape; time column, lookback, horizon, season;
-    sequence id and step), stored in session state and returned."""
-    opts = dict(state.get(state.DATA_OPTIONS))
-    out: dict[str, Any] = {}
-    if kind == "image":
-        out["image_shape"] = _image_inputs(df, target, opts)
-    elif kind == "timeseries":
-        out.update(_series_inputs(df, target, opts))
-    elif kind == "sequence":
-        out.update(_sequence_inputs(df, target, opts))
+    sequence id and step), stored in session state and returned. A kind without inputs of its
+    own (a table) has none."""
+    inputs = KIND_INPUTS.get(kind)
+    out = inputs(df, target, dict(state.get(state.DATA_OPTIONS))) if inputs else {}
     state.put(state.DATA_OPTIONS, out)
     return out
 
 
-def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
+def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[str, Any]:
     from dl_core.data.images import (
         detect_pixel_layout,
         format_shape,
@@ -149,7 +125,7 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]):
         title = f"Sample images ({format_shape(shape)}) and labels"
         st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
                         key="image_grid")
-    return list(shape) if shape else None
+    return {"image_shape": list(shape) if shape else None}
 
 
 def _prod(shape) -> int:
@@ -202,6 +178,12 @@ def _sequence_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dic
     state.seed_widget("step_column", given if given in steps else steps[0])
     step = c2.selectbox("Step column", steps, key="step_column")
     return {"sequence_id": seq, "step_column": step}
+
+
+#: The Data page's widgets for each data kind's options (``DataKind.options``), by kind name:
+#: the one UI-side dispatch on data kinds (widgets cannot live in ``dl_core``).
+KIND_INPUTS = {"image": _image_inputs, "timeseries": _series_inputs,
+               "sequence": _sequence_inputs}
 
 
 def show_profile(profile) -> None:

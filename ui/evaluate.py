@@ -64,8 +64,9 @@ def threshold_section(run_id: str, val: dict[str, Any] | None, saved: float) -> 
                 f"so its threshold stays {saved:.2f}. Train it again to tune one.")
         return
     positive = val["classes"][1]
-    # The slider follows the run: a newly chosen run starts at its saved threshold.
-    if st.session_state.get("_threshold_run") != run_id:
+    # The slider follows the run: a newly chosen run starts at its saved threshold, and so does
+    # a return to this page (Streamlit drops a widget's value on a page that was not drawn).
+    if st.session_state.get("_threshold_run") != run_id or THRESHOLD_KEY not in st.session_state:
         st.session_state["_threshold_run"] = run_id
         st.session_state[THRESHOLD_KEY] = saved
         st.session_state.pop("_threshold_pick", None)

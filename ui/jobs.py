@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dl_core.evaluation import learning_curves_figure
@@ -16,6 +17,9 @@ STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circl
 
 # What a user looks at first, in this order; the Evaluate page has the rest.
 HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "rmse", "mae", "mape")
+# A generator's: fidelity beside privacy (never alone), utility; the Generate page has the rest.
+GENERATOR_METRICS = ("quality", "column_shapes", "column_pairs", "copies", "dcr_closer_to_train",
+                     "tstr_ratio", "fit_seconds")
 
 
 def _eta(seconds: float | None) -> str:
@@ -28,30 +32,44 @@ def _eta(seconds: float | None) -> str:
 def render_job(job: JobState) -> None:
     """Progress, ETA, live curves and the outcome of one job."""
     spec = job.spec
+    generator = spec["task"] == "generation"
+    what = (f"→ `{spec['target']}` ({spec['task']})" if not generator else "generating rows"
+            + (f" (target `{spec['target']}`)" if spec["target"] else ""))
     st.markdown(f"{STATUS_ICON.get(job.status, '')} **{job.status.capitalize()}** · "
-                f"`{spec['arch']}` on **{spec['dataset_name']}** → `{spec['target']}` "
-                f"({spec['task']})" + (f" · run `{job.run_id}`" if job.run_id else ""))
+                f"`{spec['arch']}` on **{spec['dataset_name']}** {what}"
+                + (f" · run `{job.run_id}`" if job.run_id else ""))
     if job.active:
         frac = job.epoch / job.epochs if job.epochs else 0.0
         label = (f"Epoch {job.epoch}/{job.epochs} · elapsed {_eta(job.elapsed_s)} · "
-                 f"ETA {_eta(job.eta_s)} (early stopping may end sooner)")
+                 f"ETA {_eta(job.eta_s)}" + ("" if generator else " (early stopping may end sooner)"))
+        scoring = ("Sampling and scoring against the held-out rows…" if generator
+                   else "Evaluating on the test split…")
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
-                    "Evaluating on the test split…" if job.status == "evaluating" else "Starting…")
+                    scoring if job.status == "evaluating" else "Starting…")
     if job.history:
         # A stable key updates the chart in place instead of re-creating it every second.
         st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
+    if job.samples:
+        st.markdown(f"**Fresh samples** · generated after epoch {job.samples_epoch}")
+        st.dataframe(pd.DataFrame(job.samples), hide_index=True, key=f"samples-{job.job_id}")
     if job.status == "failed":
         st.error(job.error or "Training failed.", icon=":material/error:")
     elif job.status in ("finished", "killed"):
         if job.status == "killed":
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
                        "recorded as a KILLED run.")
-        shown = [k for k in HEADLINE_METRICS if k in job.metrics]
+        names, prefix = (GENERATOR_METRICS, "") if generator else (HEADLINE_METRICS, "test ")
+        shown = [k for k in names if k in job.metrics]
         if shown:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):
                 value = job.metrics[name]
-                col.metric(f"test {name}", "—" if value is None else f"{value:.4g}")
-        st.page_link("app_pages/evaluate.py", label="See the full evaluation", icon=":material/monitoring:")
+                col.metric(f"{prefix}{name}", "—" if value is None else f"{value:.4g}")
+        if generator:
+            st.page_link("app_pages/generate.py", label="Generate rows and read the full report",
+                         icon=":material/auto_awesome:")
+        else:
+            st.page_link("app_pages/evaluate.py", label="See the full evaluation",
+                         icon=":material/monitoring:")
 
 
 POLL_S = 1.0

@@ -18,6 +18,15 @@ def job_spec() -> JobSpec:
     """The session's job spec (dataset, target, data kind and its options, configs), built by
     the same function as the CLI's, a sweep's and a re-run's."""
     ds = state.get(state.DATASET)
+    if is_generator(state.get(state.ARCH)):
+        from dl_core.training.generative import GENERATION_TASK
+
+        return build_job_spec(
+            dataset_path=ds["path"], dataset_name=ds["name"], target=generator_target() or "",
+            task=GENERATION_TASK, arch=state.get(state.ARCH), data_kind="tabular",
+            model_config=state.get(state.MODEL_CONFIG),
+            train_config=state.get(state.GEN_TRAIN_CONFIG), exclude=state.get(state.EXCLUDE),
+        )
     return build_job_spec(
         dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
         task=state.get(state.TASK), arch=state.get(state.ARCH),
@@ -25,6 +34,19 @@ def job_spec() -> JobSpec:
         model_config=state.get(state.MODEL_CONFIG), train_config=state.get(state.TRAIN_CONFIG),
         exclude=state.get(state.EXCLUDE),
     )
+
+
+def is_generator(arch: str | None) -> bool:
+    """Whether ``arch`` is a registered generator (family ``generative``)."""
+    from dl_core.models import list_models
+
+    return arch in {e.name for e in list_models(family="generative")}
+
+
+def generator_target() -> str | None:
+    """The generator's target: the one chosen on the Model page, else the Data page's."""
+    chosen = state.get(state.GEN_TARGET)
+    return state.get(state.TARGET) if chosen is None else (chosen or None)
 
 
 def use_job_spec(spec: JobSpec, rows: int, cols: int) -> None:
@@ -43,6 +65,13 @@ def use_job_spec(spec: JobSpec, rows: int, cols: int) -> None:
     state.put(state.DATA_OPTIONS, options)
     state.put(state.ARCH, spec.arch)
     state.put(state.MODEL_CONFIG, dict(spec.model_config))
+    if is_generator(spec.arch):  # the supervised choices stay as they were
+        state.put(state.GEN_TARGET, spec.target)
+        state.put(state.GEN_TRAIN_CONFIG, dict(spec.train_config))
+        if not spec.target:
+            state.put(state.TARGET, None)
+        state.put(state.TASK, None)
+        return
     state.put(state.TRAIN_CONFIG, dict(spec.train_config))
     reset_blocks(spec.arch)
 

@@ -16,6 +16,7 @@ from ui.loaders import executor, run_artifacts
 def choose_run(df: pd.DataFrame) -> str | None:
     """A finished training run, picked directly or as the best of an experiment."""
     usable = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    usable = usable[usable["task"] != "generation"]  # generators predict nothing
     if usable.empty:
         st.info("No finished training run yet: train a model first.")
         return None
@@ -47,11 +48,13 @@ def choose_run(df: pd.DataFrame) -> str | None:
 
 def run_caption(run_id: str) -> None:
     """What the chosen model expects, from the run's logged feature list (no model loaded)."""
+    from dl_core.kinds import get_kind
+
     features = run_artifacts(run_id)["features"] or {}
     columns = list(features.get("feature_columns") or [])
-    time_column = (features.get("layout") or {}).get("time_column")
-    if features.get("data_kind") == "timeseries" and time_column:
-        columns = [time_column, *columns]
+    if columns:
+        kind = get_kind(features.get("data_kind") or "tabular")
+        columns = kind.input_columns(columns, features.get("layout") or {})
     run = tracking.get_run(run_id)
     target = run.data.params.get("target")
     if columns:

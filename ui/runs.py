@@ -308,6 +308,7 @@ def run_detail(row: pd.Series) -> None:
     if row.get(f"tags.{tracking.TAG_ERROR}"):
         st.error(row[f"tags.{tracking.TAG_ERROR}"])
     c = st.columns(4)
+    generator = row.get("task") == "generation"
     if row["kind"] == "training" and c[0].button("Re-run with this config", key="rerun",
                                                   type="primary"):
         page = rerun_config(row)
@@ -316,7 +317,11 @@ def run_detail(row: pd.Series) -> None:
         st.error(f"The dataset '{row['dataset']}' of this run is not in this app's store "
                  "(it was trained elsewhere or the file was removed). Load it on the Data page "
                  "first, then re-run.")
-    if row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
+    if generator and row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
+        if c[1].button("Generate with it", key="generate_with"):
+            st.session_state["gen_run"] = run_id  # the Generate page's run picker
+            st.switch_page("app_pages/generate.py")
+    elif row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
         c[1].download_button("Download model (zip)", data=lambda: tracking.model_zip(run_id),
                              file_name=f"model-{run_id[:8]}.zip", mime="application/zip",
                              key="download_model", on_click="ignore")
@@ -334,6 +339,10 @@ def run_detail(row: pd.Series) -> None:
     left.dataframe(_values(row, "params."), hide_index=True, key="detail_params")
     right.markdown("**Metrics**")
     right.dataframe(_values(row, "metrics."), hide_index=True, key="detail_metrics")
-    if row["kind"] == "training":
+    if generator:
+        from ui.generate import generation_summary
+
+        generation_summary(run_id)
+    elif row["kind"] == "training":
         run_plots(run_id)
     edit_run(row)

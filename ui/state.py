@@ -20,11 +20,13 @@ RUN_ID = "run_id"            # the run the Evaluate page shows
 SWEEP_JOB_ID = "sweep_job_id"  # the latest sweep this session started
 RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses on (its widget)
 RUNS_FOCUS_SWEEP = "runs_focus_sweep"  # a sweep another page asks the Runs page to select
+GEN_TARGET = "gen_target"    # a generator's target: None = the Data page's, "" = none
+GEN_TRAIN_CONFIG = "gen_train_config"  # dict of GenerativeTrainConfig fields
 
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
     MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None, SWEEP_JOB_ID: None,
-    DATA_KIND: None, DATA_OPTIONS: {},
+    DATA_KIND: None, DATA_OPTIONS: {}, GEN_TARGET: None, GEN_TRAIN_CONFIG: {},
 }
 
 

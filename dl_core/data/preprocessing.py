@@ -1,8 +1,9 @@
 """Split rows and fit the feature preprocessing (scikit-learn), train split only.
 
-Learned state follows scikit-learn's contract (DESIGN decision 4): the ``ColumnTransformer`` and
-the target encoding are fit on the training split and saved beside the model, so predictions on
-new raw rows reproduce exactly what training saw. Nothing is ever fit on validation or test rows.
+Learned state follows scikit-learn's contract (see the honesty rules in docs/architecture.md):
+the ``ColumnTransformer`` and the target encoding are fit on the training split and saved beside
+the model, so predictions on new raw rows reproduce exactly what training saw. Nothing is ever
+fit on validation or test rows.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@
 - :mod:`~dl_core.generation.copula`: :class:`GaussianCopula`, fast and non-neural.
 - :mod:`~dl_core.generation.quality`: :func:`synthesis_report` (fidelity, utility, privacy).
 - :mod:`~dl_core.generation.export`: CSV downloads with spreadsheet formulas neutralised.
+- :mod:`~dl_core.generation.synthesizer`: the :class:`Synthesizer` interface every registered
+  generator implements, how one is stored, and the copula behind it.
+- :mod:`~dl_core.generation.generate`: sample a logged generator run, score the rows on its
+  stored split and record the generation as an MLflow run.
+- :mod:`~dl_core.generation.figures`: real vs synthetic plotly figures for the Generate page.
 
 Nothing here imports TensorFlow at import time (``spans`` imports Keras when called); modules
 are imported by their full name.

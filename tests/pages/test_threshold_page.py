@@ -54,3 +54,21 @@ def test_threshold_is_tuned_on_validation_and_test_reported_at_the_saved_one(tin
     at.button(key="threshold_max_f1").click().run()
     assert at.slider(key="threshold").value == pytest.approx(
         thresholds.max_f1_threshold(val["y_true"], val["proba"]))
+
+
+def test_threshold_slider_shows_the_saved_threshold_after_leaving_evaluate(tiny_binary):
+    """Streamlit forgets a widget's value on a page that was not drawn; the slider must come
+    back at the run's saved threshold, not at its minimum 0.01 (which Save would then store)."""
+    spec = JobSpec(dataset_path=str(store_dataset(tiny_binary)), dataset_name="evaluate-return",
+                   target="label", task="binary", model_config={"hidden_units": (8,)},
+                   train_config={"epochs": 2, "patience": 0})
+    run_id = run_training(spec).run_id
+    all_runs.clear()
+    at = open_app()
+    at.session_state[state.RUN_ID] = run_id
+    at.switch_page("app_pages/evaluate.py").run()
+    assert at.slider(key="threshold").value == pytest.approx(0.5)
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    assert at.slider(key="threshold").value == pytest.approx(0.5)

@@ -1,0 +1,179 @@
+"""Generation as an operation: sample a logged generator and record the result as its own run.
+
+:func:`generate` loads a generator run's synthesizer, samples, scores the rows against that
+run's own training and held-out rows (stored with it, so every generation of a run is judged on
+the same split) and records one MLflow run of kind ``generation`` (a child of the generator run)
+with the samples (CSV, formulas neutralised) and the report, so the Runs page lists and compares
+generations like any run. It runs in the worker (``LocalExecutor.generate``) and from the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dl_core.errors import ConfigError, DataError
+
+#: Most rows one generation may ask for.
+MAX_ROWS = 1_000_000
+
+
+def load_rows(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and held-out rows a generator run stored.
+
+    Raises:
+        DataError: if the run stored none (not a generator run, or it failed early).
+    """
+    from dl_core import tracking
+    from dl_core.training.generative import HOLDOUT_ROWS, TRAIN_ROWS
+
+    frames = []
+    for path in (TRAIN_ROWS, HOLDOUT_ROWS):
+        data = tracking.artifact_bytes(run_id, path)
+        if data is None:
+            raise DataError(f"Run {run_id} has no stored {path}; pick a FINISHED or KILLED "
+                            "generator run.")
+        frames.append(pd.read_parquet(io.BytesIO(data)))
+    return frames[0], frames[1]
+
+
+def generator_run(run_id: str) -> Any:
+    """The MLflow run ``run_id``, checked to be a generator's training run.
+
+    Raises:
+        TrackingError: if there is no such run.
+        DataError: if it is not a generator run.
+    """
+    from dl_core import tracking
+
+    run = tracking.get_run(run_id)
+    tags = run.data.tags
+    if tags.get("family") != "generative" or tags.get(tracking.TAG_KIND) != "training":
+        raise DataError(f"Run {run_id} is not a generator's training run (arch "
+                        f"{tags.get('arch')!r}); train a tvae, ctgan or copula first.")
+    return run
+
+
+def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | None = None,
+             *, record: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Sample ``n`` rows from a generator run and score them.
+
+    Args:
+        run_id: A generator's training run (``family`` generative).
+        n: Rows to draw.
+        seed: Seeds the draw and the report; the same seed gives the same rows.
+        condition: ``{categorical column: value}`` every row must have (values may be text:
+            ``"1"`` finds ``1``).
+        record: Record the generation as an MLflow run (its id is ``report["run_id"]``).
+
+    Returns:
+        The synthetic rows and the report (:func:`~dl_core.generation.quality.synthesis_report`
+        plus ``run_id``, ``source_run_id``, ``condition``, ``n``, ``seed``, ``sample_seconds``
+        and ``notes``). Under a condition the real rows are narrowed to it, so the figures
+        compare like with like.
+
+    Raises:
+        ConfigError: for a bad ``n``.
+        DataError: for a run that is not a generator or a condition it cannot meet.
+    """
+    from dl_core import tracking
+    from dl_core.generation.synthesizer import load_synthesizer
+    from dl_core.training.generative import SYNTH_DIR, report_metrics, score
+
+    if not 1 <= int(n) <= MAX_ROWS:
+        raise ConfigError(f"The number of rows must be between 1 and {MAX_ROWS:,}; got {n}.")
+    condition = {str(k): v for k, v in (condition or {}).items()}
+    run = generator_run(run_id)
+    train, holdout = load_rows(run_id)
+    for column in condition:
+        if column not in train.columns:
+            raise DataError(f"There is no column '{column}' in the training table; columns: "
+                            f"{', '.join(map(str, train.columns[:30]))}.")
+    from dl_core.backend import build_lock
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = tracking.download_folder(run_id, SYNTH_DIR, Path(tmp))
+        with build_lock():  # loading networks draws default seeds (a job may be seeding now)
+            synth = load_synthesizer(folder)
+    started = time.perf_counter()
+    synthetic = synth.sample(int(n), seed=int(seed), condition=condition or None)
+    sample_seconds = time.perf_counter() - started
+
+    target = run.data.tags.get("target") or None
+    notes = []
+    if condition:
+        train, holdout, narrowed = narrow_rows(train, holdout, synthetic, condition)
+        if narrowed:
+            notes.append(f"Real rows narrowed to {_describe(condition)} ({len(train)} training, "
+                         f"{len(holdout)} held-out) so the figures compare like with like.")
+        else:
+            notes.append(f"Too few real rows with {_describe(condition)} to narrow to; the "
+                         "figures compare with all real rows.")
+        if target in condition:
+            target = None  # one class left: there is nothing to predict
+    report = score(train, synthetic, holdout, target, int(seed))
+    report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
+                  sample_seconds=sample_seconds, target=target, notes=notes, run_id=None)
+    if record:
+        report["run_id"] = _record(run, synthetic, report, report_metrics(report))
+    return synthetic, report
+
+
+def narrow_rows(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                condition: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """The real rows that meet ``condition`` (and whether there were enough to narrow to)."""
+    # The synthetic values are the real categories (text conditions resolved), so isin matches.
+    def keep(frame):
+        mask = pd.Series(True, index=frame.index)
+        for column in condition:
+            mask &= frame[column].isin(synthetic[column].dropna().unique()) | (
+                frame[column].isna() & synthetic[column].isna().all())
+        return frame[mask]
+
+    t, h = keep(train), keep(holdout)
+    if len(t) >= 2 and len(h) >= 2:
+        return t.reset_index(drop=True), h.reset_index(drop=True), True
+    return train, holdout, False
+
+
+def _describe(condition: Mapping[str, Any]) -> str:
+    return " and ".join(f"{k} = {v}" for k, v in condition.items())
+
+
+def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
+            metrics: dict[str, float]) -> str:
+    """One MLflow run of kind ``generation`` under the generator run."""
+    from dl_core import tracking
+    from dl_core.generation.export import to_safe_csv
+    from dl_core.training.generative import REPORT_FILE, SAMPLES_FILE
+
+    tags = source.data.tags
+    experiment = tracking.experiments().get(source.info.experiment_id, tags.get("dataset", "default"))
+    params = {"source_run_id": source.info.run_id, "n": report["n"], "seed": report["seed"],
+              "condition": _describe(report["condition"]), "arch": tags.get("arch")}
+    run_id = tracking.start_run(
+        experiment, run_name=f"generate {tags.get('arch')} x{report['n']}", params=params,
+        tags={tracking.TAG_KIND: "generation", "family": "generative", "task": "generation",
+              "arch": tags.get("arch"), "dataset": tags.get("dataset"),
+              "target": tags.get("target", ""), "source_run": source.info.run_id},
+        parent_run_id=source.info.run_id,
+    )
+    try:
+        tracking.log_metrics(run_id, {**metrics, "rows": len(synthetic),
+                                      "sample_seconds": report["sample_seconds"]})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(SAMPLES_FILE).name
+            path.write_bytes(to_safe_csv(synthetic))
+            tracking.log_files(run_id, [path], str(Path(SAMPLES_FILE).parent))
+        tracking.log_dict(run_id, {**report, "run_id": run_id}, REPORT_FILE)
+    except BaseException as exc:
+        tracking.end_run(run_id, "FAILED", error=f"{type(exc).__name__}: {exc}")
+        raise
+    tracking.end_run(run_id, "FINISHED")
+    return run_id

@@ -1,0 +1,291 @@
+"""What the network synthesizers (``tvae``, ``ctgan``) share around their Keras models.
+
+:class:`NeuralSynthesizer` is a :class:`~dl_core.generation.synthesizer.Synthesizer` that holds a
+fitted :class:`~dl_core.generation.codec.TableCodec` and named functional Keras networks; a
+subclass builds the networks and the thin ``keras.Model`` that trains them (its ``train_step``),
+and turns a network's raw outputs into encoded rows. This base does the rest:
+
+- **fit**: seeds (``keras.utils.set_random_seed``), fits the codec on the training rows, checks
+  the condition columns, runs ``keras.Model.fit`` with a callback that reports every epoch
+  (``on_epoch``) and honours ``stop`` after the current batch.
+- **conditions**: both networks are conditioned on one categorical column per row (CTGAN's
+  conditional vector: a one-hot over the codec's :attr:`~TableCodec.cond_spans` with only the
+  chosen category set). Unconditional sampling draws the column uniformly and the category by
+  its training frequency; ``sample(n, condition={"churn": "Yes"})`` sets that category in every
+  row's vector. The conditioned column is then *set* to the asked category in the output (the
+  network was told it; its own guess for that column is redundant), so a condition on one
+  column always holds. Conditions on further columns are met by rejection: up to
+  ``_MAX_REJECTION_ROUNDS`` rounds of draws, then a :class:`DataError` that says how rare the
+  combination is.
+- **save / load**: ``codec.json``, one ``.keras`` file per network and a ``state.json`` of the
+  config and the few fitted numbers that are not network weights (never pickle).
+
+The training models use TensorFlow's ``GradientTape`` in ``train_step`` (DESIGN decision 7: the
+backend is TensorFlow); everything else goes through ``keras.ops``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from dl_core.backend import keras as _keras
+from dl_core.errors import DataError
+from dl_core.generation.codec import TableCodec
+from dl_core.generation.synthesizer import Synthesizer
+
+_MAX_REJECTION_ROUNDS = 20
+_SAMPLE_CHUNK = 10_000
+CODEC_FILE = "codec.json"
+STATE_FILE = "state.json"
+
+
+class NeuralSynthesizer(Synthesizer):
+    """Base of the network synthesizers (see the module docstring).
+
+    Subclasses set :attr:`NETWORKS` (the names of their functional models, also their file
+    names), :attr:`LOSSES` (the loss names reported per epoch) and implement
+    :meth:`_training_model` (which builds ``self.networks``) and :meth:`_outputs`.
+    """
+
+    NETWORKS: ClassVar[tuple[str, ...]] = ()
+    LOSSES: ClassVar[tuple[str, ...]] = ()
+    config_cls: ClassVar[type]
+
+    def __init__(self, cfg=None) -> None:
+        self.cfg = cfg if cfg is not None else self.config_cls()
+        self.codec: TableCodec | None = None
+        self.networks: dict[str, Any] = {}
+        #: Fitted numbers besides the weights (JSON-serialisable), e.g. TVAE's learnt scales.
+        self.state: dict[str, Any] = {}
+
+    # --- subclass hooks --------------------------------------------------------------------------
+
+    def _training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
+        """The compiled ``keras.Model`` whose ``train_step`` fits ``self.networks``, and the
+        dataset it fits on: ``(model, dataset)``."""
+        raise NotImplementedError
+
+    def _outputs(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Encoded rows (``(n, output_dim)``, one-hot groups may be scores) for ``cond``."""
+        raise NotImplementedError
+
+    # --- Synthesizer -----------------------------------------------------------------------------
+
+    def fit(self, df: pd.DataFrame, *, condition_columns: Sequence[str] = (), epochs: int,
+            batch_size: int, seed: int,
+            on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+            stop: threading.Event | None = None) -> dict[str, list[float]]:
+        keras = _keras()
+        keras.utils.set_random_seed(seed)
+        if len(df) < 2:
+            raise DataError(f"A generator needs at least 2 training rows; got {len(df)}.")
+        codec = TableCodec(random_state=seed).fit(df)
+        for column in condition_columns:
+            codec.cond_span(column)  # a DataError naming the columns that can be conditions
+        encoded = codec.transform(df)
+        self.codec = codec
+        self.state = {}
+        model, dataset = self._training_model(encoded, batch_size, seed)
+        history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
+        callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
+        if stop is None or not stop.is_set():
+            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False)
+        return history
+
+    def sample(self, n: int, *, seed: int | None = None,
+               condition: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        self._check_fitted()
+        if n < 1:
+            raise DataError(f"The number of rows to generate must be at least 1; got {n}.")
+        rng = np.random.default_rng(seed)
+        condition = dict(condition or {})
+        first = next(iter(condition.items()), None)
+        rest = dict(list(condition.items())[1:])
+        if first is not None:
+            self.codec.condition_vector(first[0], first[1], 1)  # unknown column/value: DataError
+        for column, value in rest.items():
+            self.codec.condition_vector(column, value, 1)
+        parts, have = [], 0
+        rounds = _MAX_REJECTION_ROUNDS if rest else 1
+        for _ in range(rounds):
+            want = n - have if not rest else max(2 * (n - have), 1000)
+            rows = self._draw(want, rng, first, seed)
+            if rest:
+                keep = np.ones(len(rows), dtype=bool)
+                for column, value in rest.items():
+                    keep &= _matches(rows[column], value)
+                rows = rows[keep]
+            parts.append(rows)
+            have += len(rows)
+            if have >= n:
+                break
+        if have < n:
+            asked = ", ".join(f"{k} = {v}" for k, v in condition.items())
+            raise DataError(
+                f"Only {have} of {n} rows with {asked} came out of {rounds} rounds of draws: "
+                f"the model rarely generates this combination. Condition on fewer columns or "
+                f"ask for fewer rows."
+            )
+        return pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True)
+
+    def save(self, folder: Path) -> None:
+        self._check_fitted()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.codec.save(folder / CODEC_FILE)
+        for name in self.NETWORKS:
+            self.networks[name].save(folder / f"{name}.keras")
+        state = {"config": _config_dict(self.cfg), **self.state}
+        (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> NeuralSynthesizer:
+        keras = _keras()
+        folder = Path(folder)
+        try:
+            state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
+        values = state.pop("config")
+        cfg = cls.config_cls(**{f.name: _tuples(values[f.name]) for f in fields(cls.config_cls)
+                                if f.name in values})
+        synth = cls(cfg)
+        synth.codec = TableCodec.load(folder / CODEC_FILE)
+        synth.state = state
+        synth.networks = {
+            name: keras.saving.load_model(folder / f"{name}.keras", compile=False)
+            for name in cls.NETWORKS
+        }
+        return synth
+
+    # --- helpers for subclasses ------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self.codec is None or not self.networks:
+            raise DataError(f"The {type(self).__name__} is not fitted yet; fit it on a table first.")
+
+    def _draw(self, n: int, rng: np.random.Generator, first, seed) -> pd.DataFrame:
+        """``n`` decoded rows, conditioned on ``first = (column, value)`` when given."""
+        codec = self.codec
+        out = []
+        for start in range(0, n, _SAMPLE_CHUNK):
+            m = min(_SAMPLE_CHUNK, n - start)
+            if first is not None:
+                cond = codec.condition_vector(first[0], first[1], m)
+            else:
+                cond = original_conditions(codec, m, rng)
+            encoded = self._outputs(cond, rng)
+            out.append(force_conditions(encoded, cond, codec))
+        decode_seed = None if seed is None else int(rng.integers(2**31))
+        return self.codec.inverse_transform(np.concatenate(out), seed=decode_seed)
+
+
+def original_conditions(codec: TableCodec, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Conditional vectors for unconditional sampling: per row a categorical column chosen
+    uniformly and one of its categories by training frequency (``(n, cond_dim)``; width 0 when
+    the table has no categorical column)."""
+    spans = codec.cond_spans
+    cond = np.zeros((n, codec.cond_dim), dtype=np.float32)
+    if not spans:
+        return cond
+    column = rng.integers(len(spans), size=n)
+    for c, span in enumerate(spans):
+        rows = np.flatnonzero(column == c)
+        counts = np.asarray(span.counts, dtype=float)
+        category = rng.choice(span.size, size=rows.size, p=counts / counts.sum())
+        cond[rows, span.start + category] = 1.0
+    return cond
+
+
+def force_conditions(encoded: np.ndarray, cond: np.ndarray, codec: TableCodec) -> np.ndarray:
+    """``encoded`` with each row's conditioned column set to the category its vector asks for."""
+    encoded = np.array(encoded, dtype=np.float32, copy=True)
+    for span in codec.cond_spans:
+        part = cond[:, span.start : span.stop]
+        asked = part.sum(axis=1) > 0
+        encoded[asked, span.output_start : span.output_stop] = part[asked]
+    return encoded
+
+
+def sample_categories(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One-hot draws from each row's probability vector (``(n, k)`` -> ``(n, k)``)."""
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random((len(probs), 1)) * cdf[:, -1:]
+    index = np.minimum((cdf < u).sum(axis=1), probs.shape[1] - 1)
+    out = np.zeros_like(probs, dtype=np.float32)
+    out[np.arange(len(probs)), index] = 1.0
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict(model, inputs, batch: int = 4096) -> np.ndarray:
+    """``model(inputs, training=False)`` in chunks, as numpy (no ``predict`` progress bars)."""
+    keras = _keras()
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    n = len(inputs[0])
+    outs = []
+    for start in range(0, n, batch):
+        chunk = [x[start : start + batch] for x in inputs]
+        out = model(chunk if len(chunk) > 1 else chunk[0], training=False)
+        outs.append(keras.ops.convert_to_numpy(out))
+    return np.concatenate(outs)
+
+
+def batches(encoded: np.ndarray, batch_size: int, seed: int, drop_remainder: bool):
+    """A shuffled ``tf.data`` pipeline of encoded rows, reshuffled every epoch."""
+    import tensorflow as tf
+
+    return (
+        tf.data.Dataset.from_tensor_slices(encoded)
+        .shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=drop_remainder)
+        .prefetch(2)
+    )
+
+
+def _epoch_callback(names, history, on_epoch, stop):
+    keras = _keras()
+
+    class _Report(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            values = {name: float(logs[name]) for name in names if name in logs}
+            for name, value in values.items():
+                history[name].append(value)
+            if on_epoch is not None:
+                on_epoch(epoch + 1, values)
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
+
+    return _Report()
+
+
+def _matches(column: pd.Series, value) -> np.ndarray:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return column.isna().to_numpy()
+    return (column.astype(str) == str(value)).to_numpy()
+
+
+def _config_dict(cfg) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+
+
+def _tuples(value):
+    return tuple(value) if isinstance(value, list) else value

@@ -1,0 +1,131 @@
+"""The Generate page: pick a generator run, generate in the worker, read the whole report."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dl_core import tracking
+from dl_core.data.storage import store_dataset
+from dl_core.training import JobSpec, run_training
+from tests.pages.apptest import open_app
+from ui import state
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture(scope="module")
+def copula_run() -> str:
+    rng = np.random.default_rng(0)
+    n = 150
+    tenure = rng.integers(1, 72, n)
+    df = pd.DataFrame({"tenure": tenure, "charges": np.round(20 + tenure * 1.5
+                                                              + rng.normal(0, 5, n), 2),
+                       "note": rng.choice([FORMULA, "ok"], n),
+                       "churn": np.where(tenure < 25, "Yes", "No")})
+    spec = JobSpec(dataset_path=str(store_dataset(df)), dataset_name="page-gen", target="churn",
+                   task="generation", arch="copula")
+    return run_training(spec).run_id
+
+
+def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(copula_run)
+    at.number_input(key="gen_n").set_value(300)
+    at.selectbox(key="gen_cond_col").select("churn").run()
+    at.selectbox(key="gen_cond_val_churn").select("Yes")
+    at.button(key="gen_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    success = at.success[0].value
+    assert success.startswith("Generated 300 rows where churn = Yes")
+    generation = success.split("recorded as run `")[1].rstrip("`.")
+    run = tracking.get_run(generation)
+    assert run.data.tags[tracking.TAG_KIND] == "generation"
+    assert run.data.tags[tracking.TAG_PARENT] == copula_run
+    labels = {m.label: m.value for m in at.metric}
+    # Fidelity is shown with privacy, and the figures are the recorded run's.
+    assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
+    assert labels["Copied rows"] == f"{int(run.data.metrics['copies']):,}"
+    assert float(labels["DCR share"]) == pytest.approx(
+        run.data.metrics["dcr_closer_to_train"], abs=5e-3)
+    preview = at.dataframe[0].value  # the preview comes first, the pair scores later
+    assert len(preview) == 200 and set(preview["churn"]) == {"Yes"}
+    assert at.get("plotly_chart") and at.selectbox(key="gen_overlay_col").options
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download rows (CSV)"
+
+
+def test_generate_page_without_generators_points_to_the_model_page(monkeypatch):
+    import ui.generate
+
+    monkeypatch.setattr(ui.generate, "generator_runs", lambda df: df.iloc[0:0])
+    at = open_app("app_pages/generate.py")
+    assert not at.exception
+    assert at.info[0].value.startswith("No generator has been trained yet")
+
+
+def test_model_and_train_pages_fit_a_generator_without_a_target():
+    from tests.pages.apptest import load_sample, wait_for_run
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "churn")
+    at.switch_page("app_pages/model.py").run()
+    # Predictors first (a fresh session keeps its fnn), generators after them.
+    options = at.selectbox(key="arch_choice").options
+    assert options[0] == "Feed-forward network (MLP)" and "Gaussian copula (generator)" in options
+    at.selectbox(key="arch_choice").select("copula").run()
+    assert not at.exception
+    # A generator has no layer editor or summary; its target may be none.
+    assert not any(m.value.startswith("**Model summary**") for m in at.markdown)
+    at.selectbox(key="gen_target_choice").select("(none)").run()
+    assert any(m.value.startswith("**Generator** · learns from") and m.value.endswith("no target")
+               for m in at.markdown)
+    at.switch_page("app_pages/train.py").run()
+    at.button(key="train").click().run()
+    run_id = wait_for_run(at)
+    run = tracking.get_run(run_id)
+    assert run.data.tags["family"] == "generative" and run.data.tags["arch"] == "copula"
+    assert run.data.params["target"] == "" and "tstr_ratio" not in run.data.metrics
+    at.run()
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
+    assert "copies" in labels and "dcr_closer_to_train" in labels
+    assert any(m.value.startswith("**Fresh samples**") for m in at.markdown)
+    assert not at.exception and not at.error
+    # Generators are not offered where predictions are made.
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    offered = [str(o) for box in at.selectbox for o in box.options]
+    assert not any(run_id[:8] in o for o in offered)
+
+
+def test_runs_page_shows_a_generator_and_hands_it_to_generate(copula_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("page-gen")
+    select_rows(at, [tracking.get_run(copula_run).info.run_name])
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["Quality"]) == pytest.approx(
+        tracking.get_run(copula_run).data.metrics["quality"], abs=5e-4)
+    assert "Copied rows" in labels
+    assert not any(b.key == "download_model" for b in at.get("download_button"))  # no model
+    at.button(key="generate_with").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Generate"
+    assert at.selectbox(key="gen_run").value == copula_run
+
+
+def test_rerun_of_a_generator_restores_its_settings(copula_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("page-gen")
+    select_rows(at, [tracking.get_run(copula_run).info.run_name])
+    at.button(key="rerun").click().run()
+    assert not at.exception and at.title[0].value.endswith("Model")
+    assert at.session_state[state.ARCH] == "copula"
+    assert at.session_state[state.GEN_TARGET] == "churn"
+    assert at.session_state[state.GEN_TRAIN_CONFIG]["holdout_size"] == 0.3
+    assert at.selectbox(key="gen_target_choice").value == "churn"

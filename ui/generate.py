@@ -1,0 +1,212 @@
+"""Generate-page helpers: pick a generator run, ask the worker for rows, show the report.
+
+Fidelity is never shown alone: a generator that copies its training rows scores perfect
+fidelity, so the privacy figures sit beside it, with utility when the run has a target.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dl_core import compare
+from dl_core.generation import figures
+from dl_core.generation.generate import load_rows, narrow_rows
+from ui import state
+from ui.errors import shown_errors
+from ui.forms import config_widgets, to_config
+from ui.loaders import executor
+from ui.runs import refresh, run_label
+
+NONE = "(none)"
+RESULT = "generation_result"  # session key: the latest generation of this session
+
+
+def generator_settings(entry: Any, df: pd.DataFrame) -> None:
+    """The Model page for a generator: its target (optional), its and the fit's options."""
+    import dataclasses
+
+    from dl_core.training.generative import GenerativeTrainConfig
+    from ui.modeling import generator_target
+
+    columns = [NONE, *map(str, df.columns)]
+    current = generator_target()
+    target = st.selectbox(
+        "Target (optional)", columns, key="gen_target_choice",
+        index=columns.index(current) if current in columns else 0,
+        help="Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
+             "measures how well a model trained on synthetic rows predicts it. (none): neither.")
+    values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == entry.name else {}
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Generator**")
+        raw_model = config_widgets(entry.config_cls, values, key=f"model.{entry.name}")
+    with right:
+        st.markdown("**Training**")
+        raw_train = config_widgets(GenerativeTrainConfig, state.get(state.GEN_TRAIN_CONFIG),
+                                   key="gen_train")
+    with shown_errors("Checking the hyperparameters"):
+        model_cfg = to_config(entry.config_cls, raw_model)
+        train_cfg = to_config(GenerativeTrainConfig, raw_train)
+        state.put(state.ARCH, entry.name)
+        state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
+        state.put(state.GEN_TRAIN_CONFIG, dataclasses.asdict(train_cfg))
+        state.put(state.GEN_TARGET, "" if target == NONE else target)
+        held = int(round(len(df) * train_cfg.holdout_size))
+        st.markdown(f"**Generator** · learns from {len(df) - held:,} rows; {held:,} held-out rows "
+                    "are never seen and anchor the privacy and utility figures · "
+                    + (f"conditioned on `{target}`" if target != NONE else "no target"))
+        st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+
+
+def generator_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """Finished (or stopped) generator training runs, newest first."""
+    if "tags.family" not in df:
+        return df.iloc[0:0]
+    runs = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    return runs[runs["tags.family"] == "generative"]
+
+
+def choose_generator(df: pd.DataFrame) -> str | None:
+    """A generator run picked by the user (the latest first), or None when there is none."""
+    runs = generator_runs(df)
+    if runs.empty:
+        st.info("No generator has been trained yet: on the Model page pick a generator for "
+                "tables (tvae, ctgan or copula), then train it.")
+        st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
+        return None
+    labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
+    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run")
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the generator's rows…")
+def real_rows(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training and held-out rows the run stored (read from MLflow, never modified)."""
+    return load_rows(run_id)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def condition_choices(run_id: str) -> dict[str, list[str]]:
+    """The categorical columns of the run's training rows and their values (as text)."""
+    from dl_core.generation.schema import DISCRETE, TableSchema
+
+    train, _ = real_rows(run_id)
+    schema = TableSchema().fit(train)
+    return {str(s.name): [str(c) for c in s.categories if c is not None]
+            for s in schema.modelled if s.role == DISCRETE and len(s.categories) > 1}
+
+
+def condition_widgets(run_id: str, target: str | None) -> dict[str, str]:
+    """An optional ``{column: value}`` condition from the training categories."""
+    choices = condition_choices(run_id)
+    columns = [NONE, *choices]
+    left, right = st.columns(2)
+    column = left.selectbox("Condition column (optional)", columns, key="gen_cond_col",
+                            index=columns.index(target) if target in columns else 0,
+                            help="Generate only rows where this categorical column has one value.")
+    if column == NONE:
+        return {}
+    value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}")
+    return {column: value}
+
+
+def run_generation(run_id: str, n: int, seed: int, condition: dict[str, str]) -> None:
+    """Generate in the worker; keep the rows and report for this session (raises DataError)."""
+    with st.spinner(f"Generating {n:,} rows and scoring them…"):
+        rows, report = executor().generate(run_id, int(n), seed=int(seed), condition=condition)
+    st.session_state[RESULT] = {"source": run_id, "rows": rows, "report": report}
+    refresh()  # the Runs page lists the new generation at once
+
+
+def last_result(run_id: str) -> dict[str, Any] | None:
+    result = st.session_state.get(RESULT)
+    return result if result and result["source"] == run_id else None
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def headline(report: dict[str, Any]) -> None:
+    """Fidelity, privacy and utility side by side (never fidelity alone)."""
+    privacy, utility = report["privacy"], report.get("utility")
+    fid, priv, util = st.columns([4, 3, 2])
+    with fid:
+        st.markdown("**Fidelity** · 1 = like the real rows")
+        c = st.columns(4)
+        c[0].metric("Quality", _fmt(report["quality"]))
+        c[1].metric("Shapes", _fmt(report["column_shapes"]),
+                    help="Column shapes: mean over columns of 1 - KS (numbers, dates) or "
+                         "1 - TVD (categories).")
+        c[2].metric("Pairs", _fmt(report["column_pairs"]),
+                    help="Column pairs: correlation and contingency similarity of the pairs "
+                         "related in the real rows (— when none is).")
+        c[3].metric("Diagnostic", _fmt(report["diagnostic"]),
+                    help="Share of values inside the real ranges and category sets.")
+    with priv:
+        st.markdown("**Privacy** · copies and closeness to training rows")
+        c = st.columns(2)
+        c[0].metric("Copied rows", f"{report['copies']:,}",
+                    help="Synthetic rows equal to a training row in every column.")
+        c[1].metric("DCR share", _fmt(report["dcr_closer_to_train"], 2),
+                    help="Share of synthetic rows closer to the training rows than the median "
+                         "held-out real row is. About 0.5: no closer than new real people; "
+                         "towards 1: memorised.")
+    with util:
+        st.markdown("**Utility** · train synthetic, test real")
+        if utility:
+            st.metric(f"TSTR / TRTR ({utility.get('metric', 'score')})",
+                      _fmt(report["tstr_ratio"], 2),
+                      help=f"A model trained on synthetic rows scores {_fmt(utility.get('tstr'))}"
+                           f" on real held-out rows; trained on real rows, "
+                           f"{_fmt(utility.get('trtr'))}.")
+        else:
+            st.caption("No target to predict for this generation.")
+    share = privacy.get("holdout_copies_share")
+    st.caption(f"Privacy baseline: {_fmt(share, 3)} of real held-out rows equal a training row; "
+               f"median distance to the closest training row: synthetic "
+               f"{_fmt(privacy['dcr_synthetic_median'])}, held-out real "
+               f"{_fmt(privacy['dcr_holdout_median'])}.")
+
+
+def details(report: dict[str, Any], rows: pd.DataFrame, run_id: str) -> None:
+    """Per-column overlays, shape and pair scores, and both correlation heatmaps."""
+    train, holdout = real_rows(run_id)
+    if report.get("condition"):
+        train, _, _ = narrow_rows(train, holdout, rows, report["condition"])
+    columns = figures.overlay_columns(train)
+    column = st.selectbox("Column", columns, key="gen_overlay_col")
+    st.plotly_chart(figures.column_overlay(train, rows, column), key="gen_overlay")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.column_shapes_figure(report), key="gen_shapes")
+    right.markdown("**Column pairs** (counted: related in the real rows)")
+    right.dataframe(figures.column_pairs_table(report), hide_index=True, height=300,
+                    key="gen_pairs")
+    heatmaps = figures.correlation_heatmaps(train, rows)
+    if heatmaps:
+        for col, fig, key in zip(st.columns(2), heatmaps, ("gen_corr_real", "gen_corr_synth"),
+                                 strict=True):
+            col.plotly_chart(fig, key=key)
+
+
+def generation_summary(run_id: str) -> None:
+    """A generator's or a generation's run on the Runs page: its curves and report figures."""
+    from dl_core import evaluation as ev
+    from dl_core import tracking
+    from dl_core.training.generative import REPORT_FILE
+
+    history = tracking.load_json(run_id, "evaluation/history.json")
+    if history:
+        st.plotly_chart(ev.learning_curves_figure(history), key=f"detail_curves_{run_id}")
+    report = tracking.load_json(run_id, REPORT_FILE)
+    if not report:
+        st.info("This run has no logged report (it may have failed before sampling).")
+        return
+    headline(report)
+
+
+def file_name(run_id: str) -> str:
+    return f"synthetic-{run_id[:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}.csv"
