@@ -256,11 +256,15 @@ def sample_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.glob("*.csv") if p.name not in NOT_SAMPLES), key=order)
 
 
-def score_folder(out: Path) -> dict:
-    """Scores every sample file under ``out`` with our report; writes and returns ours.json."""
-    results: dict = {}
+def score_folder(out: Path, tables: list[str] | None = None) -> dict:
+    """Scores every sample file under ``out`` (of ``tables``, default all) with our report;
+    updates and returns ours.json."""
+    results: dict = json.loads((out / "ours.json").read_text()) if tables else {}
     print_header()
     for folder in sorted(p.parent for p in out.glob("*/split.json")):
+        if tables and folder.name not in tables:
+            continue
+        results[folder.name] = {}
         split_info = json.loads((folder / "split.json").read_text())
         timings_path = folder / "timings.json"
         timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
@@ -297,7 +301,10 @@ def main() -> None:
                         help="SDV environment holding the packaged tables' files")
     args = parser.parse_args()
     if args.score:
-        score_folder(args.score)
+        tables = args.tables.split(",") if args.tables != ",".join(TABLES) else None
+        if tables and not (args.score / "ours.json").exists():
+            tables = None
+        score_folder(args.score, [t for t in TABLES if t in tables] if tables else None)
         return
 
     models = (tuple(m for m in args.models.split(",") if m) if args.models
