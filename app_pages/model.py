@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from dl_core.kinds import get_kind
 from dl_core.models import get_model, list_models
 from dl_core.training import TrainConfig, suggest_train_config
 from ui import state
@@ -51,9 +52,14 @@ with left:
     st.markdown("**Network**")
     raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}",
                                skip=block_fields(entry.config_cls))
+# Options that change nothing for this data are not offered (a forecast offered Split and Class
+# weight, and ignored them); they keep their values.
+moot = ({"split"} if not get_kind(kind).split_choice else set()) | (
+    {"class_weight"} if task == "regression" else set())
 with right:
     st.markdown("**Training**")
-    raw_train = config_widgets(TrainConfig, train_defaults, key="train")
+    raw_train = config_widgets(TrainConfig, train_defaults, key="train", skip=moot)
+    raw_train.update({k: train_defaults[k] for k in moot if k in train_defaults})
 
 with shown_errors("Checking the hyperparameters"):
     model_cfg = to_config(entry.config_cls, {**raw_model, **blocks})

@@ -362,7 +362,9 @@ def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
                        best: str | None = None) -> go.Figure:
     """Grouped bars: one group per metric, one bar per run; the best run's name starred."""
     cols = [m if m in df.columns else f"metrics.{m}" for m in metrics]
-    cols = [c for c in cols if c in df.columns]
+    # The table holds every experiment's metrics: keep those these runs logged (regression runs
+    # beside classifiers showed empty test_accuracy, test_roc_auc, ... groups).
+    cols = [c for c in cols if c in df.columns and df[c].notna().any()]
     if not cols:
         return _note("Metrics", "These runs share no metric to compare.")
     fig = go.Figure()

@@ -107,3 +107,17 @@ def test_predict_notes_and_errors(seeded_runs):
     with pytest.raises(DataError, match="x2"):
         predictor.predict(df.drop(columns="x2"))
     assert isinstance(out, pd.DataFrame)
+
+
+def test_metrics_bar_leaves_out_metrics_the_compared_runs_did_not_log():
+    """The runs table has a column for every metric of every experiment; two forecasting runs
+    compared side by side show their regression figures only, not empty test_accuracy groups."""
+    import pandas as pd
+
+    df = pd.DataFrame({"run_id": ["a", "b"], "run_name": ["lstm-air-1", "lstm-air-2"],
+                       "metrics.test_rmse": [84.7, 52.5], "metrics.test_r2": [-0.17, 0.55],
+                       "metrics.test_accuracy": [float("nan")] * 2,
+                       "metrics.test_roc_auc": [float("nan")] * 2})
+    fig = compare.metrics_bar_figure(
+        df, ["test_accuracy", "test_r2", "test_rmse", "test_roc_auc"], best="b")
+    assert [list(t.x) for t in fig.data] == [["test_r2", "test_rmse"]] * 2
