@@ -57,6 +57,8 @@ class NeuralSynthesizer(Synthesizer):
 
     NETWORKS: ClassVar[tuple[str, ...]] = ()
     LOSSES: ClassVar[tuple[str, ...]] = ()
+    #: The smallest batch :func:`effective_batch` cuts to.
+    MIN_BATCH: ClassVar[int] = 32
     config_cls: ClassVar[type]
 
     def __init__(self, cfg=None) -> None:
@@ -93,8 +95,8 @@ class NeuralSynthesizer(Synthesizer):
         encoded = codec.transform(df)
         self.codec = codec
         self.state = {}
-        model, dataset = self._training_model(encoded, effective_batch(len(df), batch_size),
-                                              seed)
+        batch = effective_batch(len(df), batch_size, self.MIN_BATCH)
+        model, dataset = self._training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
         if stop is None or not stop.is_set():
@@ -189,14 +191,14 @@ class NeuralSynthesizer(Synthesizer):
         return self.codec.inverse_transform(np.concatenate(out), seed=decode_seed)
 
 
-def effective_batch(n_rows: int, batch_size: int) -> int:
-    """The batch a fit uses: ``batch_size``, cut to a tenth of the rows (at least 32).
+def effective_batch(n_rows: int, batch_size: int, floor: int = 32) -> int:
+    """The batch a fit uses: ``batch_size``, cut to a tenth of the rows (at least ``floor``).
 
     Small tables need steps more than big batches: at SDV's batch of 500 a 1,000-row table
     gets 2 steps an epoch and 600 in 300 epochs, too few to learn its column pairs (churn
     sample: TVAE quality 0.87 at batch 500, 0.93 at 100, same epochs, bench/synth_quality.py).
     """
-    return max(1, min(batch_size, n_rows, max(32, n_rows // 10)))
+    return max(1, min(batch_size, n_rows, max(floor, n_rows // 10)))
 
 
 def original_conditions(codec: TableCodec, n: int, rng: np.random.Generator) -> np.ndarray:
