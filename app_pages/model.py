@@ -18,13 +18,18 @@ from ui.sweeps import sweep_section
 st.title("Model")
 df = current_table()
 target, task = state.get(state.TARGET), state.get(state.TASK)
-if df is None or not target:
+kind = state.get(state.DATA_KIND) or "tabular"
+# A table without a target can still feed a generator (they need none); nothing else can.
+generators_only = df is not None and not target and bool(list_models(kind, family="generative"))
+if df is None or not (target or generators_only):
     st.info("Load data and pick a target (what to predict) on the Data page first.")
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
+if generators_only:
+    st.info("No target picked: only generators are listed (they need none). Pick a target on "
+            "the Data page to train a network that predicts it.")
 
-kind = state.get(state.DATA_KIND) or "tabular"
-entries = list_models(kind)
+entries = list_models(kind, family="generative" if generators_only else None)
 names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
