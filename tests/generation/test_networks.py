@@ -123,3 +123,13 @@ def test_saved_as_keras_files_and_json_and_reloaded_to_the_same_rows(fitted, tmp
         "codec.json", "critic.keras", "generator.keras", "state.json"]
     reloaded = type(models["ctgan"]).load(tmp_path)
     pd.testing.assert_frame_equal(reloaded.sample(20, seed=4), models["ctgan"].sample(20, seed=4))
+
+
+def test_small_tables_get_steps_not_one_giant_batch():
+    from dl_core.generation.neural import effective_batch
+
+    assert effective_batch(1000, 500) == 100  # 10 steps an epoch, not 2
+    assert effective_batch(5000, 500) == 500  # the asked batch where it leaves enough steps
+    assert effective_batch(89, 500) == 32
+    assert effective_batch(20, 500) == 20
+    assert effective_batch(300, 500, floor=100) == 100  # ctgan: ten pac groups at least
