@@ -133,3 +133,16 @@ def test_small_tables_get_steps_not_one_giant_batch():
     assert effective_batch(89, 500) == 32
     assert effective_batch(20, 500) == 20
     assert effective_batch(300, 500, floor=100) == 100  # ctgan: ten pac groups at least
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_samples_can_be_drawn_while_training(arch):
+    """The Train page previews fresh rows from inside ``on_epoch``."""
+    df = correlated_table(120)
+    entry = get_model(arch)
+    synth = entry.build(entry.config_cls())
+    previews = []
+    synth.fit(df, epochs=2, batch_size=40, seed=0,
+              on_epoch=lambda epoch, losses: previews.append(synth.sample(4, seed=epoch)))
+    assert [list(p.columns) for p in previews] == [list(df.columns)] * 2
+    assert all(len(p) == 4 for p in previews)
