@@ -13,6 +13,8 @@ steps = [
     ("app_pages/train.py", ":material/model_training:", "Train", "Watch live learning curves; stop any time."),
     ("app_pages/evaluate.py", ":material/monitoring:", "Evaluate", "Metrics, confusion matrix and curves on held-out rows."),
     ("app_pages/generate.py", ":material/auto_awesome:", "Generate", "Synthetic rows from a trained generator (tvae, ctgan, copula), with a fidelity, privacy and utility report."),
+    ("app_pages/runs.py", ":material/table_rows:", "Runs", "Every run in one table: filter, compare, re-run, rename or delete."),
+    ("app_pages/predict.py", ":material/online_prediction:", "Predict", "Predictions for a new CSV from any finished run."),
 ]
 for page, icon, title, text in steps:
     st.page_link(page, label=f"**{title}** — {text}", icon=icon)

@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from dl_core.kinds import get_kind
 from dl_core.models import get_model, list_models
 from dl_core.training import TrainConfig, suggest_train_config
 from ui import state
@@ -17,13 +18,18 @@ from ui.sweeps import sweep_section
 st.title("Model")
 df = current_table()
 target, task = state.get(state.TARGET), state.get(state.TASK)
-if df is None or not target:
+kind = state.get(state.DATA_KIND) or "tabular"
+# A table without a target can still feed a generator (they need none); nothing else can.
+generators_only = df is not None and not target and bool(list_models(kind, family="generative"))
+if df is None or not (target or generators_only):
     st.info("Load data and pick a target (what to predict) on the Data page first.")
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
+if generators_only:
+    st.info("No target picked: only generators are listed (they need none). Pick a target on "
+            "the Data page to train a network that predicts it.")
 
-kind = state.get(state.DATA_KIND) or "tabular"
-entries = list_models(kind)
+entries = list_models(kind, family="generative" if generators_only else None)
 names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
@@ -51,9 +57,14 @@ with left:
     st.markdown("**Network**")
     raw_model = config_widgets(entry.config_cls, model_values, key=f"model.{arch}",
                                skip=block_fields(entry.config_cls))
+# Options that change nothing for this data are not offered (a forecast offered Split and Class
+# weight, and ignored them); they keep their values.
+moot = ({"split"} if not get_kind(kind).split_choice else set()) | (
+    {"class_weight"} if task == "regression" else set())
 with right:
     st.markdown("**Training**")
-    raw_train = config_widgets(TrainConfig, train_defaults, key="train")
+    raw_train = config_widgets(TrainConfig, train_defaults, key="train", skip=moot)
+    raw_train.update({k: train_defaults[k] for k in moot if k in train_defaults})
 
 with shown_errors("Checking the hyperparameters"):
     model_cfg = to_config(entry.config_cls, {**raw_model, **blocks})

@@ -20,7 +20,7 @@ if job_id is None:  # a reopened tab reattaches to the job still running on this
             restore_job_data(running[0].spec)  # and its target, kind, options and configs
 
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
-if ds is None or not target:
+if ds is None or not (target or is_generator(state.get(state.ARCH))):
     if job_id is None:
         st.info("Load data and pick a target (what to predict) on the Data page first.")
         st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")

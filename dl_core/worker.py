@@ -24,6 +24,12 @@ from typing import Any, TextIO
 
 #: Models kept loaded for predictions (each holds a Keras model and its preprocessing).
 MAX_LOADED_MODELS = 4
+#: Requests answered beside the training queue, and the message for an unexpected error in one.
+REQUESTS = {
+    "predict": "{}",
+    "summary": "The training worker could not build the model ({}).",
+    "generate": "{}",
+}
 
 
 class Worker:
@@ -96,15 +102,10 @@ class Worker:
             self.send({"job_id": msg["job_id"], "type": "queued"})
         elif cmd == "stop":
             self.stops.setdefault(msg["job_id"], threading.Event()).set()
-        elif cmd == "predict":
-            # Beside the training queue: a prediction must not wait for a long training.
-            threading.Thread(target=self.predict, args=(msg,), name="predict", daemon=True).start()
-        elif cmd == "summary":
-            # The Model page's summary follows each layer edit, also while a job trains.
-            threading.Thread(target=self.summary, args=(msg,), name="summary", daemon=True).start()
-        elif cmd == "generate":
-            threading.Thread(target=self.generate, args=(msg,), name="generate",
-                             daemon=True).start()
+        elif cmd in REQUESTS:
+            # Beside the training queue, each in its own thread: a prediction must not wait for
+            # a long training, and the Model page's summary follows each edit while a job trains.
+            threading.Thread(target=self.answer, args=(msg,), name=cmd, daemon=True).start()
         elif cmd == "warmup":
             # In a thread: commands (a summary, a stop) are read while it imports.
             threading.Thread(target=self.warmup, name="warmup", daemon=True).start()
@@ -135,73 +136,63 @@ class Worker:
                 imports()
             self.imported.add(what)
 
-    def predict(self, msg: dict[str, Any]) -> None:
+    def answer(self, msg: dict[str, Any]) -> None:
+        """Answer one request (``predict``, ``summary``, ``generate``): its event, or a
+        ``failed`` one with a message; a request's error never ends the worker."""
+        from dl_core.errors import DLExplorerError
+
+        try:
+            event = getattr(self, msg["cmd"])(msg)
+        except DLExplorerError as exc:
+            event = {"type": "failed", "error": str(exc)}
+        except Exception as exc:  # a bug, a broken install, a shape the layers refuse
+            event = {"type": "failed",
+                     "error": REQUESTS[msg["cmd"]].format(f"{type(exc).__name__}: {exc}")}
+        self.send({"job_id": msg["job_id"], **event})
+
+    def predict(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Predict a table (Parquet) with a run's logged model; write the result as Parquet."""
         import pandas as pd
 
         from dl_core import tracking
-        from dl_core.errors import DLExplorerError
 
-        job_id = msg["job_id"]
-        try:
-            self.load("predict", _import_predictor)
-            with self.predict_lock:
-                predictor = self.predictors.pop(msg["run_id"], None)
-                if predictor is None:
-                    from dl_core.backend import build_lock
+        self.load("predict", _import_predictor)
+        with self.predict_lock:
+            predictor = self.predictors.pop(msg["run_id"], None)
+            if predictor is None:
+                from dl_core.backend import build_lock
 
-                    with build_lock():  # loading draws default seeds too (see build_lock)
-                        predictor = tracking.load_predictor(msg["run_id"])
-                self.predictors[msg["run_id"]] = predictor
-                while len(self.predictors) > MAX_LOADED_MODELS:
-                    self.predictors.pop(next(iter(self.predictors)))
-                threshold = msg.get("threshold")  # None: the one saved with the model
-                out = predictor.predict(pd.read_parquet(msg["data_path"]),
-                                        threshold=None if threshold is None else float(threshold))
-                notes = list(predictor.notes)
-            out.to_parquet(msg["out_path"])
-            self.send({"job_id": job_id, "type": "predicted", "notes": notes})
-        except DLExplorerError as exc:
-            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
-        except Exception as exc:  # a bug: still a message, never a dead worker
-            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+                with build_lock():  # loading draws default seeds too (see build_lock)
+                    predictor = tracking.load_predictor(msg["run_id"])
+            self.predictors[msg["run_id"]] = predictor
+            while len(self.predictors) > MAX_LOADED_MODELS:
+                self.predictors.pop(next(iter(self.predictors)))
+            threshold = msg.get("threshold")  # None: the one saved with the model
+            out = predictor.predict(pd.read_parquet(msg["data_path"]),
+                                    threshold=None if threshold is None else float(threshold))
+            notes = list(predictor.notes)
+        out.to_parquet(msg["out_path"])
+        return {"type": "predicted", "notes": notes}
 
-    def summary(self, msg: dict[str, Any]) -> None:
+    def summary(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Build a model for the Model page: its layer table, parameter counts and diagram."""
-        from dl_core.errors import DLExplorerError
+        self.load("summary", _import_models)
+        from dl_core.models.summary import summarize
 
-        job_id = msg["job_id"]
-        try:
-            self.load("summary", _import_models)
-            from dl_core.models.summary import summarize
+        answer = summarize(msg["arch"], msg["model_config"], tuple(msg["input_shape"]),
+                           int(msg["n_outputs"]), msg["task"])
+        return {"type": "summary", **answer}
 
-            answer = summarize(msg["arch"], msg["model_config"], tuple(msg["input_shape"]),
-                               int(msg["n_outputs"]), msg["task"])
-            self.send({"job_id": job_id, "type": "summary", **answer})
-        except DLExplorerError as exc:
-            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
-        except Exception as exc:  # a broken install, a shape the layers refuse: a message
-            self.send({"job_id": job_id, "type": "failed",
-                       "error": f"The training worker could not build the model "
-                                f"({type(exc).__name__}: {exc})."})
-
-    def generate(self, msg: dict[str, Any]) -> None:
+    def generate(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Sample a generator run (recorded as a generation run); rows to Parquet, the report
         in the answer."""
-        from dl_core.errors import DLExplorerError
         from dl_core.generation.generate import generate
 
-        job_id = msg["job_id"]
-        try:
-            with self.predict_lock:
-                rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
-                                        condition=msg.get("condition") or None)
-            rows.to_parquet(msg["out_path"])
-            self.send({"job_id": job_id, "type": "generated", "report": report})
-        except DLExplorerError as exc:
-            self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
-        except Exception as exc:  # a bug: still a message, never a dead worker
-            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        with self.predict_lock:
+            rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
+                                    condition=msg.get("condition") or None)
+        rows.to_parquet(msg["out_path"])
+        return {"type": "generated", "report": report}
 
     def end_active_runs(self, status: str, reason: str) -> None:
         from dl_core import tracking

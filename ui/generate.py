@@ -100,13 +100,14 @@ def condition_choices(run_id: str) -> dict[str, list[str]]:
 
 
 def condition_widgets(run_id: str, target: str | None) -> dict[str, str]:
-    """An optional ``{column: value}`` condition from the training categories."""
+    """An optional ``{column: value}`` condition from the training categories; none by default
+    (rows like the training mix), the run's target listed first."""
     choices = condition_choices(run_id)
-    columns = [NONE, *choices]
+    columns = [NONE, *sorted(choices, key=lambda c: c != target)]
     left, right = st.columns(2)
     column = left.selectbox("Condition column (optional)", columns, key="gen_cond_col",
-                            index=columns.index(target) if target in columns else 0,
-                            help="Generate only rows where this categorical column has one value.")
+                            help="Generate only rows where this categorical column has one value; "
+                                 "(none) keeps the training mix.")
     if column == NONE:
         return {}
     value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}")

@@ -6,7 +6,7 @@ subclass builds the networks and the thin ``keras.Model`` that trains them (its 
 and turns a network's raw outputs into encoded rows. This base does the rest:
 
 - **fit**: seeds (``keras.utils.set_random_seed``), fits the codec on the training rows, checks
-  the condition columns, runs ``keras.Model.fit`` with a callback that reports every epoch
+  the condition columns, caps the batch at a tenth of the rows (:func:`effective_batch`), runs ``keras.Model.fit`` with a callback that reports every epoch
   (``on_epoch``) and honours ``stop`` after the current batch.
 - **conditions**: both networks are conditioned on one categorical column per row (CTGAN's
   conditional vector: a one-hot over the codec's :attr:`~TableCodec.cond_spans` with only the
@@ -57,6 +57,8 @@ class NeuralSynthesizer(Synthesizer):
 
     NETWORKS: ClassVar[tuple[str, ...]] = ()
     LOSSES: ClassVar[tuple[str, ...]] = ()
+    #: The smallest batch :func:`effective_batch` cuts to.
+    MIN_BATCH: ClassVar[int] = 32
     config_cls: ClassVar[type]
 
     def __init__(self, cfg=None) -> None:
@@ -93,7 +95,8 @@ class NeuralSynthesizer(Synthesizer):
         encoded = codec.transform(df)
         self.codec = codec
         self.state = {}
-        model, dataset = self._training_model(encoded, batch_size, seed)
+        batch = effective_batch(len(df), batch_size, self.MIN_BATCH)
+        model, dataset = self._training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
         if stop is None or not stop.is_set():
@@ -186,6 +189,16 @@ class NeuralSynthesizer(Synthesizer):
             out.append(force_conditions(encoded, cond, codec))
         decode_seed = None if seed is None else int(rng.integers(2**31))
         return self.codec.inverse_transform(np.concatenate(out), seed=decode_seed)
+
+
+def effective_batch(n_rows: int, batch_size: int, floor: int = 32) -> int:
+    """The batch a fit uses: ``batch_size``, cut to a tenth of the rows (at least ``floor``).
+
+    Small tables need steps more than big batches: at SDV's batch of 500 a 1,000-row table
+    gets 2 steps an epoch and 600 in 300 epochs, too few to learn its column pairs (churn
+    sample: TVAE quality 0.87 at batch 500, 0.93 at 100, same epochs, bench/synth_quality.py).
+    """
+    return max(1, min(batch_size, n_rows, max(floor, n_rows // 10)))
 
 
 def original_conditions(codec: TableCodec, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -69,6 +69,9 @@ class DataKind(abc.ABC):
     target_label: ClassVar[str] = "Target column (what to predict)"
     #: Whether the user may leave feature columns out (tables: named columns).
     selectable_features: ClassVar[bool] = False
+    #: Whether the Split option (auto, time, random) applies: tables only; a series is always
+    #: split in time order, images and sequences at random.
+    split_choice: ClassVar[bool] = False
 
     # -- the job spec ---------------------------------------------------------------------
     def check_spec(self, spec: JobSpec) -> None:

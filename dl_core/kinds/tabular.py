@@ -21,6 +21,7 @@ class TabularKind(DataKind):
     title = "Table (one row per sample)"
     default_arch = "fnn"
     selectable_features = True
+    split_choice = True
 
     def prepare(self, spec: JobSpec, df: pd.DataFrame, train_cfg: TrainConfig) -> PreparedData:
         from dl_core.data.preprocessing import prepare_tabular

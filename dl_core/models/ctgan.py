@@ -98,6 +98,8 @@ class CTGANSynthesizer(NeuralSynthesizer):
     config_cls = CTGANConfig
     NETWORKS = ("generator", "critic")
     LOSSES = ("generator", "critic", "gradient_penalty")
+    #: Ten pac groups at least: the critic's batch statistics need them.
+    MIN_BATCH = 100
 
     def _build_networks(self, output_dim: int, cond_dim: int, pac: int) -> None:
         keras = _keras()

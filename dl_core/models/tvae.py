@@ -121,11 +121,15 @@ class TVAESynthesizer(NeuralSynthesizer):
         return model, batches(encoded, batch_size, seed, drop_remainder=False)
 
     def fit(self, df, **kwargs):
+        self.state.pop("sigmas", None)
         history = super().fit(df, **kwargs)
-        sigma = _keras().ops.convert_to_numpy(self._model.sigma)
-        self.state["sigmas"] = [float(s) for s in np.clip(sigma, 0.01, 1.0)][: self._n_values()]
+        self.state["sigmas"] = self._learnt_sigmas()
         del self._model
         return history
+
+    def _learnt_sigmas(self) -> list[float]:
+        sigma = _keras().ops.convert_to_numpy(self._model.sigma)
+        return [float(s) for s in np.clip(sigma, 0.01, 1.0)][: self._n_values()]
 
     def _n_values(self) -> int:
         return sum(1 for s in self.codec.spans if s.activation == "tanh")
@@ -135,7 +139,8 @@ class TVAESynthesizer(NeuralSynthesizer):
         z = rng.standard_normal((n, self.cfg.latent_dim)).astype(np.float32)
         logits = predict(self.networks["decoder"], [z, cond] if codec.cond_dim else z)
         out = np.empty_like(logits)
-        sigmas = iter(self.state["sigmas"])
+        # Mid-fit (the Train page's sample previews) the scales are the ones learnt so far.
+        sigmas = iter(self.state["sigmas"] if "sigmas" in self.state else self._learnt_sigmas())
         for span in codec.spans:
             part = logits[:, span.start : span.stop]
             if span.activation == "tanh":

@@ -58,9 +58,10 @@ def run_training(
     stop = stop or threading.Event()
     entry = get_model(spec.arch)
     if spec.data_kind not in entry.kinds:
+        fitting = [e.name for e in list_models(spec.data_kind, family=entry.family)]
         raise ConfigError(
             f"Architecture {spec.arch!r} is for {sorted(entry.kinds)} data, not "
-            f"{spec.data_kind!r}; choose one of {[e.name for e in list_models(spec.data_kind)]}."
+            f"{spec.data_kind!r}; choose one of {fitting}."
         )
     trainer = get_trainer(entry.family)
     model_cfg = config_from_dict(entry.config_cls, spec.model_config)

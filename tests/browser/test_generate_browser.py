@@ -31,7 +31,7 @@ def copula_run() -> str:
                        "balance": np.round(rng.normal(-40, 150, n), 2),
                        "note": rng.choice([FORMULA, "ok"], n),
                        "churn": np.where(tenure < 25, "Yes", "No")})
-    spec = JobSpec(dataset_path=str(store_dataset(df)), dataset_name="browser-gen",
+    spec = JobSpec(dataset_path=str(store_dataset(df)), dataset_name="synth-demo",
                    target="churn", task="generation", arch="copula")
     return run_training(spec).run_id
 
@@ -41,7 +41,7 @@ def test_generate_in_the_browser(page: Page, copula_run: str, tmp_path):
     assert_no_exception(page)
     name = tracking.get_run(copula_run).info.run_name
     expect(page.locator(".st-key-gen_run").get_by_role("combobox")).to_have_value(
-        re.compile(re.escape(name) + r".* · browser-gen → churn · copula · FINISHED"))
+        re.compile(re.escape(name) + r".* · synth-demo → churn · copula · FINISHED"))
     select(page, "gen_cond_col", "churn")
     select(page, "gen_cond_val_churn", "Yes")
     page.locator(".st-key-gen_go").get_by_role("button").click()

@@ -123,3 +123,26 @@ def test_saved_as_keras_files_and_json_and_reloaded_to_the_same_rows(fitted, tmp
         "codec.json", "critic.keras", "generator.keras", "state.json"]
     reloaded = type(models["ctgan"]).load(tmp_path)
     pd.testing.assert_frame_equal(reloaded.sample(20, seed=4), models["ctgan"].sample(20, seed=4))
+
+
+def test_small_tables_get_steps_not_one_giant_batch():
+    from dl_core.generation.neural import effective_batch
+
+    assert effective_batch(1000, 500) == 100  # 10 steps an epoch, not 2
+    assert effective_batch(5000, 500) == 500  # the asked batch where it leaves enough steps
+    assert effective_batch(89, 500) == 32
+    assert effective_batch(20, 500) == 20
+    assert effective_batch(300, 500, floor=100) == 100  # ctgan: ten pac groups at least
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_samples_can_be_drawn_while_training(arch):
+    """The Train page previews fresh rows from inside ``on_epoch``."""
+    df = correlated_table(120)
+    entry = get_model(arch)
+    synth = entry.build(entry.config_cls())
+    previews = []
+    synth.fit(df, epochs=2, batch_size=40, seed=0,
+              on_epoch=lambda epoch, losses: previews.append(synth.sample(4, seed=epoch)))
+    assert [list(p.columns) for p in previews] == [list(df.columns)] * 2
+    assert all(len(p) == 4 for p in previews)

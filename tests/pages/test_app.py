@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.apptest import (
+    APP,
     auto_reruns,
     load_sample,
     open_app,
@@ -32,8 +35,14 @@ def start_training(sample: str, **train: int) -> tuple[AppTest, str]:
 
 
 def test_home_links_every_step():
+    """The landing page links every page of the navigation (it left out Runs and Predict)."""
+    import re
+
     at = open_app()
     assert at.title[0].value.endswith("DL Explorer")
+    nav = re.findall(r'st\.Page\("app_pages/\w+\.py", title="(\w+)"', Path(APP).read_text())
+    linked = [re.match(r"\*\*(\w+)\*\*", e.proto.label).group(1) for e in at.get("page_link")]
+    assert linked == [t for t in nav if t != "Home"]
 
 
 def test_sample_to_trained_evaluated_model():

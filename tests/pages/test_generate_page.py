@@ -129,3 +129,37 @@ def test_rerun_of_a_generator_restores_its_settings(copula_run):
     assert at.session_state[state.GEN_TARGET] == "churn"
     assert at.session_state[state.GEN_TRAIN_CONFIG]["holdout_size"] == 0.3
     assert at.selectbox(key="gen_target_choice").value == "churn"
+
+
+def test_generate_starts_without_a_condition(copula_run):
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(copula_run).run()
+    column = at.selectbox(key="gen_cond_col")
+    # Rows like the training mix by default; the run's target is the first column offered.
+    assert column.value == "(none)" and column.options[:2] == ["(none)", "churn"]
+
+
+def test_a_table_without_a_target_lists_only_generators_and_trains_one():
+    from tests.pages.apptest import wait_for_run
+
+    at = open_app("app_pages/data.py")
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"tip": np.round(rng.uniform(1, 10, 120), 2),
+                       "day": rng.choice(["Thu", "Fri", "Sat"], 120)})
+    path = store_dataset(df)
+    # As if uploaded: a table where no column is named like a target (so none is picked).
+    at.session_state[state.DATASET] = {"name": "no-target", "path": str(path), "rows": len(df),
+                                       "cols": 2, "token": "t1"}
+    at.session_state[state.TARGET] = None
+    at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    assert at.info[0].value.startswith("No target picked: only generators are listed")
+    from dl_core.models import list_models
+
+    generators = [e.title for e in list_models("tabular", family="generative")]
+    assert at.selectbox(key="arch_choice").options == generators
+    at.selectbox(key="arch_choice").select("copula").run()
+    at.switch_page("app_pages/train.py").run()
+    at.button(key="train").click().run()
+    run_id = wait_for_run(at)
+    assert tracking.get_run(run_id).data.tags["family"] == "generative"
