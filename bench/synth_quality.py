@@ -20,7 +20,7 @@ downloaded: from this environment when sdmetrics is here, else from the SDV envi
 
 Figures only, no assertions::
 
-    python bench/synth_quality.py                                  # copula on four tables
+    python bench/synth_quality.py                    # copula, tvae, ctgan on four tables
     python bench/synth_quality.py --tables churn --seed 1
     python bench/synth_quality.py --out /tmp/synth-bench           # also write the CSVs
 
