@@ -6,7 +6,9 @@ subclass builds the networks and the thin ``keras.Model`` that trains them (its 
 and turns a network's raw outputs into encoded rows. This base does the rest:
 
 - **fit**: seeds (``keras.utils.set_random_seed``), fits the codec on the training rows, checks
-  the condition columns, caps the batch at a tenth of the rows (:func:`effective_batch`), runs ``keras.Model.fit`` with a callback that reports every epoch
+  the condition columns, caps the batch at a tenth of the rows (:func:`effective_batch`), takes
+  at least ``MIN_STEPS_PER_EPOCH`` steps an epoch (the dataset repeats; ctgan: 16), runs
+  ``keras.Model.fit`` with a callback that reports every epoch
   (``on_epoch``) and honours ``stop`` after the current batch.
 - **conditions**: both networks are conditioned on one categorical column per row (CTGAN's
   conditional vector: a one-hot over the codec's :attr:`~TableCodec.cond_spans` with only the
@@ -59,6 +61,9 @@ class NeuralSynthesizer(Synthesizer):
     LOSSES: ClassVar[tuple[str, ...]] = ()
     #: The smallest batch :func:`effective_batch` cuts to.
     MIN_BATCH: ClassVar[int] = 32
+    #: Steps an epoch takes at least (0: an epoch is one pass over the rows). The dataset then
+    #: repeats, so a small table is not fitted in a few hundred steps.
+    MIN_STEPS_PER_EPOCH: ClassVar[int] = 0
     config_cls: ClassVar[type]
 
     def __init__(self, cfg=None) -> None:
@@ -99,8 +104,13 @@ class NeuralSynthesizer(Synthesizer):
         model, dataset = self._training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
+        extra = {}
+        if self.MIN_STEPS_PER_EPOCH:
+            extra["steps_per_epoch"] = max(len(df) // batch, self.MIN_STEPS_PER_EPOCH)
+            dataset = dataset.repeat()
         if stop is None or not stop.is_set():
-            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False)
+            model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False,
+                      **extra)
         return history
 
     def sample(self, n: int, *, seed: int | None = None,
