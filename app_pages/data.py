@@ -99,7 +99,7 @@ else:
 
 shape = None
 with shown_errors("Checking the data"):
-    shape = data_shape(job_spec())
+    shape = data_shape(job_spec(predictor=True))
 if shape:
     for note in shape["notes"]:
         st.caption(note)

@@ -14,11 +14,21 @@ from ui import state
 from ui.loaders import executor
 
 
-def job_spec() -> JobSpec:
+def job_spec(predictor: bool = False) -> JobSpec:
     """The session's job spec (dataset, target, data kind and its options, configs), built by
-    the same function as the CLI's, a sweep's and a re-run's."""
+    the same function as the CLI's, a sweep's and a re-run's.
+
+    Args:
+        predictor: The supervised spec even when a generator is chosen (the Data page's split
+            and shapes are a predictor's).
+    """
     ds = state.get(state.DATASET)
-    if is_generator(state.get(state.ARCH)):
+    arch, model_config = state.get(state.ARCH), state.get(state.MODEL_CONFIG)
+    if is_generator(arch) and predictor:
+        from dl_core.kinds import get_kind
+
+        arch, model_config = get_kind(state.get(state.DATA_KIND) or "tabular").default_arch, {}
+    if is_generator(arch):
         from dl_core.training.generative import GENERATION_TASK
 
         return build_job_spec(
@@ -29,9 +39,9 @@ def job_spec() -> JobSpec:
         )
     return build_job_spec(
         dataset_path=ds["path"], dataset_name=ds["name"], target=state.get(state.TARGET),
-        task=state.get(state.TASK), arch=state.get(state.ARCH),
+        task=state.get(state.TASK), arch=arch,
         data_kind=state.get(state.DATA_KIND), options=state.get(state.DATA_OPTIONS),
-        model_config=state.get(state.MODEL_CONFIG), train_config=state.get(state.TRAIN_CONFIG),
+        model_config=model_config, train_config=state.get(state.TRAIN_CONFIG),
         exclude=state.get(state.EXCLUDE),
     )
 

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit as st
 
 from dl_core import tracking
 from dl_core.data.storage import store_dataset
@@ -28,7 +29,9 @@ def copula_run() -> str:
                        "churn": np.where(tenure < 25, "Yes", "No")})
     spec = JobSpec(dataset_path=str(store_dataset(df)), dataset_name="page-gen", target="churn",
                    task="generation", arch="copula")
-    return run_training(spec).run_id
+    run_id = run_training(spec).run_id
+    st.cache_data.clear()  # the run listing an earlier test cached predates this run
+    return run_id
 
 
 def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
