@@ -37,18 +37,16 @@ The fitted codec is plain data: :meth:`TableCodec.save` writes JSON (never pickl
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dl_core.errors import ConfigError, DataError
-from dl_core.generation.schema import CONTINUOUS, DISCRETE, TableSchema
+from dl_core.generation.schema import CONTINUOUS, DISCRETE, FittedOnTable, TableSchema
 
 _FORMAT = "dl_explorer.table_codec"
 _VERSION = 1
@@ -114,7 +112,7 @@ class _Modes:
     weights: list[float]
 
 
-class TableCodec:
+class TableCodec(FittedOnTable):
     """Encodes mixed tables for tabular generators and decodes their outputs.
 
     Args:
@@ -133,6 +131,8 @@ class TableCodec:
         output_dim: Width of the encoded vector.
         cond_dim: Width of the conditional vector.
     """
+
+    what = "codec"
 
     def __init__(
         self,
@@ -373,20 +373,7 @@ class TableCodec:
         codec.modes_ = {int(j): _Modes(**m) for j, m in d["modes"].items()}
         return codec
 
-    def save(self, path: str | Path) -> None:
-        """Writes the fitted codec as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> TableCodec:
-        """Reads a codec written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
     # --- internals -------------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if self.schema_ is None:
-            raise DataError("The codec is not fitted yet; call fit(df) on the training rows.")
 
     def _groups(self) -> list[tuple]:
         """Per modelled column, its spans: (value, modes, missing|None) or (categories,)."""

@@ -31,9 +31,7 @@ are the training values themselves, as any empirical marginal is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from dl_core.errors import ConfigError, DataError
-from dl_core.generation.schema import CONTINUOUS, DISCRETE, TableSchema
+from dl_core.generation.schema import CONTINUOUS, DISCRETE, FittedOnTable, TableSchema
 
 _FORMAT = "dl_explorer.gaussian_copula"
 _VERSION = 1
@@ -49,7 +47,7 @@ _EPS = 1e-9
 _MAX_REJECTION_ROUNDS = 50
 
 
-class GaussianCopula:
+class GaussianCopula(FittedOnTable):
     """Gaussian copula over empirical marginals, with exact conditioning on a category.
 
     Args:
@@ -61,6 +59,8 @@ class GaussianCopula:
         schema_: The fitted schema.
         correlation_: Correlation matrix of the latent normal scores.
     """
+
+    what = "copula"
 
     def __init__(
         self,
@@ -206,20 +206,7 @@ class GaussianCopula:
         copula.correlation_ = np.asarray(d["correlation"], dtype=float)
         return copula
 
-    def save(self, path: str | Path) -> None:
-        """Writes the fitted copula as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> GaussianCopula:
-        """Reads a copula written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
     # --- internals -------------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if self.schema_ is None:
-            raise DataError("The copula is not fitted yet; call fit(df) on the training rows.")
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         chol = np.linalg.cholesky(self.correlation_)

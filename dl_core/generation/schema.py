@@ -25,10 +25,12 @@ The schema is plain data and saves as JSON (:meth:`TableSchema.to_dict`); it nev
 
 from __future__ import annotations
 
+import json
 import string
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -538,3 +540,25 @@ def _restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if pd.api.types.is_float_dtype(dtype):
         return pd.to_numeric(values).astype(dtype)
     return values.astype(dtype)
+
+
+class FittedOnTable:
+    """What the codec and the copula share: a JSON file for the fitted state, and one message
+    when they are used before ``fit``. Subclasses set ``what`` and ``schema_``, and implement
+    ``to_dict`` / ``from_dict``."""
+
+    what: str = "model"
+    schema_: TableSchema | None
+
+    def save(self, path: str | Path) -> None:
+        """Writes the fitted state as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Reads a file written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def _check_fitted(self) -> None:
+        if self.schema_ is None:
+            raise DataError(f"The {self.what} is not fitted yet; call fit(df) on the training rows.")
