@@ -54,7 +54,7 @@ class NeuralSynthesizer(Synthesizer):
 
     Subclasses set :attr:`NETWORKS` (the names of their functional models, also their file
     names), :attr:`LOSSES` (the loss names reported per epoch) and implement
-    :meth:`_training_model` (which builds ``self.networks``) and :meth:`_outputs`.
+    :meth:`training_model` (which builds ``self.networks``) and :meth:`_outputs`.
     """
 
     NETWORKS: ClassVar[tuple[str, ...]] = ()
@@ -75,7 +75,7 @@ class NeuralSynthesizer(Synthesizer):
 
     # --- subclass hooks --------------------------------------------------------------------------
 
-    def _training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
+    def training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
         """The compiled ``keras.Model`` whose ``train_step`` fits ``self.networks``, and the
         dataset it fits on: ``(model, dataset)``."""
         raise NotImplementedError
@@ -101,7 +101,7 @@ class NeuralSynthesizer(Synthesizer):
         self.codec = codec
         self.state = {}
         batch = effective_batch(len(df), batch_size, self.MIN_BATCH)
-        model, dataset = self._training_model(encoded, batch, seed)
+        model, dataset = self.training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
         extra = {}

@@ -132,7 +132,7 @@ class CTGANSynthesizer(NeuralSynthesizer):
         critic = keras.Model(packed, score, name="ctgan_critic")
         self.networks = {"generator": generator, "critic": critic}
 
-    def _training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
+    def training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
         keras = _keras()
         codec, cfg = self.codec, self.cfg
         n = len(encoded)

@@ -105,7 +105,7 @@ class TVAESynthesizer(NeuralSynthesizer):
         decoder = keras.Model([z, *cond], logits, name="tvae_decoder")
         self.networks = {"encoder": encoder, "decoder": decoder}
 
-    def _training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
+    def training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
         keras = _keras()
         codec = self.codec
         batch_size = max(1, min(batch_size, len(encoded)))

@@ -141,14 +141,14 @@ def test_a_ctgan_epoch_on_a_small_table_is_enough_steps_not_one_pass(monkeypatch
     from dl_core.models.ctgan import CTGANSynthesizer
 
     trained = []
-    build = CTGANSynthesizer._training_model
+    build = CTGANSynthesizer.training_model
 
     def keep(self, *args):
         model, dataset = build(self, *args)
         trained.append(model)
         return model, dataset
 
-    monkeypatch.setattr(CTGANSynthesizer, "_training_model", keep)
+    monkeypatch.setattr(CTGANSynthesizer, "training_model", keep)
     _fit("ctgan", correlated_table(120), epochs=2, batch_size=500)
     assert int(trained[0].generator_optimizer.iterations) == 2 * CTGANSynthesizer.MIN_STEPS_PER_EPOCH
     assert CTGANSynthesizer.MIN_STEPS_PER_EPOCH == 16
