@@ -28,6 +28,8 @@ backend is TensorFlow); everything else goes through ``keras.ops``.
 
 from __future__ import annotations
 
+import abc
+
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -75,14 +77,14 @@ class NeuralSynthesizer(Synthesizer):
 
     # --- subclass hooks --------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def training_model(self, encoded: np.ndarray, batch_size: int, seed: int):
         """The compiled ``keras.Model`` whose ``train_step`` fits ``self.networks``, and the
         dataset it fits on: ``(model, dataset)``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _outputs(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Encoded rows (``(n, output_dim)``, one-hot groups may be scores) for ``cond``."""
-        raise NotImplementedError
 
     # --- Synthesizer -----------------------------------------------------------------------------
 
