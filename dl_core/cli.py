@@ -16,13 +16,14 @@ from typing import Any
 from dl_core.errors import ConfigError, DLExplorerError
 
 
-def _parse_sets(items: Sequence[str]) -> dict[str, str]:
+def _parse_pairs(items: Sequence[str], flag: str = "--set", key: str = "key") -> dict[str, str]:
+    """``["a=1", "b=x"]`` as ``{"a": "1", "b": "x"}``; a malformed item names its flag."""
     out = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value; got {item!r}.")
-        out[key.strip()] = value.strip()
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{flag} expects {key}=value; got {item!r}.")
+        out[name.strip()] = value.strip()
     return out
 
 
@@ -95,7 +96,7 @@ def _job_spec(args: argparse.Namespace):
         "sequence_id": args.sequence_id, "step_column": args.step_column,
     })
     task = kind.fixed_task or args.task or detect_task(df[args.target])
-    model_opts, train_opts = _split_options(arch, _parse_sets(args.set))
+    model_opts, train_opts = _split_options(arch, _parse_pairs(args.set))
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
     # The same data-aware defaults the Model page starts from, so both train alike.
@@ -128,7 +129,7 @@ def _generator_spec(args: argparse.Namespace, path: Path):
     if args.target and args.target not in df.columns:
         raise ConfigError(f"There is no column '{args.target}' in {path.name}; columns: "
                           f"{', '.join(map(str, df.columns[:30]))}.")
-    options = _parse_sets(args.set)
+    options = _parse_pairs(args.set)
     model_fields = {f.name for f in dataclasses.fields(entry.config_cls)}
     train_fields = {f.name for f in dataclasses.fields(get_trainer(entry.family).config_cls)}
     unknown = sorted(set(options) - model_fields - train_fields)
@@ -243,16 +244,6 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return out_json
 
 
-def _parse_condition(items: Sequence[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--condition expects column=value; got {item!r}.")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core.generation.export import to_safe_csv
     from dl_core.generation.generate import generate
@@ -261,7 +252,7 @@ def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     if not out.parent.is_dir():
         raise ConfigError(f"No such folder for --out: {out.parent}.")
     rows, report = generate(args.run, args.n, seed=args.seed,
-                            condition=_parse_condition(args.condition))
+                            condition=_parse_pairs(args.condition, "--condition", "column"))
     out.write_bytes(to_safe_csv(rows))
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)
