@@ -19,6 +19,11 @@ and turns a network's raw outputs into encoded rows. This base does the rest:
   column always holds. Conditions on further columns are met by rejection: up to
   ``_MAX_REJECTION_ROUNDS`` rounds of draws, then a :class:`DataError` that says how rare the
   combination is.
+- **calibration** (after the fit, from fresh draws; no training row is kept): a logit offset
+  per category and conditioning column that gives every category its training share
+  (:meth:`NeuralSynthesizer._calibrate`; drawn from the prior, a decoder under-draws rare
+  categories), and a monotone map per continuous column from the network's quantiles to the
+  training quantiles (:meth:`NeuralSynthesizer._calibrate_values`).
 - **save / load**: ``codec.json``, one ``.keras`` file per network and a ``state.json`` of the
   config and the few fitted numbers that are not network weights (never pickle).
 
@@ -43,6 +48,7 @@ import pandas as pd
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.codec import TableCodec
+from dl_core.generation.schema import CONTINUOUS
 from dl_core.generation.synthesizer import Synthesizer
 
 _MAX_REJECTION_ROUNDS = 20
@@ -50,6 +56,8 @@ _MAX_REJECTION_ROUNDS = 20
 _CALIBRATION_ROWS = 4096
 _CALIBRATION_ROUNDS = 20
 _MAX_BIAS = 5.0
+#: Quantiles per continuous column of the value calibration (NeuralSynthesizer._calibrate_values).
+_VALUE_QUANTILES = 101
 _SAMPLE_CHUNK = 10_000
 CODEC_FILE = "codec.json"
 STATE_FILE = "state.json"
@@ -126,7 +134,9 @@ class NeuralSynthesizer(Synthesizer):
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False,
                       **extra)
-        self.state["category_bias"] = self._calibrate(encoded, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        self.state["category_bias"] = self._calibrate(encoded, rng)
+        self.state["value_maps"] = self._calibrate_values(df, rng)
         return history
 
     def sample(self, n: int, *, seed: int | None = None,
@@ -206,6 +216,36 @@ class NeuralSynthesizer(Synthesizer):
             return logits
         return logits + np.asarray(bias, dtype=np.float32)[_cond_column(self.codec, cond)]
 
+    def _calibrate_values(self, df: pd.DataFrame, rng: np.random.Generator,
+                          n: int = _CALIBRATION_ROWS) -> dict[str, list[list[float]]]:
+        """Per continuous column, the monotone map from the network's quantiles of its values
+        to the training quantiles (``_VALUE_QUANTILES`` of each), applied when rows are
+        decoded: the marginal the network draws becomes the training one, while the ranks,
+        and so the dependence between columns, stay the network's.
+
+        A tanh head and the sampling noise blur a VAE's marginals (breast cancer, 30 numbers:
+        column shapes 0.90 against 0.94 for held-out real rows). The map holds quantiles of
+        the training values, as the copula does, never a row.
+        """
+        codec = self.codec
+        cond = original_conditions(codec, n, rng, self.unconditional_columns())
+        generated = codec.numbers(force_conditions(self._outputs(cond, rng), cond, codec))
+        real = codec.schema_.to_numbers(df)
+        grid = np.linspace(0.0, 1.0, _VALUE_QUANTILES)
+        maps = {}
+        for j, spec in enumerate(codec.schema_.modelled):
+            if spec.role != CONTINUOUS:
+                continue
+            g, r = generated[:, j], real[:, j]
+            g, r = g[~np.isnan(g)], r[~np.isnan(r)]
+            if len(g) < 2 or len(r) < 2:
+                continue
+            xp = np.maximum.accumulate(np.quantile(g, grid))
+            # Strictly increasing, so np.interp reads every point (ties at a clipped bound).
+            xp = xp + np.arange(len(xp)) * 1e-9 * max(float(np.ptp(xp)), 1.0)
+            maps[str(j)] = [xp.tolist(), np.quantile(r, grid).tolist()]
+        return maps
+
     def _calibrate(self, encoded: np.ndarray, rng: np.random.Generator,
                    n: int = _CALIBRATION_ROWS) -> list[list[float]]:
         """Per conditioning column, an offset to every one-hot group's logits that makes the
@@ -261,7 +301,10 @@ class NeuralSynthesizer(Synthesizer):
             encoded = self._outputs(cond, rng)
             out.append(force_conditions(encoded, cond, codec))
         decode_seed = None if seed is None else int(rng.integers(2**31))
-        return self.codec.inverse_transform(np.concatenate(out), seed=decode_seed)
+        maps = {int(j): (np.asarray(xp), np.asarray(fp))
+                for j, (xp, fp) in self.state.get("value_maps", {}).items()}
+        return self.codec.inverse_transform(np.concatenate(out), seed=decode_seed,
+                                            value_maps=maps)
 
 
 def effective_batch(n_rows: int, batch_size: int, floor: int = 32) -> int:
