@@ -25,8 +25,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from dl_core.errors import ConfigError, DLExplorerError, TrainingError
-from dl_core.jobs import Executor, JobState, apply_event
+from dl_core.jobs import Executor, JobState, LocalExecutor, apply_event
 from dl_core.sweeps import SweepSpec, TrialRunner
 from dl_core.training import JobSpec, Reporter, TrainingResult
 
@@ -258,9 +260,7 @@ class RayExecutor(Executor):
     page waits for, and must not queue behind trainings for the cluster's CPUs.
     """
 
-    def __init__(self, local: Any = None) -> None:
-        from dl_core.jobs import LocalExecutor
-
+    def __init__(self, local: LocalExecutor | None = None) -> None:
         self._local = local or LocalExecutor()
         self._lock = threading.Lock()
         self._jobs: dict[str, JobState] = {}
@@ -327,14 +327,18 @@ class RayExecutor(Executor):
                 self._jobs[job_id].stop_requested = True
                 self._stops[job_id].set()
 
-    def predict(self, *args: Any, **kwargs: Any) -> Any:
-        return self._local.predict(*args, **kwargs)
+    def predict(self, run_id: str, df: pd.DataFrame, threshold: float | None = None,
+                timeout: float = 600.0) -> tuple[pd.DataFrame, list[str]]:
+        return self._local.predict(run_id, df, threshold, timeout)
 
-    def summary(self, *args: Any, **kwargs: Any) -> Any:
-        return self._local.summary(*args, **kwargs)
+    def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
+                n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
+        return self._local.summary(arch, model_config, input_shape, n_outputs, task, timeout)
 
-    def generate(self, *args: Any, **kwargs: Any) -> Any:
-        return self._local.generate(*args, **kwargs)
+    def generate(self, run_id: str, n: int, seed: int = 0,
+                 condition: dict[str, Any] | None = None,
+                 timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+        return self._local.generate(run_id, n, seed, condition, timeout)
 
     def shutdown(self) -> None:
         with self._lock:
