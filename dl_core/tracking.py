@@ -26,6 +26,7 @@ TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
+ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -305,8 +306,13 @@ def model_requirements() -> list[str]:
     return out
 
 
-def end_run(run_id: str, status: str, error: str | None = None) -> None:
-    """Mark a run FINISHED, KILLED or FAILED (with the error text as a tag)."""
+def end_run(run_id: str, status: str, error: str | None = None,
+            details: str | None = None) -> None:
+    """Mark a run FINISHED, KILLED or FAILED.
+
+    The error text goes in a tag (what the Runs page shows) and, with ``details`` (a
+    traceback), in the artifact ``error.txt``: in full, and kept when the tag is cut.
+    """
     import mlflow
 
     if status not in FINAL_STATUSES:
@@ -314,6 +320,10 @@ def end_run(run_id: str, status: str, error: str | None = None) -> None:
     c = client()
     if error:
         c.set_tag(run_id, TAG_ERROR, error[:5000])
+        try:
+            c.log_text(run_id, error + (f"\n\n{details}" if details else "") + "\n", ERROR_FILE)
+        except Exception:  # the artifact store may be what failed (disk full, read-only)
+            pass
     mlflow.flush_async_logging()
     c.set_terminated(run_id, status)
 
