@@ -210,6 +210,90 @@ def ensure_store() -> None:
         ) from exc
 
 
+_FULL = "no space left on the disk"
+_READ_ONLY = "read-only"
+#: Words of the errors (OSError, SQLite, the HTTP client) that mean the store cannot be written.
+_STORE_FAULTS = (
+    ("no space left", _FULL), ("disk is full", _FULL), ("disk quota", _FULL),
+    ("read-only file system", _READ_ONLY), ("readonly database", _READ_ONLY),
+    ("permission denied", _READ_ONLY), ("operation not permitted", _READ_ONLY),
+    ("unable to open database file", _READ_ONLY),
+    ("max retries exceeded", "unreachable"), ("connection refused", "unreachable"),
+    ("failed to establish a new connection", "unreachable"), ("connectionerror", "unreachable"),
+    ("remotedisconnected", "unreachable"), ("connection aborted", "unreachable"),
+)
+
+
+def store_error(exc: BaseException, doing: str = "record the run") -> TrackingError | None:
+    """A message people can act on when writing to the store failed: a full disk, a read-only
+    ``mlruns/``, a tracking server that stopped answering. None for any other error.
+
+    Args:
+        exc: The error (its causes are read too).
+        doing: What could not be done, for the message ("start the run").
+    """
+    import errno
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    kind, detail = None, str(exc)
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            kind, detail = _FULL, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        elif isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            kind, detail = _READ_ONLY, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        else:
+            text = f"{type(e).__name__}: {e}".lower()
+            kind = next((k for words, k in _STORE_FAULTS if words in text), None)
+            if kind:
+                detail = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        if kind:
+            break
+    uri = tracking_uri()
+    if kind == _FULL:
+        return TrackingError(f"Cannot {doing}: there is no space left on the disk of the MLflow "
+                             f"store at {uri!r} ({detail}). Free some space, then try again.")
+    if kind == _READ_ONLY:
+        return TrackingError(f"Cannot {doing}: the MLflow store at {uri!r} is read-only "
+                             f"({detail}). Make mlruns/ writable, or point MLFLOW_TRACKING_URI "
+                             "at a writable store, then try again.")
+    if kind == "unreachable":
+        return TrackingError(f"Cannot {doing}: the MLflow tracking server at {uri!r} stopped "
+                             f"answering ({detail}). Check that it is running, then try again.")
+    return None
+
+
+def check_artifacts_writable(exp_id: str) -> None:
+    """Write and remove a small file where a local store keeps the experiment's artifacts, so a
+    full disk or a read-only folder stops a run before it starts (not after its fit).
+
+    Raises:
+        TrackingError: if the folder cannot be written.
+    """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    location = client().get_experiment(exp_id).artifact_location or ""
+    if location.startswith("file:"):
+        folder = Path(url2pathname(urlparse(location).path))
+    elif "://" not in location and location:
+        folder = Path(location)
+    else:
+        return  # a tracking server or a bucket: its own business
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dlx-write-check-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        named = OSError(exc.errno, exc.strerror, str(folder))  # the folder, not the probe
+        raise (store_error(named, "start the run") or TrackingError(
+            f"Cannot start the run: cannot write to {folder} ({exc}).")) from exc
+
+
 def experiment_id(name: str) -> str:
     """Id of experiment ``name``, created (or restored from the bin) if needed."""
     c = client()
@@ -315,16 +399,25 @@ def start_run(
     all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    exp_id = experiment_id(experiment)
-    wanted = run_name.strip() if run_name and run_name.strip() else None
-    stem = _name_stem(tags)
-    taken = set(_names_like(c, exp_id, wanted or stem))
-    run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
-    _claim_unique_name(c, exp_id, run)
-    run_id = run.info.run_id
-    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-    for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-        c.log_batch(run_id, params=items[i : i + 100])
+    try:
+        exp_id = experiment_id(experiment)
+        check_artifacts_writable(exp_id)
+        wanted = run_name.strip() if run_name and run_name.strip() else None
+        stem = _name_stem(tags)
+        taken = set(_names_like(c, exp_id, wanted or stem))
+        run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
+        _claim_unique_name(c, exp_id, run)
+        run_id = run.info.run_id
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
+            c.log_batch(run_id, params=items[i : i + 100])
+    except TrackingError:
+        raise
+    except Exception as exc:
+        error = store_error(exc, "start the run")
+        if error is None:
+            raise
+        raise error from exc
     return run_id
 
 
