@@ -265,16 +265,30 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._jobs: dict[str, JobState] = {}
         self._stops: dict[str, threading.Event] = {}
+        self._joining = False
         self.device: str | None = None
 
     def warm_up(self) -> None:
+        """Start the local worker and join the cluster (in a thread: starting Ray here takes
+        seconds); ``device`` then names the cluster."""
         self._local.warm_up()
-        if self.device is None:
-            ray = connect()
-            res = ray.cluster_resources()
+        with self._lock:
+            if self._joining:
+                return
+            self._joining = True
+
+        def join() -> None:
+            try:
+                res = connect().cluster_resources()
+            except Exception:  # said again, as a job's message, when a job is submitted
+                with self._lock:
+                    self._joining = False
+                return
             gpus = int(res.get("GPU", 0))
             self.device = (f"Ray cluster ({int(res.get('CPU', 0))} CPUs"
                            f"{f', {gpus} GPUs' if gpus else ''})")
+
+        threading.Thread(target=join, name="ray-join", daemon=True).start()
 
     def _start(self, state: JobState, work: Any) -> str:
         stop = threading.Event()
@@ -289,8 +303,8 @@ class RayExecutor(Executor):
             try:
                 work(report, stop)
             except DLExplorerError as exc:
-                report({"type": "failed", "error": str(exc)})
-            except Exception as exc:  # a bug: still a message on the page
+                report({"type": "killed" if stop.is_set() else "failed", "error": str(exc)})
+            except Exception as exc:  # a bug, Ray gone: still a message on the page
                 report({"type": "failed", "error": f"{type(exc).__name__}: {exc}"})
 
         threading.Thread(target=run, name=f"ray-job-{state.job_id}", daemon=True).start()

@@ -147,6 +147,17 @@ def test_the_pages_executor_on_ray_shows_progress_and_stops(cluster, tiny_csv, t
     assert [j.job_id for j in ex.jobs()] == [job_id]
 
 
+def test_the_train_page_names_the_cluster_it_trains_on(cluster):
+    local = LocalExecutor()
+    local.warm_up = lambda: None  # the local worker (predictions, summaries) is not needed here
+    ex = RayExecutor(local=local)
+    ex.warm_up()  # returns at once; joins the cluster in a thread
+    deadline = time.time() + 60
+    while ex.device is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert ex.device == "Ray cluster (2 CPUs)"
+
+
 def test_dlx_executor_picks_the_executor(monkeypatch):
     monkeypatch.setenv("DLX_EXECUTOR", "ray")
     assert isinstance(make_executor(), RayExecutor)
