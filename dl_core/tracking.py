@@ -26,6 +26,7 @@ TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
+ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -214,6 +215,23 @@ def log_metric_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]
         c.log_batch(run_id, metrics=items[i : i + 1000], synchronous=synchronous)
 
 
+def log_missing_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]]]) -> int:
+    """Log the values of ``steps`` that the run does not have yet (a step already logged under
+    a key is left alone), so writing them again after a partial write duplicates nothing.
+
+    Returns:
+        How many values it logged.
+    """
+    c = client()
+    keys = {k for _, metrics in steps for k in metrics}
+    logged = {k: {m.step for m in c.get_metric_history(run_id, k)} for k in keys}
+    missing = [(step, {k: v for k, v in metrics.items() if step not in logged[k]})
+               for step, metrics in steps]
+    missing = [(step, metrics) for step, metrics in missing if metrics]
+    log_metric_steps(run_id, missing)
+    return sum(len(m) for _, m in missing)
+
+
 def set_tags(run_id: str, tags: dict[str, Any]) -> None:
     from mlflow.entities import RunTag
 
@@ -288,8 +306,13 @@ def model_requirements() -> list[str]:
     return out
 
 
-def end_run(run_id: str, status: str, error: str | None = None) -> None:
-    """Mark a run FINISHED, KILLED or FAILED (with the error text as a tag)."""
+def end_run(run_id: str, status: str, error: str | None = None,
+            details: str | None = None) -> None:
+    """Mark a run FINISHED, KILLED or FAILED.
+
+    The error text goes in a tag (what the Runs page shows) and, with ``details`` (a
+    traceback), in the artifact ``error.txt``: in full, and kept when the tag is cut.
+    """
     import mlflow
 
     if status not in FINAL_STATUSES:
@@ -297,6 +320,10 @@ def end_run(run_id: str, status: str, error: str | None = None) -> None:
     c = client()
     if error:
         c.set_tag(run_id, TAG_ERROR, error[:5000])
+        try:
+            c.log_text(run_id, error + (f"\n\n{details}" if details else "") + "\n", ERROR_FILE)
+        except Exception:  # the artifact store may be what failed (disk full, read-only)
+            pass
     mlflow.flush_async_logging()
     c.set_terminated(run_id, status)
 
