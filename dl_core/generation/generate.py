@@ -171,7 +171,7 @@ def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
     """One MLflow run of kind ``generation`` under the generator run (with the grid of the
     images when ``table``, an image generator's :class:`ImageTable`, is given)."""
     from dl_core import tracking
-    from dl_core.generation.export import to_safe_csv
+    from dl_core.export import to_safe_csv
     from dl_core.training.generative import REPORT_FILE, SAMPLES_FILE, write_grid
 
     tags = source.data.tags
