@@ -81,8 +81,11 @@ def test_an_unconditional_generator_has_no_agreement_but_the_same_features(split
 def test_frechet_distance_of_shifted_gaussians_and_manifold_coverage():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(1500, 3))
-    b = rng.normal(size=(1500, 3)) + [2.0, 0.0, 0.0]
-    assert frechet_distance(a, b) == pytest.approx(4.0, rel=0.08)
+    # Same covariance, means 2 apart: the distance is the squared shift; scaled by 3 it adds
+    # the trace term (1 - 3)^2 per unit variance.
+    assert frechet_distance(a, a + [2.0, 0.0, 0.0]) == pytest.approx(4.0, rel=1e-6)
+    expected = 4.0 * np.trace(np.cov(a, rowvar=False)) + np.sum((2.0 * a.mean(axis=0)) ** 2)
+    assert frechet_distance(a, 3.0 * a) == pytest.approx(expected, rel=1e-6)
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
-    precision, recall = precision_recall(a, a[:, :] * 0.01)  # all fakes at the centre
+    precision, recall = precision_recall(a, np.repeat(a[:5], 300, axis=0))  # five real points
     assert precision == 1.0 and recall < 0.05
