@@ -181,6 +181,7 @@ class GenerativeTrainer(Trainer):
                 began = time.perf_counter()
                 if is_image(synth):
                     self._preview_grid(job, synth, epoch, cfg.seed)
+                    state["grid_epoch"] = epoch
                 else:
                     self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
@@ -202,6 +203,8 @@ class GenerativeTrainer(Trainer):
         report = score(data.train, synthetic, data.holdout, data.target, cfg.seed, synth=synth)
         job.report({"type": "samples", "epoch": epochs_run,
                     "rows": preview_rows(synthetic.head(PREVIEW_ROWS))})
+        if is_image(synth) and state.get("grid_epoch") != epochs_run:  # the grid it ended with
+            self._preview_grid(job, synth, epochs_run, cfg.seed)
         metrics = {**report_metrics(report), "fit_seconds": fit_seconds,
                    "sample_seconds": sample_seconds}
         tracking.log_metrics(run_id, {**metrics, "epochs_run": epochs_run})

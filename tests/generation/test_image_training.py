@@ -102,6 +102,21 @@ def test_generation_takes_per_class_counts_and_conditions(image_run):
         generate(run_id, 0, counts={12: 1})
 
 
+def test_a_stopped_image_run_ends_with_the_grid_of_its_last_epoch(meanimg):
+    import threading
+
+    stop, events = threading.Event(), []
+
+    def report(event):
+        events.append(event)
+        if event["type"] == "epoch" and event["epoch"] == 13:
+            stop.set()
+
+    result = run_training(image_spec(digits_table(60), epochs=100), report=report, stop=stop)
+    grids = [e["epoch"] for e in events if e["type"] == "image_grid"]
+    assert result.status == "KILLED" and grids == [1, 10, 13]
+
+
 def test_a_table_that_is_not_images_records_no_image_run(meanimg):
     df = pd.DataFrame({"a": range(40), "label": ["x", "y"] * 20})
     with pytest.raises(DataError, match="at least 16 pixel columns"):
