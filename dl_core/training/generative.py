@@ -114,6 +114,14 @@ class GenerativeTrainer(Trainer):
                 f"A generator needs at least {_MIN_TRAIN_ROWS} training rows and 2 held-out "
                 f"rows; the table has {len(df)} rows (held-out share {cfg.holdout_size})."
             )
+        if job.spec.data_kind == "image":
+            from dl_core.generation.images import ImageTable
+
+            # Refuse a table that is not images before a run is recorded; the label (if any)
+            # is what an image generator is conditioned on, whatever its dtype.
+            ImageTable.from_frame(df, target, job.spec.image_shape or None)
+            train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
+            return GenerativeData(train, holdout, target, (target,) if target else ())
         train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
         conditions: tuple[str, ...] = ()
         if target is not None:
