@@ -22,6 +22,8 @@ import pandas as pd
 
 from dl_core.errors import ConfigError
 
+#: Most images one generation on the Generate page asks for (each is scored and zipped).
+MAX_IMAGES = 10_000
 #: Most images one grid PNG shows (the first ones, grouped by class); the ZIP and CSV hold all.
 MAX_GRID_IMAGES = 1024
 #: Smallest side, in screen pixels, of an image in a grid PNG (8x8 digits are drawn 4x).
@@ -128,6 +130,24 @@ def image_file(rows: pd.DataFrame, table: Any, suffix: str) -> bytes:
                           f"ZIP of PNGs); got {suffix or 'no suffix'!r}.")
     x, y = table.arrays(rows)
     return grid_png(x, y) if suffix == ".png" else zip_pngs(x, y, table.classes)
+
+
+def run_table(run_id: str) -> Any:
+    """The :class:`~dl_core.generation.images.ImageTable` of an image generator run, learnt
+    again from the training rows it stored (the layout and classes it learnt itself).
+
+    Raises:
+        DataError: if the run stored no rows or they are not images.
+    """
+    from dl_core import tracking
+    from dl_core.data.images import parse_image_shape
+    from dl_core.generation.generate import load_rows
+    from dl_core.generation.images import ImageTable
+
+    run = tracking.get_run(run_id)
+    train, _ = load_rows(run_id)
+    return ImageTable.from_frame(train, run.data.tags.get("target") or None,
+                                 parse_image_shape(run.data.params.get("image_shape") or None))
 
 
 def write_images(rows: pd.DataFrame, table: Any, path: Path) -> Path:
