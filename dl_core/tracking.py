@@ -214,6 +214,23 @@ def log_metric_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]
         c.log_batch(run_id, metrics=items[i : i + 1000], synchronous=synchronous)
 
 
+def log_missing_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]]]) -> int:
+    """Log the values of ``steps`` that the run does not have yet (a step already logged under
+    a key is left alone), so writing them again after a partial write duplicates nothing.
+
+    Returns:
+        How many values it logged.
+    """
+    c = client()
+    keys = {k for _, metrics in steps for k in metrics}
+    logged = {k: {m.step for m in c.get_metric_history(run_id, k)} for k in keys}
+    missing = [(step, {k: v for k, v in metrics.items() if step not in logged[k]})
+               for step, metrics in steps]
+    missing = [(step, metrics) for step, metrics in missing if metrics]
+    log_metric_steps(run_id, missing)
+    return sum(len(m) for _, m in missing)
+
+
 def set_tags(run_id: str, tags: dict[str, Any]) -> None:
     from mlflow.entities import RunTag
 
