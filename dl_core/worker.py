@@ -193,9 +193,10 @@ class Worker:
         from dl_core.generation.generate import generate
 
         with self.predict_lock:
+            # Per-class counts only when asked: a table generator knows no classes.
+            extra = {"counts": msg["counts"]} if msg.get("counts") else {}
             rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
-                                    condition=msg.get("condition") or None,
-                                    counts=msg.get("counts") or None)
+                                    condition=msg.get("condition") or None, **extra)
         rows.to_parquet(msg["out_path"])
         return {"type": "generated", "report": report}
 

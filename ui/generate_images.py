@@ -24,6 +24,8 @@ from ui.errors import shown_errors
 from ui.loaders import executor
 
 LIKE_TRAINING, ONE_CLASS, COUNTS = "Like the training mix", "One class", "Per-class counts"
+#: The grid of samples an image generator run logs (``generation/grid.png``).
+GRID_FILE = "generation/grid.png"
 #: Images per class row of the preview.
 PREVIEW_PER_ROW = 10
 
@@ -191,6 +193,17 @@ def image_headline(report: dict[str, Any]) -> None:
                "held-out real images (never seen by the generator). A generator can score high "
                "agreement by making one image per class: precision and recall together catch "
                "it; one that memorises scores well on everything but the ratio.")
+
+
+def logged_grid(run_id: str) -> None:
+    """The grid of report samples an image generator run logged (the Runs page)."""
+    from dl_core import tracking
+    from dl_core.generation.image_figures import decode_png, grid_figure
+
+    png = tracking.artifact_bytes(run_id, GRID_FILE)
+    if png is not None:
+        st.markdown("**Samples** · from the report's sample")
+        st.plotly_chart(grid_figure(decode_png(png)), key=f"grid_{run_id}")
 
 
 # -- the latent explorer ----------------------------------------------------------------------
