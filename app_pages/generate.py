@@ -3,7 +3,7 @@ and utility; the latent space of an image generator with an encoder."""
 
 import streamlit as st
 
-from dl_core.generation.export import to_safe_csv
+from dl_core.export import to_safe_csv
 from dl_core.generation.generate import MAX_ROWS
 from ui import generate as ui_gen
 from ui import generate_images as ui_img

@@ -220,6 +220,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core import tracking
     from dl_core.compare import check_selection_metric, find_best_run, prediction_table
     from dl_core.data.loading import read_csv
+    from dl_core.export import write_safe_csv
 
     if args.metric is not None:
         check_selection_metric(args.metric)
@@ -234,7 +235,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     predictor = tracking.load_predictor(run_id)
     predictions = predictor.predict(df, threshold=args.threshold)  # None: the run's saved one
     out = Path(args.out)
-    prediction_table(df, predictions).to_csv(out, index=False)
+    write_safe_csv(prediction_table(df, predictions), out)  # input text cells may be formulas
     for note in predictor.notes:
         print(f"note: {note}", file=sys.stderr)
     out_json = {"run_id": run_id, "rows": len(predictions), "out": str(out.resolve()),
@@ -252,8 +253,8 @@ IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "precision", 
 
 
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
+    from dl_core.export import to_safe_csv
     from dl_core.generation import image_export
-    from dl_core.generation.export import to_safe_csv
     from dl_core.generation.generate import generate, generator_run
 
     out = Path(args.out)

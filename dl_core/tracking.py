@@ -7,6 +7,8 @@ The default store is ``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlrun
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import socket
@@ -26,6 +28,7 @@ TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
+ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -47,23 +50,158 @@ def _local_artifact_root() -> str | None:
     return None
 
 
-def client():
-    """An ``MlflowClient`` bound to :func:`tracking_uri`."""
+# A write that found SQLite busy is retried for this long before the user hears of it.
+LOCKED_RETRY_S = 30.0
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is SQLite's "database is locked"."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # MLflow wraps SQLAlchemy's error, which wraps sqlite3's
+        if seen is None:
+            return False
+        if "database is locked" in str(seen) or "database table is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retry_locked(fn, *args, **kwargs):
+    """Call ``fn``, retrying with backoff while SQLite says "database is locked".
+
+    Several processes (the server, its worker, CLI runs) write to one SQLite file; a writer
+    that finds it busy is told so at once in some cases (a read transaction upgrading to a
+    write), whatever the busy timeout. A failed statement was rolled back, so it is retried.
+
+    Raises:
+        TrackingError: when the store stayed locked for :data:`LOCKED_RETRY_S`.
+    """
+    deadline = time.monotonic() + LOCKED_RETRY_S
+    delay = 0.05
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not _is_locked(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise TrackingError(
+                    f"The MLflow store at {tracking_uri()!r} stayed busy (locked by another "
+                    f"process) for {LOCKED_RETRY_S:.0f} s; try again in a moment, or use a "
+                    "tracking server (MLFLOW_TRACKING_URI) when many jobs write at once."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+class _RetryingClient:
+    """An ``MlflowClient`` whose calls are retried while SQLite is locked (:func:`retry_locked`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            return retry_locked(attr, *args, **kwargs)
+
+        call.__name__ = name
+        call.__doc__ = attr.__doc__
+        return call
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for any other store)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on ``path`` held by this process (released when it ends, even killed)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no fcntl; MLflow's own init runs unguarded there
+        yield
+        return
+    try:
+        fh = open(path, "a")
+    except OSError:  # a read-only folder: nothing can create the schema there anyway
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@functools.lru_cache(maxsize=16)
+def _initialised(uri: str) -> None:
+    """Create (or check) the store's schema once per process, one process at a time.
+
+    MLflow creates and migrates a SQLite schema from whichever process opens the file first,
+    without a lock: processes starting together on a new store (four CLI runs, the server and
+    its worker) raced, failing with "table ... already exists" and leaving a half-migrated
+    store. A file lock beside the database lets one process migrate while the others wait,
+    then find the tables there. A failure is not cached: the next call tries again.
+    """
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri())
+    db = _sqlite_path(uri)
+    if db is None:  # a tracking server or another database migrates on its own side
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(db.with_name(db.name + ".lock")):
+        retry_locked(MlflowClient(tracking_uri=uri).search_experiments, max_results=1)
+
+
+def client():
+    """An ``MlflowClient`` bound to :func:`tracking_uri`, on a store that is ready.
+
+    Raises:
+        TrackingError: if the store cannot be opened.
+    """
+    from mlflow import MlflowClient
+
+    return _RetryingClient(MlflowClient(tracking_uri=ready_uri()))
+
+
+def ready_uri() -> str:
+    """:func:`tracking_uri`, its store's schema created first; what every MLflow call gets.
+
+    Raises:
+        TrackingError: if the store cannot be opened.
+    """
+    uri = tracking_uri()
+    try:
+        _initialised(uri)
+    except TrackingError:
+        raise
+    except Exception as exc:  # MLflow raises many types for an unreachable or broken store
+        raise TrackingError(
+            f"Cannot open the MLflow store at {uri!r}: {exc}. Check MLFLOW_TRACKING_URI, or "
+            "unset it to use the embedded store under mlruns/."
+        ) from exc
+    return uri
 
 
 def ensure_store() -> None:
-    """Create the store's schema once, in the parent process, before any worker starts.
-
-    Concurrent first-time schema creation in SQLite races, so the server calls this first.
+    """Create the store's schema (once, under a file lock) and check that it can be read.
 
     Raises:
         TrackingError: if the store cannot be reached.
     """
     try:
         client().search_experiments(max_results=1)
+    except TrackingError:
+        raise
     except Exception as exc:  # MLflow raises many types for an unreachable store
         raise TrackingError(
             f"Cannot open the MLflow store at {tracking_uri()!r}: {exc}. Check "
@@ -272,7 +410,7 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
         # drops params a signature does not declare); None keeps the saved one.
         params=ParamSchema([ParamSpec("threshold", "double", None)]),
     )
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(ready_uri())
     package = Path(__file__).resolve().parent
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
         # The signature is explicit, so MLflow's "no input example" nudge does not apply.
@@ -305,8 +443,13 @@ def model_requirements() -> list[str]:
     return out
 
 
-def end_run(run_id: str, status: str, error: str | None = None) -> None:
-    """Mark a run FINISHED, KILLED or FAILED (with the error text as a tag)."""
+def end_run(run_id: str, status: str, error: str | None = None,
+            details: str | None = None) -> None:
+    """Mark a run FINISHED, KILLED or FAILED.
+
+    The error text goes in a tag (what the Runs page shows) and, with ``details`` (a
+    traceback), in the artifact ``error.txt``: in full, and kept when the tag is cut.
+    """
     import mlflow
 
     if status not in FINAL_STATUSES:
@@ -314,6 +457,10 @@ def end_run(run_id: str, status: str, error: str | None = None) -> None:
     c = client()
     if error:
         c.set_tag(run_id, TAG_ERROR, error[:5000])
+        try:
+            c.log_text(run_id, error + (f"\n\n{details}" if details else "") + "\n", ERROR_FILE)
+        except Exception:  # the artifact store may be what failed (disk full, read-only)
+            pass
     mlflow.flush_async_logging()
     c.set_terminated(run_id, status)
 
@@ -413,7 +560,7 @@ def update_model_meta(run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         try:
             local = Path(mlflow.artifacts.download_artifacts(
                 f"runs:/{run_id}/{MODEL_NAME}/artifacts/meta.json", dst_path=tmp,
-                tracking_uri=tracking_uri()))
+                tracking_uri=ready_uri()))
         except Exception as exc:
             raise TrackingError(
                 f"Run {run_id} has no logged model (it may have failed before the model was "
@@ -435,7 +582,7 @@ def load_model(model_uri: str):
     """Load a logged model as an MLflow pyfunc model."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(ready_uri())
     return mlflow.pyfunc.load_model(model_uri)
 
 
@@ -567,7 +714,7 @@ def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
         try:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=artifact_file, dst_path=tmp,
-                tracking_uri=tracking_uri(),
+                tracking_uri=ready_uri(),
             )
         except Exception:
             return None
@@ -585,7 +732,7 @@ def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
-            tracking_uri=tracking_uri(),
+            tracking_uri=ready_uri(),
         )
     except Exception as exc:
         raise TrackingError(f"Run {run_id} has no artifact folder {artifact_path!r}.") from exc
@@ -606,7 +753,7 @@ def model_zip(run_id: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=MODEL_NAME, dst_path=tmp, tracking_uri=tracking_uri(),
+                run_id=run_id, artifact_path=MODEL_NAME, dst_path=tmp, tracking_uri=ready_uri(),
             )
         except Exception as exc:
             raise TrackingError(

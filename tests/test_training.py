@@ -94,7 +94,27 @@ def test_failure_marks_run_failed_with_the_error(tiny_binary, monkeypatch):
     with pytest.raises(TrainingError, match="disk full"):
         run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "1"}))
     failed = tracking.search_run_records(filter_string="attributes.status = 'FAILED'")
-    assert any("disk full" in r.get(f"tags.{tracking.TAG_ERROR}", "") for r in failed)
+    run = next(r for r in failed if "disk full" in r.get(f"tags.{tracking.TAG_ERROR}", ""))
+    # The error in full, with where it happened, as an artifact of the run.
+    text = tracking.artifact_bytes(run["run_id"], tracking.ERROR_FILE).decode()
+    assert text.startswith("RuntimeError: disk full\n")
+    assert "Traceback (most recent call last)" in text and "in broken" in text
+
+
+def test_a_diverging_loss_stops_at_once_and_fails_with_advice(tiny_regression):
+    events = []
+    spec = spec_for(tiny_regression, "y", "regression",
+                    train={"epochs": "20", "optimizer": "sgd", "learning_rate": "1.0"})
+    with pytest.raises(TrainingError, match=r"loss became (nan|inf) in epoch 2 .*Lower the "
+                                            r"learning rate \(it was 1; try 0\.1\)"):
+        run_training(spec, report=events.append)
+    # TerminateOnNaN stopped the fit in the epoch it diverged, not 18 epochs later.
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
+    run_id = next(e["run_id"] for e in events if e["type"] == "started")
+    run = tracking.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert "Lower the learning rate" in run.data.tags[tracking.TAG_ERROR]
+    assert len(tracking.metric_history(run_id, ["loss"])["loss"]) >= 1  # the epochs before it
 
 
 def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dl_core import compare, tracking
 from dl_core import evaluation as ev
+from dl_core.export import to_safe_csv
 from ui import state
 from ui.loaders import run_artifacts
 
@@ -136,6 +137,11 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
         height=min(38 + 35 * len(view), 420),
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
+    # Built on click only (a store of 10,000 runs); names, notes and params are typed by
+    # people, so formulas are neutralised (Streamlit's own table export is off in config.toml).
+    st.download_button("Download table (CSV)", data=lambda: to_safe_csv(view.reset_index()),
+                       file_name="runs.csv", mime="text/csv", key="runs_download",
+                       on_click="ignore", icon=":material/download:")
     rows = event.selection.rows if event is not None else []
     selected = [ids[i] for i in rows if i < len(ids)]
     st.session_state["_runs_selected"] = selected

@@ -160,7 +160,7 @@ def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
             metrics: dict[str, float]) -> str:
     """One MLflow run of kind ``generation`` under the generator run."""
     from dl_core import tracking
-    from dl_core.generation.export import to_safe_csv
+    from dl_core.export import to_safe_csv
     from dl_core.training.generative import REPORT_FILE, SAMPLES_FILE
 
     tags = source.data.tags

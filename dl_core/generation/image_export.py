@@ -2,7 +2,7 @@
 
 The pixel CSV has the training table's columns, scale and label column (the generator samples
 them so), so it can be uploaded again as images (augmentation); it goes through
-:func:`~dl_core.generation.export.to_safe_csv` like every CSV download. The grid and the PNGs are
+:func:`~dl_core.export.to_safe_csv` like every CSV download. The grid and the PNGs are
 drawn with :func:`~dl_core.generation.images.tile` and
 :func:`~dl_core.generation.images.png_bytes` (numpy and Pillow only: the web server and the CLI
 use them without TensorFlow).
@@ -120,7 +120,7 @@ def image_file(rows: pd.DataFrame, table: Any, suffix: str) -> bytes:
     Raises:
         ConfigError: for another suffix.
     """
-    from dl_core.generation.export import to_safe_csv
+    from dl_core.export import to_safe_csv
 
     suffix = suffix.lower()
     if suffix == ".csv":

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import math
+
 import numpy as np
 
+from dl_core.errors import TrainingError
 from dl_core.training.spec import Reporter
 
 #: Seconds between batched writes of per-epoch metrics to MLflow during training.
@@ -77,3 +80,34 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
             })
 
     return ProgressCallback()
+
+
+def terminate_on_nan():
+    """Keras' ``TerminateOnNaN``, dispatched off the training loop like our other callbacks.
+
+    Its batch-end hook would otherwise make Keras fetch every batch's loss before the next step
+    (see ``on_train_batch_begin`` above); checked a step late, it still stops within the epoch.
+    """
+    from dl_core.backend import keras
+
+    callback = keras().callbacks.TerminateOnNaN()
+    callback.async_safe = True
+    return callback
+
+
+def check_finite_loss(history: dict[str, list[float]], learning_rate: float) -> None:
+    """Fail a fit whose loss became NaN or infinite (``TerminateOnNaN`` stopped it there).
+
+    Raises:
+        TrainingError: naming the epoch, with advice to lower the learning rate.
+    """
+    losses = history.get("loss", [])
+    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+    if bad is None:
+        return
+    before = f" (it was {losses[bad - 1]:.4g} after epoch {bad})" if bad else ""
+    raise TrainingError(
+        f"The training loss became {losses[bad]} in epoch {bad + 1}{before}, so training was "
+        f"stopped: the weights diverged. Lower the learning rate (it was {learning_rate:g}; try "
+        f"{learning_rate / 10:g}), or use the Adam optimizer, and train again."
+    )

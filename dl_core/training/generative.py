@@ -209,7 +209,7 @@ class GenerativeTrainer(Trainer):
             report: dict[str, Any], history: dict[str, list[float]]) -> None:
         """The synthesizer, both row sets, the report and the sample as the run's artifacts."""
         from dl_core import tracking
-        from dl_core.generation.export import to_safe_csv
+        from dl_core.export import to_safe_csv
         from dl_core.generation.synthesizer import save_synthesizer
 
         run_id = job.run_id

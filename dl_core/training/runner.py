@@ -8,6 +8,7 @@ taking one JSON-able dict per event); ``stop`` is checked at every batch.
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Any
 
 from dl_core.config import config_from_dict, to_params
@@ -94,7 +95,7 @@ def run_training(
         raise
     except BaseException as exc:
         message = str(exc) if isinstance(exc, DLExplorerError) else f"{type(exc).__name__}: {exc}"
-        tracking.end_run(job.run_id, "FAILED", error=message)
+        tracking.end_run(job.run_id, "FAILED", error=message, details=traceback.format_exc())
         if isinstance(exc, DLExplorerError):
             raise
         raise TrainingError(f"Training failed: {message}") from exc

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from dl_core.training.callbacks import make_progress_callback, unit_scale
+from dl_core.training.callbacks import (check_finite_loss, make_progress_callback,
+                                        terminate_on_nan, unit_scale)
 from dl_core.training.spec import TrainConfig, TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -150,7 +151,7 @@ class SupervisedTrainer(Trainer):
                                     activation)
         model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
         callbacks = [make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
-                                            target_scale)]
+                                            target_scale), terminate_on_nan()]
         if cfg.patience > 0:
             callbacks.append(k.callbacks.EarlyStopping(
                 monitor="val_loss", patience=cfg.patience, restore_best_weights=True,
@@ -160,6 +161,7 @@ class SupervisedTrainer(Trainer):
             epochs=cfg.epochs, batch_size=cfg.batch_size,
             class_weight=_job_class_weight(job, data), callbacks=callbacks, verbose=0,
         )
+        check_finite_loss(history.history, cfg.learning_rate)
         # Regression errors in the data's units, like the live curves and the test figures.
         hist = {key: [float(v) * unit_scale(key, target_scale) for v in values]
                 for key, values in history.history.items()}
