@@ -59,40 +59,41 @@ def _classes_text(table: ImageTable) -> str:
 def request_widgets(table: ImageTable) -> dict[str, Any]:
     """How many images of which classes, and the seed: ``{"n", "seed", "condition",
     "counts", "what"}`` (``counts`` None unless per class)."""
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
-                           help="The same seed gives the same images.")
-    if table.label is None:
-        n = st.number_input("Images", 1, image_export.MAX_IMAGES, 100, step=50, key="gen_img_n")
-        st.caption("This generator was trained without a label column: its images have no "
-                   "class to ask for.")
-        return {"n": n, "seed": seed, "condition": {}, "counts": None, "what": ""}
-    mode = st.radio("Classes", (LIKE_TRAINING, ONE_CLASS, COUNTS), key="gen_img_mode",
-                    horizontal=True,
-                    help=f"Like the training mix: each image's '{table.label}' is drawn with the "
-                         "training frequencies. One class: only that class (e.g. more of a rare "
-                         "one). Per-class counts: as many of each class as you ask.")
+    mode = LIKE_TRAINING
+    if table.label is not None:
+        mode = st.radio(
+            "Classes", (LIKE_TRAINING, ONE_CLASS, COUNTS), key="gen_img_mode", horizontal=True,
+            help=f"Like the training mix: each image's '{table.label}' is drawn with the "
+                 "training frequencies. One class: only that class (e.g. more of a rare one). "
+                 "Per-class counts: as many of each class as you ask.")
+    left, right = st.columns(2)
+    seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
+                              help="The same seed gives the same images.")
+    request = {"seed": seed, "condition": {}, "counts": None, "what": ""}
     if mode == COUNTS:
         counts = {}
-        per_line = 10 if len(table.classes) > 5 else len(table.classes)
+        per_line = min(10, len(table.classes))
         for start in range(0, len(table.classes), per_line):
-            cells = st.columns(per_line)
-            for cell, i in zip(cells, range(start, min(start + per_line, len(table.classes))),
+            for cell, i in zip(st.columns(per_line), range(start, len(table.classes)),
                                strict=False):
                 counts[table.classes[i]] = cell.number_input(
                     str(table.classes[i]), 0, image_export.MAX_IMAGES, 10, key=f"gen_count_{i}")
         n = sum(counts.values())
-        st.caption(f"{n:,} images in all (at most {image_export.MAX_IMAGES:,}).")
-        return {"n": n, "seed": seed, "condition": {}, "counts": counts,
-                "what": "per-class counts"}
-    n = st.number_input("Images", 1, image_export.MAX_IMAGES, 100, step=50, key="gen_img_n")
+        left.markdown(f"**{n:,} images** · the sum of the counts below (at most "
+                      f"{image_export.MAX_IMAGES:,})")
+        return {**request, "n": n, "counts": counts, "what": "per-class counts"}
+    n = left.number_input("Images", 1, image_export.MAX_IMAGES, 100, step=50, key="gen_img_n")
+    if table.label is None:
+        st.caption("This generator was trained without a label column: its images have no "
+                   "class to ask for.")
+        return {**request, "n": n}
     if mode == ONE_CLASS:
-        value = st.selectbox(f"Class ('{table.label}')", list(table.classes),
-                             format_func=str, key="gen_img_class")
-        return {"n": n, "seed": seed, "condition": {table.label: value}, "counts": None,
+        value = st.selectbox(f"Class ('{table.label}')", list(table.classes), format_func=str,
+                             key="gen_img_class")
+        return {**request, "n": n, "condition": {table.label: value},
                 "what": f"{table.label} = {value}"}
     st.caption(f"Training mix of '{table.label}': {_classes_text(table)}.")
-    return {"n": n, "seed": seed, "condition": {}, "counts": None,
-            "what": "like the training mix"}
+    return {**request, "n": n, "what": "like the training mix"}
 
 
 def run_generation(run_id: str, request: dict[str, Any]) -> None:

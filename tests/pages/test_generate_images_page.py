@@ -4,10 +4,15 @@ that `generate` writes loads back through the Data page as images."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import pandas as pd
 import pytest
+from PIL import Image
 
 from dl_core import tracking
-from tests.pages.apptest import open_app
+from tests.pages.apptest import open_app, recorded_downloads
 from ui import state
 
 
@@ -21,7 +26,7 @@ def figure(at, key: str):
 
 @pytest.fixture(scope="module")
 def image_page(image_generator_run):
-    """The page after asking for 4 zeros and 3 sevens."""
+    """The page after asking for 4 zeros and 3 sevens, and the files its downloads send."""
     import streamlit as st
 
     st.cache_data.clear()  # the run listing an earlier test cached predates this run
@@ -31,14 +36,15 @@ def image_page(image_generator_run):
     at.radio(key="gen_img_mode").set_value("Per-class counts").run()
     for i in range(10):
         at.number_input(key=f"gen_count_{i}").set_value({0: 4, 7: 3}.get(i, 0))
-    at.button(key="gen_go").click().run()
+    with recorded_downloads() as files:
+        at.button(key="gen_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    return at
+    return at, files  # the page, and what its download buttons send
 
 
 def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
                                                                     image_generator_run):
-    at = image_page
+    at, files = image_page
     success = at.success[0].value
     assert success.startswith("Generated 7 images (per-class counts) · seed 0 · recorded as run")
     generation = success.split("recorded as run `")[1].rstrip("`.")
@@ -53,10 +59,17 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download grid (PNG)", "Download images (ZIP of PNGs)",
                       "Download pixel CSV"]
+    files = {name.rsplit(".", 1)[1]: data for name, data in files.items()}
+    # 7 images: a 3 x 3 grid of 8x8 cells (1-pixel padding) zoomed 4x; a PNG each; the rows.
+    assert Image.open(io.BytesIO(files["png"])).size == ((3 * 9 + 1) * 4, (3 * 9 + 1) * 4)
+    with zipfile.ZipFile(io.BytesIO(files["zip"])) as archive:
+        assert sorted(n.split("_")[1] for n in archive.namelist()) == ["0.png"] * 4 + ["7.png"] * 3
+    back = pd.read_csv(io.BytesIO(files["csv"]))
+    pd.testing.assert_frame_equal(back, rows.reset_index(drop=True), check_dtype=False)
 
 
 def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
-    at = image_page
+    at, _ = image_page
     generation = at.session_state["generation_result"]["report"]["run_id"]
     metrics = tracking.get_run(generation).data.metrics
     shown = {m.label: m.value for m in at.metric}
@@ -71,7 +84,7 @@ def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
 
 
 def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page):
-    at = image_page
+    at, _ = image_page
     classes = [t for t in figure(at, "lat_map").data if t.name != "A → B"]
     assert [t.name for t in classes] == [str(c) for c in range(10)]
     assert sum(len(t.x) for t in classes) == 84  # every training image (120 less 30% held out)
