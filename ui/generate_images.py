@@ -169,17 +169,19 @@ def image_headline(report: dict[str, Any]) -> None:
                          "were generated for (— without a label). 1 = every image reads as its "
                          "class.")
         c[1].metric("Fréchet distance", _fmt(report["frechet_distance"], 2),
-                    help="Distance between the feature statistics of synthetic and real "
-                         "training images (lower is better); read it against the floor.")
+                    help="Distance between the classifier-feature statistics of the synthetic "
+                         "images and of held-out real images (lower is better); read it against "
+                         "the floor.")
         c[2].metric("Floor (real vs real)", _fmt(report["frechet_floor"], 2),
-                    help="The same distance between the training images and held-out real "
-                         "images: what a perfect generator would score, about.")
+                    help="The same distance between the real training images and the held-out "
+                         "ones: about what a perfect generator would score.")
         c[3].metric("Precision", _fmt(report["precision"]),
-                    help="Share of synthetic images inside the real images' neighbourhoods "
-                         "(k = 3): are they realistic?")
+                    help="Share of synthetic images inside the neighbourhoods (k = 3) of the "
+                         "held-out real images: are they realistic?")
         c[4].metric("Recall", _fmt(report["recall"]),
-                    help="Share of real images inside the synthetic images' neighbourhoods: do "
-                         "they cover the variety? One image per class scores near 0.")
+                    help="Share of held-out real images inside the synthetic images' "
+                         "neighbourhoods: do they cover the variety? One image per class "
+                         "scores near 0.")
     with priv:
         st.markdown("**Privacy** · copies and closeness")
         c = st.columns(2)
@@ -189,11 +191,14 @@ def image_headline(report: dict[str, Any]) -> None:
                     help="Median distance of synthetic images to their nearest training image, "
                          "over that of held-out real images. About 1: no closer than new real "
                          "images; far below 1: copying.")
+    accuracy = report.get("reference_accuracy")
+    reads = ("" if accuracy is None else f" The reference classifier reads {accuracy:.0%} of "
+             "the held-out real images right: agreement near that is as good as real images.")
     st.caption(f"Scored on {report.get('n_synthetic', 0):,} synthetic, "
                f"{report.get('n_train', 0):,} training and {report.get('n_holdout', 0):,} "
-               "held-out real images (never seen by the generator). A generator can score high "
-               "agreement by making one image per class: precision and recall together catch "
-               "it; one that memorises scores well on everything but the ratio.")
+               f"held-out real images (never seen by the generator).{reads} A generator can "
+               "score high agreement by making one image per class: precision and recall "
+               "together catch it; one that memorises scores well on everything but the ratio.")
 
 
 def logged_grid(run_id: str) -> None:
