@@ -75,7 +75,7 @@ def render_job(job: JobState) -> None:
                 value = job.metrics[name]
                 col.metric(f"{prefix}{name}", "—" if value is None else f"{value:.4g}")
         if generator:
-            st.page_link("app_pages/generate.py", label="Generate rows and read the full report",
+            st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
         else:
             st.page_link("app_pages/evaluate.py", label="See the full evaluation",
