@@ -141,9 +141,12 @@ def _generator_spec(args: argparse.Namespace, path: Path):
     train_opts = {k: v for k, v in options.items() if k in train_fields}
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
+    # A generator learns one kind: tables (tvae, ctgan, copula) or pixel CSVs (image_kde...).
+    kind = args.kind or ("tabular" if "tabular" in entry.kinds else sorted(entry.kinds)[0])
     return build_job_spec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target or "",
-        task=GENERATION_TASK, arch=args.arch, data_kind="tabular",
+        task=GENERATION_TASK, arch=args.arch, data_kind=kind,
+        options={"image_shape": args.image_shape} if kind == "image" else None,
         model_config={k: v for k, v in options.items() if k in model_fields},
         train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
     )
@@ -245,7 +248,8 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return out_json
 
 
-#: The figures ``generate`` prints for a table generator and for an image generator.
+#: The figures ``generate`` prints for a table generator and for an image generator (fidelity
+#: never without privacy).
 TABLE_FIGURES = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
                  "dcr_closer_to_train")
 IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "precision", "recall",
@@ -277,9 +281,8 @@ def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)
     figures = IMAGE_FIGURES if images else TABLE_FIGURES
-    result = {"run_id": report["run_id"], "source_run_id": args.run,
-              "images" if images else "rows": len(rows), "out": str(out.resolve()),
-              **{k: report.get(k) for k in figures}}
+    result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
+              "out": str(out.resolve()), **{k: report.get(k) for k in figures}}
     if report.get("target") and not images:
         result["tstr_ratio"] = report["tstr_ratio"]
     return result

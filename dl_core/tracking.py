@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -209,6 +210,90 @@ def ensure_store() -> None:
         ) from exc
 
 
+_FULL = "no space left on the disk"
+_READ_ONLY = "read-only"
+#: Words of the errors (OSError, SQLite, the HTTP client) that mean the store cannot be written.
+_STORE_FAULTS = (
+    ("no space left", _FULL), ("disk is full", _FULL), ("disk quota", _FULL),
+    ("read-only file system", _READ_ONLY), ("readonly database", _READ_ONLY),
+    ("permission denied", _READ_ONLY), ("operation not permitted", _READ_ONLY),
+    ("unable to open database file", _READ_ONLY),
+    ("max retries exceeded", "unreachable"), ("connection refused", "unreachable"),
+    ("failed to establish a new connection", "unreachable"), ("connectionerror", "unreachable"),
+    ("remotedisconnected", "unreachable"), ("connection aborted", "unreachable"),
+)
+
+
+def store_error(exc: BaseException, doing: str = "record the run") -> TrackingError | None:
+    """A message people can act on when writing to the store failed: a full disk, a read-only
+    ``mlruns/``, a tracking server that stopped answering. None for any other error.
+
+    Args:
+        exc: The error (its causes are read too).
+        doing: What could not be done, for the message ("start the run").
+    """
+    import errno
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    kind, detail = None, str(exc)
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            kind, detail = _FULL, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        elif isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            kind, detail = _READ_ONLY, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        else:
+            text = f"{type(e).__name__}: {e}".lower()
+            kind = next((k for words, k in _STORE_FAULTS if words in text), None)
+            if kind:
+                detail = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        if kind:
+            break
+    uri = tracking_uri()
+    if kind == _FULL:
+        return TrackingError(f"Cannot {doing}: there is no space left on the disk of the MLflow "
+                             f"store at {uri!r} ({detail}). Free some space, then try again.")
+    if kind == _READ_ONLY:
+        return TrackingError(f"Cannot {doing}: the MLflow store at {uri!r} is read-only "
+                             f"({detail}). Make mlruns/ writable, or point MLFLOW_TRACKING_URI "
+                             "at a writable store, then try again.")
+    if kind == "unreachable":
+        return TrackingError(f"Cannot {doing}: the MLflow tracking server at {uri!r} stopped "
+                             f"answering ({detail}). Check that it is running, then try again.")
+    return None
+
+
+def check_artifacts_writable(exp_id: str) -> None:
+    """Write and remove a small file where a local store keeps the experiment's artifacts, so a
+    full disk or a read-only folder stops a run before it starts (not after its fit).
+
+    Raises:
+        TrackingError: if the folder cannot be written.
+    """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    location = client().get_experiment(exp_id).artifact_location or ""
+    if location.startswith("file:"):
+        folder = Path(url2pathname(urlparse(location).path))
+    elif "://" not in location and location:
+        folder = Path(location)
+    else:
+        return  # a tracking server or a bucket: its own business
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dlx-write-check-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        named = OSError(exc.errno, exc.strerror, str(folder))  # the folder, not the probe
+        raise (store_error(named, "start the run") or TrackingError(
+            f"Cannot start the run: cannot write to {folder} ({exc}).")) from exc
+
+
 def experiment_id(name: str) -> str:
     """Id of experiment ``name``, created (or restored from the bin) if needed."""
     c = client()
@@ -314,16 +399,25 @@ def start_run(
     all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    exp_id = experiment_id(experiment)
-    wanted = run_name.strip() if run_name and run_name.strip() else None
-    stem = _name_stem(tags)
-    taken = set(_names_like(c, exp_id, wanted or stem))
-    run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
-    _claim_unique_name(c, exp_id, run)
-    run_id = run.info.run_id
-    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-    for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-        c.log_batch(run_id, params=items[i : i + 100])
+    try:
+        exp_id = experiment_id(experiment)
+        check_artifacts_writable(exp_id)
+        wanted = run_name.strip() if run_name and run_name.strip() else None
+        stem = _name_stem(tags)
+        taken = set(_names_like(c, exp_id, wanted or stem))
+        run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
+        _claim_unique_name(c, exp_id, run)
+        run_id = run.info.run_id
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
+            c.log_batch(run_id, params=items[i : i + 100])
+    except TrackingError:
+        raise
+    except Exception as exc:
+        error = store_error(exc, "start the run")
+        if error is None:
+            raise
+        raise error from exc
     return run_id
 
 
@@ -501,12 +595,50 @@ def fail_orphaned_runs() -> list[str]:
     return marked
 
 
+# MLflow's own run id pattern (ASCII letters, digits, "_" and "-"): never a path, never "..".
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,255}")
+
+
+def check_run_id(run_id: Any) -> str:
+    """``run_id`` if it can be a run id; what a user typed (CLI, URL) is checked here first.
+
+    Raises:
+        TrackingError: for anything else (a path, ``..``, an empty or oversized value).
+    """
+    if not isinstance(run_id, str) or _RUN_ID.fullmatch(run_id) is None:
+        shown = str(run_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TrackingError(
+            f"{shown!r} is not a run id: a run id is letters and digits (32 of them, as "
+            "`train` prints and the Runs page shows), never a path."
+        )
+    return run_id
+
+
+def check_artifact_path(path: Any) -> str:
+    """``path`` if it stays inside a run's artifacts (relative, no ``..``).
+
+    Raises:
+        TrackingError: for an absolute path, a drive, ``..`` or a NUL character.
+    """
+    text = str(path)
+    parts = text.replace("\\", "/").split("/")
+    if (not text.strip() or "\x00" in text or text.startswith(("/", "\\", "~"))
+            or re.match(r"[A-Za-z]:", text) or ".." in parts):
+        raise TrackingError(
+            f"Artifact path {text[:80]!r} is not allowed: artifact paths are relative to the "
+            "run's artifacts (like 'evaluation/report.json'), without '..'."
+        )
+    return text
+
+
 def get_run(run_id: str):
     """The MLflow run ``run_id``.
 
     Raises:
-        TrackingError: if the store has no such run.
+        TrackingError: if ``run_id`` is not a run id or the store has no such run.
     """
+    check_run_id(run_id)
     try:
         return client().get_run(run_id)
     except Exception as exc:
@@ -521,6 +653,7 @@ def load_json(run_id: str, artifact_file: str) -> Any:
 
 def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
     """Per-epoch values of ``keys`` ordered by step (the learning curves of a run)."""
+    check_run_id(run_id)
     c = client()
     out = {}
     for key in keys:
@@ -681,7 +814,7 @@ def rename_run(run_id: str, name: str) -> None:
 
 def delete_run(run_id: str) -> None:
     """Move a run to MLflow's bin (``mlflow gc`` removes it for good)."""
-    client().delete_run(run_id)
+    client().delete_run(check_run_id(run_id))
 
 
 def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -> None:
@@ -696,6 +829,9 @@ def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -
 
 def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
     """Every artifact file of a run (recursively), e.g. ``plots/roc_curve.png``."""
+    check_run_id(run_id)
+    if path is not None:
+        check_artifact_path(path)
     c = client()
     out = []
     for info in c.list_artifacts(run_id, path):
@@ -707,9 +843,15 @@ def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
 
 
 def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
-    """The bytes of one artifact of a run (None if the run has no such artifact)."""
+    """The bytes of one artifact of a run (None if the run has no such artifact).
+
+    Raises:
+        TrackingError: if ``run_id`` or ``artifact_file`` is malformed (a path outside the run).
+    """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_file)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
@@ -725,10 +867,12 @@ def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
     """Download a run's artifact folder into ``dst``; returns the local folder.
 
     Raises:
-        TrackingError: if the run has no such folder.
+        TrackingError: if the run has no such folder (or the id or path is malformed).
     """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_path)
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
@@ -750,6 +894,7 @@ def model_zip(run_id: str) -> bytes:
 
     import mlflow
 
+    check_run_id(run_id)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
@@ -774,6 +919,7 @@ def load_predictor(run_id: str):
     Raises:
         TrackingError: if the run has no loadable model.
     """
+    check_run_id(run_id)
     try:
         model = load_model(f"runs:/{run_id}/{MODEL_NAME}")
     except Exception as exc:

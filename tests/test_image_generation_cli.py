@@ -30,7 +30,7 @@ def test_png_is_a_grid_of_the_images_with_the_report_last(image_generator_run, t
     code, result, err = generate(capsys, image_generator_run, "--n", "12", "--seed", "4",
                                  "--out", str(out))
     assert code == 0, err
-    assert result["images"] == 12 and result["source_run_id"] == image_generator_run
+    assert result["rows"] == 12 and result["source_run_id"] == image_generator_run
     assert FIGURES <= set(result) and result["out"] == str(out.resolve())
     assert 0.0 <= result["precision"] <= 1.0 and result["frechet_floor"] > 0
     image = Image.open(out)
@@ -43,7 +43,7 @@ def test_zip_holds_n_pngs_of_the_class_asked_for(image_generator_run, tmp_path, 
     code, result, err = generate(capsys, image_generator_run, "--n", "9", "--condition",
                                  "label=3", "--out", str(out))
     assert code == 0, err
-    assert result["images"] == 9
+    assert result["rows"] == 9
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         sizes = {Image.open(io.BytesIO(archive.read(n))).size for n in names}

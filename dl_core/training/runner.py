@@ -94,10 +94,18 @@ def run_training(
         tracking.end_run(job.run_id, "KILLED", error="Interrupted (Ctrl-C).")
         raise
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, DLExplorerError) else f"{type(exc).__name__}: {exc}"
-        tracking.end_run(job.run_id, "FAILED", error=message, details=traceback.format_exc())
-        if isinstance(exc, DLExplorerError):
+        # A full disk, a read-only mlruns/ or a tracking server gone: said as such.
+        error = exc if isinstance(exc, DLExplorerError) else tracking.store_error(exc)
+        message = str(error) if error is not None else f"{type(exc).__name__}: {exc}"
+        try:
+            tracking.end_run(job.run_id, "FAILED", error=message, details=traceback.format_exc())
+        except Exception:
+            if error is None:  # the store failed too: say what failed first
+                raise
+        if error is exc:
             raise
+        if error is not None:
+            raise error from exc
         raise TrainingError(f"Training failed: {message}") from exc
     report({"type": "finished", "run_id": job.run_id, "status": result.status,
             "metrics": result.metrics, "baselines": result.baselines})
