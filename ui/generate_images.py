@@ -19,7 +19,7 @@ import streamlit as st
 
 from dl_core.generation import image_export
 from dl_core.generation.image_figures import grid_figure, map_figure, plane_figure, strip_png
-from dl_core.generation.images import ImageTable, tile
+from dl_core.generation.images import ImageTable, sample_grid, tile
 from ui.errors import shown_errors
 from ui.loaders import executor
 
@@ -130,16 +130,16 @@ def show_result(result: dict[str, Any], table: ImageTable) -> None:
                f"`{report['run_id']}`.")
     for note in report.get("notes", []):
         st.info(note, icon=":material/info:")
-    grid, labels = image_export.class_rows(x, y, table.classes, per_row=PREVIEW_PER_ROW)
-    shown = "the first images of each class" if y is not None else "the first images"
-    st.markdown(f"**Preview** · {shown}, one row per class")
+    grid, labels = sample_grid(table, rows, per_row=PREVIEW_PER_ROW)
+    shown = "the first images of each class, a row each" if y is not None else "the first images"
+    st.markdown(f"**Preview** · {shown}")
     st.plotly_chart(grid_figure(tile(grid), labels, label_title=table.label or ""),
                     key="gen_img_preview")
     stem = f"synthetic-{report['source_run_id'][:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}"
     png, zipped, csv = st.columns(3)
     png.download_button(
-        "Download grid (PNG)", lambda: image_export.grid_png(x, y), file_name=f"{stem}.png",
-        mime="image/png", key="gen_dl_png", on_click="ignore",
+        "Download grid (PNG)", lambda: image_export.contact_sheet_png(x, y),
+        file_name=f"{stem}.png", mime="image/png", key="gen_dl_png", on_click="ignore",
         help=f"The images grouped by class in one picture (the first "
              f"{image_export.MAX_GRID_IMAGES:,}).")
     zipped.download_button(

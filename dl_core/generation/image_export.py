@@ -1,4 +1,5 @@
-"""Synthetic images as files people keep: a PNG grid, a ZIP of PNGs, a pixel CSV.
+"""Synthetic images as files people keep: a PNG grid (a contact sheet of every image, grouped by
+class), a ZIP of PNGs, a pixel CSV.
 
 The pixel CSV has the training table's columns, scale and label column (the generator samples
 them so), so it can be uploaded again as images (augmentation); it goes through
@@ -58,10 +59,11 @@ def grid_of(x: np.ndarray, columns: int | None = None) -> np.ndarray:
     return cells.reshape(rows, columns, *x.shape[1:])
 
 
-def grid_png(x: np.ndarray, y: np.ndarray | None = None, *,
-             max_images: int = MAX_GRID_IMAGES) -> bytes:
-    """A PNG of up to ``max_images`` images, grouped by class, in a near-square grid, each image
-    zoomed to at least :data:`CELL_PX` pixels (nearest neighbour: pixels stay crisp)."""
+def contact_sheet_png(x: np.ndarray, y: np.ndarray | None = None, *,
+                      max_images: int = MAX_GRID_IMAGES) -> bytes:
+    """A contact sheet: up to ``max_images`` images, grouped by class, in a near-square grid,
+    each image zoomed to at least :data:`CELL_PX` pixels (nearest neighbour: pixels stay
+    crisp)."""
     from dl_core.generation.images import png_bytes, tile
 
     x = np.asarray(x)
@@ -69,26 +71,6 @@ def grid_png(x: np.ndarray, y: np.ndarray | None = None, *,
         x = x[class_order(y)]
     x = x[:max_images]
     return png_bytes(tile(grid_of(x)), upscale=upscale_for(x.shape[1:]))
-
-
-def class_rows(x: np.ndarray, y: np.ndarray | None, classes: tuple = (),
-               per_row: int = 10) -> tuple[np.ndarray, list[Any]]:
-    """A preview grid: one row per class present (its first ``per_row`` images, blank cells
-    after them), or rows of ``per_row`` images when unconditional (at most 10 rows).
-
-    Returns:
-        ``(grid (rows, per_row, H, W, C), row labels)`` (labels None when unconditional).
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if y is None:
-        return grid_of(x[:per_row * 10], columns=per_row), [None] * math.ceil(
-            min(len(x), per_row * 10) / per_row)
-    y = np.asarray(y)
-    rows, labels = [], []
-    for index in sorted(set(y.tolist())):
-        rows.append(grid_of(x[y == index][:per_row], columns=per_row)[0])
-        labels.append(classes[index] if 0 <= index < len(classes) else index)
-    return np.stack(rows), labels
 
 
 def _safe_name(value: Any) -> str:
@@ -129,7 +111,7 @@ def image_file(rows: pd.DataFrame, table: Any, suffix: str) -> bytes:
         raise ConfigError(f"Images are written as {', '.join(SUFFIXES)} (pixel CSV, PNG grid or "
                           f"ZIP of PNGs); got {suffix or 'no suffix'!r}.")
     x, y = table.arrays(rows)
-    return grid_png(x, y) if suffix == ".png" else zip_pngs(x, y, table.classes)
+    return contact_sheet_png(x, y) if suffix == ".png" else zip_pngs(x, y, table.classes)
 
 
 def run_table(run_id: str) -> Any:

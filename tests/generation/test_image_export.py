@@ -1,5 +1,5 @@
 """Generated images as files: the PNG grid (grouped by class, crisp zoom), the ZIP of PNGs at
-their own size, the pixel CSV (training columns, formulas neutralised), the preview rows."""
+their own size, the pixel CSV (training columns, formulas neutralised)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ def png(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
 
 
-def test_the_grid_png_groups_by_class_in_a_near_square_grid_zoomed_crisply(digits, table):
+def test_the_contact_sheet_groups_by_class_in_a_near_square_grid_zoomed_crisply(digits, table):
     x, y = table.arrays(digits)
-    image = png(image_export.grid_png(x, y))
+    image = png(image_export.contact_sheet_png(x, y))
     # 30 images: 6 columns x 5 rows of 8x8 cells, 1 pixel of padding, zoomed 4x (32 px cells).
     assert image.shape == ((5 * 9 + 1) * 4, (6 * 9 + 1) * 4)
     first = x[np.argsort(y, kind="stable")[0], :, :, 0]
@@ -70,14 +70,3 @@ def test_the_pixel_csv_has_the_training_columns_and_neutralises_formula_labels(d
 def test_an_unknown_file_kind_is_refused_with_the_kinds_offered(digits, table):
     with pytest.raises(ConfigError, match=r"\.csv, \.png, \.zip .*got '\.jpg'"):
         image_export.image_file(digits, table, ".jpg")
-
-
-def test_the_preview_has_one_row_per_class_present_with_its_label(digits, table):
-    x, y = table.arrays(digits)
-    grid, labels = image_export.class_rows(x, y, table.classes, per_row=4)
-    present = sorted(set(digits["label"]))
-    assert labels == present and grid.shape == (len(present), 4, 8, 8, 1)
-    first_of = x[y == present[-1]][0]
-    np.testing.assert_array_equal(grid[-1, 0], first_of)
-    grid, labels = image_export.class_rows(x, None, per_row=4)
-    assert grid.shape == (8, 4, 8, 8, 1) and labels == [None] * 8
