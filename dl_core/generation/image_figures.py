@@ -69,7 +69,7 @@ def map_figure(answer: dict[str, Any], picked: tuple[int | None, ...] = ()) -> g
     groups = [(None, np.ones(len(x), dtype=bool))] if labels is None else [
         (c, np.array([lab == c for lab in labels])) for c in _ordered(labels)]
     for value, mask in groups:
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(
             x=x[mask], y=y[mask], mode="markers", name="images" if value is None else str(value),
             customdata=index[mask], marker={"size": 6, "opacity": 0.75},
             hovertemplate="image #%{customdata}" + ("" if value is None else f" · {value}")

@@ -13,13 +13,17 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from dl_core.data.samples import build_sample
-from tests.browser.test_upload_train_evaluate import assert_no_exception, go_to, select, settle
+from tests.browser.test_upload_train_evaluate import assert_no_exception, select, settle
 
 pytestmark = pytest.mark.browser
 
 
 def test_generate_images_in_the_browser(page: Page, image_generator_run: str, tmp_path):
-    go_to(page, "Generate")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Generate", exact=True).click()
+    # The first visit reads the runs and asks the worker (TensorFlow loads there) for the map.
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible(timeout=60_000)
+    expect(page.locator(".st-key-lat_map")).to_be_visible(timeout=120_000)
+    settle(page)
     combobox = page.locator(".st-key-gen_run").get_by_role("combobox")
     combobox.click()
     page.get_by_role("option", name=re.compile(image_generator_run[:8])).click()
@@ -49,12 +53,24 @@ def test_generate_images_in_the_browser(page: Page, image_generator_run: str, tm
     assert list(rows.columns) == list(build_sample("digits").columns) and len(rows) == 12
     assert set(rows["label"]) == {7}
 
-    # A click on a point of the latent map makes that training image A.
-    before = page.locator(".st-key-lat_a").get_by_role("combobox").input_value()
-    point = page.locator(".st-key-lat_map .scatterlayer .trace").nth(5).locator("path.point")
-    point.first.click(force=True)
-    settle(page)
-    expect(page.locator(".st-key-lat_a").get_by_role("combobox")).not_to_have_value(before)
-    expect(page.locator(".st-key-lat_a").get_by_role("combobox")).to_have_value(
-        re.compile(r"training image #\d+ · class 5"))
+    # Clicks on two points of the latent map make them images A and B, in turn.
+    a, b = (page.locator(f".st-key-{key}").get_by_role("combobox") for key in ("lat_a", "lat_b"))
+    before = a.input_value(), b.input_value()
+    traces = page.locator(".st-key-lat_map .scatterlayer .trace")
+    for trace in (5, 2):
+        point = traces.nth(trace).locator("path.point").last
+        point.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the page has stopped moving
+        box = point.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        # On a point: its hover label names the training image (then the click selects it).
+        expect(page.locator(".st-key-lat_map .hoverlayer .hovertext")).to_contain_text("image #")
+        page.mouse.down()
+        page.mouse.up()
+        page.wait_for_timeout(500)
+        settle(page)
+    expect(a).not_to_have_value(before[0])
+    expect(b).not_to_have_value(before[1])
+    assert re.fullmatch(r"training image #\d+ · class \d", a.input_value())
+    expect(page.get_by_text(re.compile(r"^A \(real\) → 10 images decoded"))).to_be_visible()
     assert_no_exception(page)
