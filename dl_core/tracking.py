@@ -27,6 +27,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
+TAG_EXECUTOR = "dlx.executor"  # local | ray: where the run trained (dl_core.jobs)
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
 ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
@@ -396,7 +397,8 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
+    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(),
+                TAG_EXECUTOR: "local", **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     try:
