@@ -255,9 +255,9 @@ class RayExecutor(Executor):
     """The :class:`~dl_core.jobs.Executor` the pages use with ``DLX_EXECUTOR=ray``.
 
     Training jobs and sweeps run on the Ray cluster (a thread here relays each job's events
-    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries and generations
-    stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick answers a
-    page waits for, and must not queue behind trainings for the cluster's CPUs.
+    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries, generations and
+    latent views stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick
+    answers a page waits for, and must not queue behind trainings for the cluster's CPUs.
     """
 
     def __init__(self, local: LocalExecutor | None = None) -> None:
