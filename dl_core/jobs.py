@@ -27,11 +27,13 @@ from typing import Any
 
 import pandas as pd
 
-from dl_core.errors import DataError, TrainingError
+from dl_core.errors import ConfigError, DataError, TrainingError
 from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
+#: Where jobs run, chosen by ``$DLX_EXECUTOR``: this machine's warm worker, or a Ray cluster.
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -66,6 +68,49 @@ class JobState:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+def apply_event(job: JobState, event: dict[str, Any]) -> None:
+    """Fold one progress event (``started``, ``epoch``, ``trial_finished``...) into ``job``.
+
+    Every executor feeds its jobs' events through here, so the pages see the same states
+    whether a job ran in the local worker or on a cluster.
+    """
+    kind = event.get("type")
+    if kind == "started":
+        job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+    elif kind == "sweep_started":
+        job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
+    elif kind == "trial_started":
+        # The live curves follow the current trial.
+        job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
+        job.trials.append({"trial": event["trial"], **event["params"],
+                           "status": "RUNNING", "value": None, "run_id": None})
+    elif kind == "trial_run":
+        job.epochs = event["epochs"]
+        if job.trials:
+            job.trials[-1]["run_id"] = event["run_id"]
+    elif kind == "trial_finished":
+        row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
+        job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+        job.best = event.get("best")
+    elif kind == "epoch":
+        job.epoch, job.epochs = event["epoch"], event["epochs"]
+        job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
+        job.first_epoch_at = job.first_epoch_at or time.time()
+        for key, value in event["logs"].items():
+            job.history.setdefault(key, []).append(value)
+    elif kind == "samples":
+        job.samples, job.samples_epoch = event["rows"], event["epoch"]
+    elif kind == "evaluating" and job.kind != "sweep":
+        job.status = "evaluating"
+    elif kind == "finished":
+        job.status = "killed" if event["status"] == "KILLED" else "finished"
+        job.metrics, job.eta_s = event["metrics"], 0.0
+    elif kind == "failed":
+        job.status, job.error = "failed", event["error"]
+    elif kind == "killed":
+        job.status, job.error = "killed", event.get("error")
 
 
 class Executor(abc.ABC):
@@ -258,45 +303,15 @@ class LocalExecutor(Executor):
             job = self._jobs.get(event.get("job_id", ""))
             if job is None:
                 return
-            if kind == "started":
-                job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+            apply_event(job, event)
+            # The epochs the server saw, kept until the worker has written them: a worker that
+            # dies (or fails inside fit) before its batched write loses none of them.
+            if kind in ("started", "trial_run"):
                 self._epochs[job.job_id] = (event["run_id"], [])
-            elif kind == "sweep_started":
-                job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
-            elif kind == "trial_started":
-                # The live curves follow the current trial.
-                job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
-                job.trials.append({"trial": event["trial"], **event["params"],
-                                   "status": "RUNNING", "value": None, "run_id": None})
-            elif kind == "trial_run":
-                job.epochs = event["epochs"]
-                self._epochs[job.job_id] = (event["run_id"], [])
-                if job.trials:
-                    job.trials[-1]["run_id"] = event["run_id"]
-            elif kind == "trial_finished":
-                row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
-                job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
-                job.best = event.get("best")
-            elif kind == "epoch":
-                job.epoch, job.epochs = event["epoch"], event["epochs"]
-                job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
-                job.first_epoch_at = job.first_epoch_at or time.time()
-                for key, value in event["logs"].items():
-                    job.history.setdefault(key, []).append(value)
-                if job.job_id in self._epochs:
-                    self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
-            elif kind == "samples":
-                job.samples, job.samples_epoch = event["rows"], event["epoch"]
-            elif kind == "evaluating" and job.kind != "sweep":
-                job.status = "evaluating"
+            elif kind == "epoch" and job.job_id in self._epochs:
+                self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
             elif kind == "finished":
-                job.status = "killed" if event["status"] == "KILLED" else "finished"
-                job.metrics, job.eta_s = event["metrics"], 0.0
                 self._epochs.pop(job.job_id, None)  # the worker wrote every epoch
-            elif kind == "failed":
-                job.status, job.error = "failed", event["error"]
-            elif kind == "killed":
-                job.status, job.error = "killed", event.get("error")
             if kind in ("failed", "killed"):
                 # The worker may have failed before its batched write (an error inside fit).
                 unwritten = self._epochs.pop(job.job_id, None)
@@ -506,3 +521,26 @@ class LocalExecutor(Executor):
                 proc.kill()
         if reader is not None and reader is not threading.current_thread():
             reader.join(timeout=30)  # it records the active runs once the worker is gone
+
+
+def executor_name() -> str:
+    """The executor ``$DLX_EXECUTOR`` names (``local`` when unset).
+
+    Raises:
+        ConfigError: for another value.
+    """
+    name = (os.environ.get("DLX_EXECUTOR") or "local").strip().lower()
+    if name not in EXECUTORS:
+        raise ConfigError(f"DLX_EXECUTOR must be one of {list(EXECUTORS)}; got {name!r}.")
+    return name
+
+
+def make_executor() -> Executor:
+    """The executor ``$DLX_EXECUTOR`` names: :class:`LocalExecutor`, or
+    ``dl_core.ray_jobs.RayExecutor`` (on the cluster at ``$RAY_ADDRESS``, else one started on
+    this machine)."""
+    if executor_name() == "ray":
+        from dl_core.ray_jobs import RayExecutor
+
+        return RayExecutor()
+    return LocalExecutor()

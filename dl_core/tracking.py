@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -26,6 +27,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
+TAG_EXECUTOR = "dlx.executor"  # local | ray: where the run trained (dl_core.jobs)
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
 ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
@@ -404,7 +406,8 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
+    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(),
+                TAG_EXECUTOR: "local", **tags}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     try:
@@ -603,12 +606,50 @@ def fail_orphaned_runs() -> list[str]:
     return marked
 
 
+# MLflow's own run id pattern (ASCII letters, digits, "_" and "-"): never a path, never "..".
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,255}")
+
+
+def check_run_id(run_id: Any) -> str:
+    """``run_id`` if it can be a run id; what a user typed (CLI, URL) is checked here first.
+
+    Raises:
+        TrackingError: for anything else (a path, ``..``, an empty or oversized value).
+    """
+    if not isinstance(run_id, str) or _RUN_ID.fullmatch(run_id) is None:
+        shown = str(run_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TrackingError(
+            f"{shown!r} is not a run id: a run id is letters and digits (32 of them, as "
+            "`train` prints and the Runs page shows), never a path."
+        )
+    return run_id
+
+
+def check_artifact_path(path: Any) -> str:
+    """``path`` if it stays inside a run's artifacts (relative, no ``..``).
+
+    Raises:
+        TrackingError: for an absolute path, a drive, ``..`` or a NUL character.
+    """
+    text = str(path)
+    parts = text.replace("\\", "/").split("/")
+    if (not text.strip() or "\x00" in text or text.startswith(("/", "\\", "~"))
+            or re.match(r"[A-Za-z]:", text) or ".." in parts):
+        raise TrackingError(
+            f"Artifact path {text[:80]!r} is not allowed: artifact paths are relative to the "
+            "run's artifacts (like 'evaluation/report.json'), without '..'."
+        )
+    return text
+
+
 def get_run(run_id: str):
     """The MLflow run ``run_id``.
 
     Raises:
-        TrackingError: if the store has no such run.
+        TrackingError: if ``run_id`` is not a run id or the store has no such run.
     """
+    check_run_id(run_id)
     try:
         return client().get_run(run_id)
     except Exception as exc:
@@ -623,6 +664,7 @@ def load_json(run_id: str, artifact_file: str) -> Any:
 
 def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
     """Per-epoch values of ``keys`` ordered by step (the learning curves of a run)."""
+    check_run_id(run_id)
     c = client()
     out = {}
     for key in keys:
@@ -783,7 +825,7 @@ def rename_run(run_id: str, name: str) -> None:
 
 def delete_run(run_id: str) -> None:
     """Move a run to MLflow's bin (``mlflow gc`` removes it for good)."""
-    client().delete_run(run_id)
+    client().delete_run(check_run_id(run_id))
 
 
 def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -> None:
@@ -798,6 +840,9 @@ def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -
 
 def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
     """Every artifact file of a run (recursively), e.g. ``plots/roc_curve.png``."""
+    check_run_id(run_id)
+    if path is not None:
+        check_artifact_path(path)
     c = client()
     out = []
     for info in c.list_artifacts(run_id, path):
@@ -809,9 +854,15 @@ def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
 
 
 def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
-    """The bytes of one artifact of a run (None if the run has no such artifact)."""
+    """The bytes of one artifact of a run (None if the run has no such artifact).
+
+    Raises:
+        TrackingError: if ``run_id`` or ``artifact_file`` is malformed (a path outside the run).
+    """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_file)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
@@ -827,10 +878,12 @@ def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
     """Download a run's artifact folder into ``dst``; returns the local folder.
 
     Raises:
-        TrackingError: if the run has no such folder.
+        TrackingError: if the run has no such folder (or the id or path is malformed).
     """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_path)
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
@@ -852,6 +905,7 @@ def model_zip(run_id: str) -> bytes:
 
     import mlflow
 
+    check_run_id(run_id)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
@@ -876,6 +930,7 @@ def load_predictor(run_id: str):
     Raises:
         TrackingError: if the run has no loadable model.
     """
+    check_run_id(run_id)
     try:
         model = load_model(f"runs:/{run_id}/{MODEL_NAME}")
     except Exception as exc:

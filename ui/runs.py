@@ -211,14 +211,14 @@ def rerun_config(row: pd.Series) -> str | None:
         The page to open: the Model page when the run's dataset is in this app's store, else
         None (the caller explains).
     """
+    from dl_core.data.storage import stored_dataset
     from dl_core.jobspec import job_spec_from_params
-    from dl_core.paths import app_home
     from ui.modeling import use_job_spec
 
     params = {k.removeprefix("params."): v for k, v in row.items()
               if k.startswith("params.") and isinstance(v, str)}
-    path = app_home() / "datasets" / f"{row.get('tags.dataset_hash')}.parquet"
-    if not path.exists():
+    path = stored_dataset(row.get("tags.dataset_hash"))
+    if path is None:
         return None
     spec = job_spec_from_params(params, dataset_path=str(path),
                                 dataset_name=str(row.get("dataset")))

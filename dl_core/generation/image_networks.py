@@ -108,8 +108,8 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         steps = max(n // batch, self.MIN_STEPS_PER_EPOCH)
         steps = -(-steps // STEPS_PER_CALL) * STEPS_PER_CALL  # whole compiled calls
         dataset = _batches(x, labels, batch, seed)
-        history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
-        callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
+        history: dict[str, list[float]] = {name: [] for name in self.loss_names}
+        callback = _epoch_callback(self.loss_names, history, on_epoch, stop)
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=0,
                       callbacks=[callback], shuffle=False)
@@ -117,6 +117,11 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         self.state["batch_size"] = batch
         self.after_fit(model)
         return history
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        """The losses reported every epoch (:attr:`LOSSES`; a config may add some)."""
+        return self.LOSSES
 
     def after_fit(self, model) -> None:
         """Called once the fit ends (a subclass copies what it keeps off the training model)."""

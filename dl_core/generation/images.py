@@ -396,3 +396,30 @@ def png_bytes(image: np.ndarray, upscale: int = 1) -> bytes:
 def grid_side(n: int) -> int:
     """Columns of a near-square grid of ``n`` images."""
     return max(1, math.ceil(math.sqrt(n)))
+
+
+def grid_png(grid: np.ndarray, *, target_width: int = 320) -> bytes:
+    """PNG of :func:`tile` of ``grid``, scaled up (nearest neighbour, at most 8 times) towards
+    ``target_width`` pixels so small images stay crisp where a browser would blur them."""
+    image = tile(grid)
+    return png_bytes(image, upscale=max(1, min(8, target_width // image.shape[1])))
+
+
+def sample_grid(table: ImageTable, df: pd.DataFrame,
+                per_row: int = 8) -> tuple[np.ndarray, list[Any]]:
+    """A grid of the images in ``df`` and the class of each row: the first ``per_row`` images of
+    each class (at most :data:`MAX_PREVIEW_ROWS` classes; blank where a class has fewer), or
+    ``per_row`` rows of ``per_row`` when unconditional."""
+    x, y = table.arrays(df)
+    if y is None:
+        rows = max(1, min(per_row, math.ceil(len(x) / per_row)))
+        grid = np.zeros((rows * per_row, *table.shape), dtype=np.float32)
+        take = min(len(x), len(grid))
+        grid[:take] = x[:take]
+        return grid.reshape(rows, per_row, *table.shape), [None] * rows
+    present = [k for k in range(table.n_classes) if (y == k).any()][:MAX_PREVIEW_ROWS]
+    grid = np.zeros((max(1, len(present)), per_row, *table.shape), dtype=np.float32)
+    for r, k in enumerate(present):
+        images = x[y == k][:per_row]
+        grid[r, :len(images)] = images
+    return grid, [table.classes[k] for k in present]

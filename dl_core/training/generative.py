@@ -38,7 +38,14 @@ SAMPLES_FILE = "generation/samples.csv"
 PREVIEW_ROWS = 5
 #: Figures of the report logged as metrics (None values are skipped).
 REPORT_METRICS = ("quality", "column_shapes", "column_pairs", "diagnostic", "tstr_ratio",
-                  "copies", "dcr_closer_to_train")
+                  "copies", "dcr_closer_to_train",
+                  # image generators (dl_core.generation.image_quality)
+                  "agreement", "frechet_distance", "frechet_floor", "precision", "recall",
+                  "memorisation_ratio")
+#: The grid of the report sample an image generator's run stores.
+GRID_FILE = "generation/grid.png"
+#: Images per row of the live preview grid.
+PREVIEW_PER_ROW = 8
 _MIN_TRAIN_ROWS = 10
 
 
@@ -161,7 +168,10 @@ class GenerativeTrainer(Trainer):
                         "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
             if epoch == 1 or epoch % every == 0:
                 began = time.perf_counter()
-                self._preview(job, synth, epoch, cfg.seed)
+                if is_image(synth):
+                    self._preview_grid(job, synth, epoch, cfg.seed)
+                else:
+                    self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
 
         history = synth.fit(data.train, condition_columns=data.condition_columns,
@@ -178,7 +188,7 @@ class GenerativeTrainer(Trainer):
         n = cfg.sample_size or len(data.train)
         synthetic = synth.sample(n, seed=cfg.seed)
         sample_seconds = time.perf_counter() - started
-        report = score(data.train, synthetic, data.holdout, data.target, cfg.seed)
+        report = score(data.train, synthetic, data.holdout, data.target, cfg.seed, synth=synth)
         job.report({"type": "samples", "epoch": epochs_run,
                     "rows": preview_rows(synthetic.head(PREVIEW_ROWS))})
         metrics = {**report_metrics(report), "fit_seconds": fit_seconds,
@@ -196,6 +206,22 @@ class GenerativeTrainer(Trainer):
         except Exception:
             return
         job.report({"type": "samples", "epoch": epoch, "rows": preview_rows(rows)})
+
+    @staticmethod
+    def _preview_grid(job: TrainingJob, synth: Any, epoch: int, seed: int) -> None:
+        # The keras-io "GAN monitor": the same noise every time, one row per class, so
+        # successive grids show the generator learning.
+        import base64
+
+        from dl_core.generation.images import grid_png
+
+        try:
+            grid = synth.preview_grid(seed, per_row=PREVIEW_PER_ROW)
+        except Exception:
+            return
+        job.report({"type": "image_grid", "epoch": epoch,
+                    "png": base64.b64encode(grid_png(grid)).decode("ascii"),
+                    "row_labels": synth.preview_labels()})
 
     @staticmethod
     def log(job: TrainingJob, synth: Any, data: GenerativeData, synthetic: pd.DataFrame,
@@ -217,7 +243,10 @@ class GenerativeTrainer(Trainer):
             tracking.log_files(run_id, sorted(rows.iterdir()), "data")
             samples = Path(tmp) / Path(SAMPLES_FILE).name
             samples.write_bytes(to_safe_csv(synthetic))
-            tracking.log_files(run_id, [samples], str(Path(SAMPLES_FILE).parent))
+            files = [samples]
+            if is_image(synth):
+                files.append(write_grid(synth.table, synthetic, Path(tmp)))
+            tracking.log_files(run_id, files, str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, report, REPORT_FILE)
         tracking.log_dict(run_id, history, "evaluation/history.json")  # where curves are read
         tracking.log_dict(run_id, {"target": data.target,
@@ -227,11 +256,36 @@ class GenerativeTrainer(Trainer):
 
 
 def score(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
-          target: str | None, seed: int) -> dict[str, Any]:
-    """The quality report of ``synthetic``; utility only when the target can be predicted."""
+          target: str | None, seed: int, *, synth: Any = None,
+          classifier_rows: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The quality report of ``synthetic`` by the generator's kind: an image generator's
+    (:func:`~dl_core.generation.image_quality.image_report`; its reference classifier learns
+    ``classifier_rows``, default ``train``), else the table report (utility only when the
+    target can be predicted)."""
+    if is_image(synth):
+        from dl_core.generation.image_quality import image_report
+
+        return image_report(train, synthetic, holdout, table=synth.table, seed=seed,
+                            classifier_df=classifier_rows)
     from dl_core.generation.quality import synthesis_report
 
     return synthesis_report(train, synthetic, holdout, target=target, seed=seed)
+
+
+def is_image(synth: Any) -> bool:
+    """Whether ``synth`` is an image generator (scored, previewed and stored as images)."""
+    from dl_core.generation.images import ImageSynthesizer
+
+    return isinstance(synth, ImageSynthesizer)
+
+
+def write_grid(table: Any, synthetic: pd.DataFrame, folder: Path) -> Path:
+    """Write the grid of a sample (first images of each class) as ``grid.png`` in ``folder``."""
+    from dl_core.generation.images import grid_png, sample_grid
+
+    path = Path(folder) / Path(GRID_FILE).name
+    path.write_bytes(grid_png(sample_grid(table, synthetic, PREVIEW_PER_ROW)[0]))
+    return path
 
 
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:

@@ -15,12 +15,12 @@ from dl_core.generation.synthesizer import load_synthesizer, save_synthesizer
 from dl_core.models import get_model, list_models
 from tests.generation.images import digits_table
 
-ARCHS = ("conv_vae",)
+ARCHS = ("conv_vae", "dcgan")
 
 
-def _fit(arch, df, epochs=1, condition_columns=("label",), **kwargs):
+def _fit(arch, df, epochs=1, condition_columns=("label",), config=None, **kwargs):
     entry = get_model(arch)
-    synth = entry.build(entry.config_cls())
+    synth = entry.build(entry.config_cls(**(config or {})))
     history = synth.fit(df, condition_columns=condition_columns, epochs=epochs, batch_size=32,
                         seed=0, **kwargs)
     return synth, history
@@ -51,12 +51,13 @@ def test_image_networks_are_registered_for_images_only():
     assert set(ARCHS) <= names
     assert not set(ARCHS) & {e.name for e in list_models("tabular")}
     assert get_model("conv_vae").build(get_model("conv_vae").config_cls()).has_latent
+    assert not get_model("dcgan").build(get_model("dcgan").config_cls()).has_latent
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_fit_reports_its_losses_every_epoch(fitted, arch):
     got = fitted[arch]
-    names = set(type(got["synth"]).LOSSES)
+    names = set(got["synth"].loss_names)
     assert got["epochs"] == [1, 2]
     assert set(got["history"]) == names
     assert all(len(v) == 2 and np.isfinite(v).all() for v in got["history"].values())
@@ -106,13 +107,18 @@ def test_vae_encodes_to_its_latent_and_decodes_images(fitted, digits):
     np.testing.assert_allclose(synth.sample_arrays(y, 10, seed=2), synth.sample_arrays(y, 10, 2))
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_any_shape_and_colour_without_a_label(arch):
-    """9x7 colour images (odd sides: the decoder crops) and no label: an unconditional fit."""
+@pytest.mark.parametrize(("arch", "config", "losses"), [
+    ("conv_vae", {}, {"loss", "reconstruction", "kl"}),
+    ("dcgan", {"loss": "wgan_gp"}, {"generator", "critic", "gradient_penalty"}),
+])
+def test_any_shape_and_colour_without_a_label(arch, config, losses):
+    """9x7 colour images (odd sides: the decoder crops) and no label: an unconditional fit
+    (the GAN with the other loss, which reports its gradient penalty)."""
     rng = np.random.default_rng(0)
     columns = [f"px_{r}_{c}_{k}" for r in range(9) for c in range(7) for k in range(3)]
     df = pd.DataFrame(rng.integers(0, 256, (40, len(columns))), columns=columns)
-    synth, _ = _fit(arch, df, condition_columns=())
+    synth, history = _fit(arch, df, condition_columns=(), config=config)
+    assert set(history) == losses and all(np.isfinite(v).all() for v in history.values())
     assert synth.table.shape == (9, 7, 3)
     rows = synth.sample(5, seed=0)
     assert list(rows.columns) == columns
@@ -132,3 +138,27 @@ def test_fit_stops_when_asked(digits, arch):
     synth, history = _fit(arch, digits.iloc[:64], epochs=50, on_epoch=on_epoch, stop=stop)
     assert {len(v) for v in history.values()} == {2}
     assert isinstance(synth, ImageSynthesizer) and len(synth.sample(3, seed=0)) == 3
+
+
+def test_gan_samples_from_the_moving_average_of_its_generator(digits, monkeypatch):
+    """The saved generator is neither the trained one nor left at its start: the average."""
+    from dl_core.models.dcgan import DCGANSynthesizer
+
+    trained, start = [], []
+    build = DCGANSynthesizer.training_model
+
+    def keep(self, *args):
+        model = build(self, *args)
+        trained.append(model)
+        start.append(self.networks["generator"].get_weights())
+        return model
+
+    monkeypatch.setattr(DCGANSynthesizer, "training_model", keep)
+    synth, _ = _fit("dcgan", digits.iloc[:64], config={"ema_decay": 0.9})
+    kept = synth.networks["generator"].get_weights()
+
+    def same(a, b):
+        return all(np.allclose(u, v) for u, v in zip(a, b))
+
+    assert not same(kept, trained[0].generator.get_weights())
+    assert not same(kept, start[0])
