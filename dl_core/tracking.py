@@ -406,8 +406,9 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(),
-                TAG_EXECUTOR: "local", **tags}
+    # Tag values as text: a tracking server's client refuses numbers (rows, columns).
+    all_tags = {k: str(v) for k, v in {TAG_WORKER_PID: os.getpid(), TAG_HOST: socket.gethostname(),
+                                       TAG_EXECUTOR: "local", **tags}.items()}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     try:
