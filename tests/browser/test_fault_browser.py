@@ -59,12 +59,18 @@ def loss_steps(run_id: str) -> list[int]:
     return sorted(m.step for m in tracking.client().get_metric_history(run_id, "loss"))
 
 
+def new_page(browser, url: str) -> tuple:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(60_000)  # a new server's first runs are slow on busy machines
+    page = context.new_page()
+    page.goto(url)
+    return context, page
+
+
 def test_a_closed_tab_finishes_its_job_and_a_stopped_server_kills_its_runs(browser, tmp_path):
     with serving_app(tmp_path) as (url, server_pid):
         # The tab is closed two epochs in: the job runs on and finishes, every epoch recorded.
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(url)
+        context, page = new_page(browser, url)
         start_training(page, churn_csv(tmp_path / "closed_tab.csv"), epochs=40, patience=0)
         shown_epoch(page, 40, at_least=2)
         context.close()
@@ -76,9 +82,7 @@ def test_a_closed_tab_finishes_its_job_and_a_stopped_server_kills_its_runs(brows
         assert loss_steps(run["run_id"]) == list(range(1, 41))
 
         # SIGTERM to the server mid-training: the run ends KILLED with every epoch it showed.
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.goto(url)
+        context, page = new_page(browser, url)
         start_training(page, churn_csv(tmp_path / "sigterm.csv"), epochs=3000, patience=0)
         seen = shown_epoch(page, 3000, at_least=5)
         worker = _descendants(server_pid)
