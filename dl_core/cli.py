@@ -282,7 +282,7 @@ def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
         "dcr_closer_to_train")
     result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
               "out": str(out.resolve()), **{k: report[k] for k in figures}}
-    if report.get("target"):
+    if report.get("target") and "tstr_ratio" in report:  # tables with a target (not images)
         result["tstr_ratio"] = report["tstr_ratio"]
     return result
 

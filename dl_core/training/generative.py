@@ -53,8 +53,12 @@ _MIN_TRAIN_ROWS = 10
 class GenerativeTrainConfig:
     """How a generator is fitted and scored."""
 
-    epochs: int = param(300, min=1, max=10000, help="Passes over the training rows.")
-    batch_size: int = param(500, min=2, max=65536, help="Rows per gradient step.")
+    epochs: int = param(300, min=1, max=10000,
+                        help="Passes over the training rows (ctgan: at least 16 batches each).")
+    batch_size: int = param(
+        500, min=2, max=65536,
+        help="Rows per gradient step. tvae and ctgan cut it to a tenth of the training rows "
+             "(at least 32 rows; ctgan 100, ten pac groups) so a small table gets enough steps.")
     holdout_size: float = param(
         0.3, min=0.05, max=0.5, step=0.05, label="Held-out share",
         help="Share of rows the generator never sees; the privacy and utility figures compare "
@@ -170,6 +174,7 @@ class GenerativeTrainer(Trainer):
                 began = time.perf_counter()
                 if is_image(synth):
                     self._preview_grid(job, synth, epoch, cfg.seed)
+                    state["grid_epoch"] = epoch
                 else:
                     self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
@@ -191,6 +196,8 @@ class GenerativeTrainer(Trainer):
         report = score(data.train, synthetic, data.holdout, data.target, cfg.seed, synth=synth)
         job.report({"type": "samples", "epoch": epochs_run,
                     "rows": preview_rows(synthetic.head(PREVIEW_ROWS))})
+        if is_image(synth) and state.get("grid_epoch") != epochs_run:  # the grid it ended with
+            self._preview_grid(job, synth, epochs_run, cfg.seed)
         metrics = {**report_metrics(report), "fit_seconds": fit_seconds,
                    "sample_seconds": sample_seconds}
         tracking.log_metrics(run_id, {**metrics, "epochs_run": epochs_run})
