@@ -340,7 +340,9 @@ class LocalExecutor(Executor):
             else:
                 unwritten = None
         if unwritten is not None:
-            self._write_epochs(*unwritten)
+            # Off the reader thread: a store that does not answer must not hold up the events.
+            threading.Thread(target=self._write_epochs, args=unwritten, name="epochs",
+                             daemon=True).start()
 
     @staticmethod
     def _write_epochs(run_id: str | None, epochs: list[tuple[int, dict[str, float]]]) -> None:
