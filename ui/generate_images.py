@@ -160,7 +160,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def image_headline(report: dict[str, Any]) -> None:
     """The image report: fidelity in a reference classifier's eyes beside privacy (never
     fidelity alone)."""
-    fid, priv = st.columns([5, 2])
+    fid, priv = st.columns([6, 3])
     with fid:
         st.markdown("**Fidelity** · seen by a classifier trained on the real training images")
         c = st.columns(5)
@@ -172,7 +172,7 @@ def image_headline(report: dict[str, Any]) -> None:
                     help="Distance between the classifier-feature statistics of the synthetic "
                          "images and of held-out real images (lower is better); read it against "
                          "the floor.")
-        c[2].metric("Floor (real vs real)", _fmt(report["frechet_floor"], 2),
+        c[2].metric("Real-vs-real floor", _fmt(report["frechet_floor"], 2),
                     help="The same distance between the real training images and the held-out "
                          "ones: about what a perfect generator would score.")
         c[3].metric("Precision", _fmt(report["precision"]),

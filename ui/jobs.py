@@ -20,9 +20,13 @@ HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "r
 # A generator's: fidelity beside privacy (never alone), utility; the Generate page has the rest.
 GENERATOR_METRICS = ("quality", "column_shapes", "column_pairs", "copies", "dcr_closer_to_train",
                      "tstr_ratio", "fit_seconds")
-# An image generator's: fidelity in a reference classifier's features beside privacy.
-IMAGE_GENERATOR_METRICS = ("agreement", "frechet_distance", "frechet_floor", "precision",
-                           "recall", "copies", "memorisation_ratio", "fit_seconds")
+# An image generator's: fidelity in a reference classifier's features beside privacy, as the
+# Generate page names them.
+IMAGE_GENERATOR_METRICS = {"agreement": "Agreement", "frechet_distance": "Fréchet distance",
+                           "frechet_floor": "Real-vs-real floor", "precision": "Precision",
+                           "recall": "Recall", "copies": "Copies",
+                           "memorisation_ratio": "Memorisation ratio",
+                           "fit_seconds": "Fit seconds"}
 
 
 def _eta(seconds: float | None) -> str:
@@ -67,13 +71,15 @@ def render_job(job: JobState) -> None:
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
                        "recorded as a KILLED run.")
         names, prefix = (GENERATOR_METRICS, "") if generator else (HEADLINE_METRICS, "test ")
+        labels = {}
         if "frechet_distance" in job.metrics:
-            names = IMAGE_GENERATOR_METRICS
+            names = labels = IMAGE_GENERATOR_METRICS
         shown = [k for k in names if k in job.metrics]
         if shown:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):
                 value = job.metrics[name]
-                col.metric(f"{prefix}{name}", "—" if value is None else f"{value:.4g}")
+                col.metric(labels.get(name, f"{prefix}{name}"),
+                           "—" if value is None else f"{value:.4g}")
         if generator:
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")

@@ -48,13 +48,13 @@ def upscale_for(shape: tuple[int, ...]) -> int:
 def grid_of(x: np.ndarray, columns: int | None = None) -> np.ndarray:
     """Images ``(N, H, W, C)`` as a near-square grid ``(rows, columns, H, W, C)``, row-major;
     the cells after the last image are mid grey, like the padding between images."""
-    from dl_core.generation.images import grid_side
+    from dl_core.generation.images import BLANK, grid_side
 
     x = np.asarray(x, dtype=np.float32)
     n = len(x)
     columns = columns or grid_side(n)
     rows = max(1, math.ceil(n / columns))
-    cells = np.full((rows * columns, *x.shape[1:]), 0.5, dtype=np.float32)
+    cells = np.full((rows * columns, *x.shape[1:]), BLANK, dtype=np.float32)
     cells[:n] = x
     return cells.reshape(rows, columns, *x.shape[1:])
 

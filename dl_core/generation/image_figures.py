@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dl_core.generation.image_export import upscale_for
-from dl_core.generation.images import png_bytes, tile
+from dl_core.generation.images import BLANK, png_bytes, tile
 from dl_core.generation.latent import unpack
 
 #: Height, in pixels, a sample grid is zoomed to at least (whole-number zoom).
@@ -125,7 +125,7 @@ def strip_png(answer: dict[str, Any]) -> bytes:
     two ends of the first row (grey cells below them)."""
     images, ends = unpack(answer["images"]), unpack(answer["ends"])
     rows, steps = images.shape[:2]
-    blank = np.full(images.shape[2:], 0.5, dtype=np.float32)
+    blank = np.full(images.shape[2:], BLANK, dtype=np.float32)
     grid = np.stack([np.stack([ends[0] if r == 0 else blank, *images[r],
                                ends[1] if r == 0 else blank]) for r in range(rows)])
     return png_bytes(tile(grid, pad=1), upscale=upscale_for(images.shape[2:]))

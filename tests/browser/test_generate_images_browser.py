@@ -40,7 +40,7 @@ def test_generate_images_in_the_browser(page: Page, image_generator_run: str, tm
     settle(page)
     assert_no_exception(page)
     # Fidelity is never shown without privacy.
-    for label in ("Agreement", "Fréchet distance", "Floor (real vs real)", "Precision", "Recall",
+    for label in ("Agreement", "Fréchet distance", "Real-vs-real floor", "Precision", "Recall",
                   "Copies", "Memorisation ratio"):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=label)).to_have_count(1)
     with page.expect_download() as download:

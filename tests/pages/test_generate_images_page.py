@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from dl_core import tracking
+from dl_core.generation.image_figures import decode_png
 from tests.pages.apptest import open_app, recorded_downloads
 from ui import state
 
@@ -65,6 +66,11 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     # The preview has one row per class asked for, labelled.
     preview = figure(at, "gen_img_preview")
     assert list(preview.layout.yaxis.ticktext) == ["0", "7"]
+    # Ten cells a row: the 4 zeros, then mid-grey blanks (black would pass for a dark image).
+    image = decode_png(preview.data[0].source.split(",", 1)[1])
+    zoom = image.shape[0] // (2 * 9 + 1)
+    cell = image[zoom * 1:zoom * 9, zoom * (1 + 4 * 9):zoom * (9 + 4 * 9)]
+    assert (cell == 128).all()
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download grid (PNG)", "Download images (ZIP of PNGs)",
                       "Download pixel CSV"]
@@ -82,7 +88,7 @@ def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
     generation = at.session_state["generation_result"]["report"]["run_id"]
     metrics = tracking.get_run(generation).data.metrics
     shown = {m.label: m.value for m in at.metric}
-    assert list(shown) == ["Agreement", "Fréchet distance", "Floor (real vs real)", "Precision",
+    assert list(shown) == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
                            "Recall", "Copies", "Memorisation ratio"]
     assert float(shown["Fréchet distance"]) == pytest.approx(metrics["frechet_distance"],
                                                              abs=5e-3)
@@ -158,7 +164,24 @@ def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
     assert not at.exception and not at.error
     grid = figure(at, f"grid-{job_id}")
     assert list(grid.layout.yaxis.ticktext) == [str(c) for c in range(10)]
+    labels = [m.label for m in at.metric]
+    assert labels[:5] == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
+                          "Recall"]
     shown = executor().progress(job_id).grid
     assert any(m.value.startswith(f"**Samples after epoch {shown['epoch']}** · one row per class")
                for m in at.markdown)
     assert shown["epoch"] == 2 and shown["row_labels"] == list(range(10))
+
+
+def test_the_runs_page_shows_an_image_generators_samples_and_report(image_generator_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("digits-gen")
+    select_rows(at, [tracking.get_run(image_generator_run).info.run_name])
+    metrics = tracking.get_run(image_generator_run).data.metrics
+    shown = {m.label: m.value for m in at.metric}
+    assert float(shown["Recall"]) == pytest.approx(metrics["recall"], abs=5e-4)
+    assert shown["Copies"] == f"{int(metrics['copies']):,}" and "Memorisation ratio" in shown
+    # The grid of the report's sample the run logged.
+    grid = figure(at, f"grid_{image_generator_run}")
+    assert grid.data[0].source.startswith("data:image/png;base64,")
