@@ -52,6 +52,11 @@ class ConvVAEConfig:
                                  help="Width of the label's embedding (conditional tables).")
     learning_rate: float = param(1e-3, min=1e-6, max=1.0, log=True,
                                  help="Adam's learning rate.")
+    latent_prior: str = param(
+        "fitted", choices=("fitted", "standard"),
+        help="Where samples are drawn in the latent: fitted, a Gaussian fitted to the encoded "
+             "training images after the fit (where the decoder was trained); standard, N(0, I).",
+    )
     kl_weight: float = param(
         1.0, min=0.0, max=100.0, label="KL weight",
         help="Weight of the KL term against the reconstruction (1: the VAE's bound; below 1 "
@@ -134,10 +139,32 @@ class ConvVAESynthesizer(ImageNetworkSynthesizer):
                       steps_per_execution=STEPS_PER_CALL)
         return model
 
+    def after_fit(self, model) -> None:
+        if self.cfg.latent_prior == "fitted":
+            self.state["prior"] = self._fitted_prior()
+
+    def _fitted_prior(self) -> dict[str, list]:
+        """Mean and Cholesky factor of a Gaussian fitted to the training images' codes (a
+        small ``kl_weight`` leaves them off N(0, I); drawing there avoids the prior's holes)."""
+        z = self.encode_arrays(self._train_x, self._train_y)
+        mean = z.mean(axis=0)
+        cov = np.atleast_2d(np.cov(z, rowvar=False)) + 1e-6 * np.eye(z.shape[1])
+        return {"mean": mean.tolist(), "chol": np.linalg.cholesky(cov).tolist()}
+
+    def fit_arrays(self, x, y, **kwargs):
+        self._train_x, self._train_y = x, y  # for the fitted prior, dropped after the fit
+        try:
+            return super().fit_arrays(x, y, **kwargs)
+        finally:
+            del self._train_x, self._train_y
+
     def sample_arrays(self, labels: np.ndarray | None, n: int, seed: int | None) -> np.ndarray:
         self._check_networks()
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
+        prior = self.state.get("prior")
+        if prior is not None:
+            z = (np.asarray(prior["mean"]) + z @ np.asarray(prior["chol"]).T).astype(np.float32)
         return self.decode_arrays(z, labels)
 
     def encode_arrays(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:

@@ -43,7 +43,7 @@ class DCGANConfig:
 
     noise_dim: int = param(64, min=1, max=1024, help="Width of the generator's input noise.")
     filters: tuple[int, ...] = param(
-        (64, 128), min=1, max=1024,
+        (32, 64), min=1, max=1024,
         help="Filters of each stride-2 convolution of the critic, first to last (the generator "
              "mirrors them); each halves the image.",
     )
@@ -56,10 +56,10 @@ class DCGANConfig:
         help="non_saturating: the GAN loss with spectral normalisation in the critic; wgan_gp: "
              "Wasserstein loss with a gradient penalty.",
     )
-    generator_lr: float = param(2e-4, min=1e-6, max=1.0, log=True,
+    generator_lr: float = param(5e-4, min=1e-6, max=1.0, log=True,
                                 label="Generator learning rate",
                                 help="Adam's learning rate for the generator.")
-    critic_lr: float = param(2e-4, min=1e-6, max=1.0, log=True, label="Critic learning rate",
+    critic_lr: float = param(1e-3, min=1e-6, max=1.0, log=True, label="Critic learning rate",
                              help="Adam's learning rate for the critic.")
     critic_steps: int = param(1, min=1, max=20, help="Critic updates per generator update.")
     gp_weight: float = param(10.0, min=0.0, max=1000.0, label="Gradient-penalty weight",
