@@ -256,9 +256,9 @@ class RayExecutor(Executor):
     """The :class:`~dl_core.jobs.Executor` the pages use with ``DLX_EXECUTOR=ray``.
 
     Training jobs and sweeps run on the Ray cluster (a thread here relays each job's events
-    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries and generations
-    stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick answers a
-    page waits for, and must not queue behind trainings for the cluster's CPUs.
+    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries, generations and
+    latent views stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick
+    answers a page waits for, and must not queue behind trainings for the cluster's CPUs.
     """
 
     def __init__(self, local: LocalExecutor | None = None) -> None:
@@ -352,8 +352,13 @@ class RayExecutor(Executor):
 
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return self._local.generate(run_id, n, seed, condition, timeout)
+        return self._local.generate(run_id, n, seed, condition, counts, timeout)
+
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        return self._local.latent(run_id, view, timeout, **params)
 
     def shutdown(self) -> None:
         with self._lock:
