@@ -27,11 +27,13 @@ from typing import Any
 
 import pandas as pd
 
-from dl_core.errors import DataError, TrainingError
+from dl_core.errors import ConfigError, DataError, TrainingError
 from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
+#: Where jobs run, chosen by ``$DLX_EXECUTOR``: this machine's warm worker, or a Ray cluster.
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -62,10 +64,57 @@ class JobState:
     # Generators: a few fresh rows from the latest preview, and the epoch they come from.
     samples: list[dict[str, Any]] = field(default_factory=list)
     samples_epoch: int = 0
+    # Image generators: the latest grid from fixed noise ({"png": base64, "epoch", "row_labels"}).
+    grid: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+def apply_event(job: JobState, event: dict[str, Any]) -> None:
+    """Fold one progress event (``started``, ``epoch``, ``trial_finished``...) into ``job``.
+
+    Every executor feeds its jobs' events through here, so the pages see the same states
+    whether a job ran in the local worker or on a cluster.
+    """
+    kind = event.get("type")
+    if kind == "started":
+        job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+    elif kind == "sweep_started":
+        job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
+    elif kind == "trial_started":
+        # The live curves follow the current trial.
+        job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
+        job.trials.append({"trial": event["trial"], **event["params"],
+                           "status": "RUNNING", "value": None, "run_id": None})
+    elif kind == "trial_run":
+        job.epochs = event["epochs"]
+        if job.trials:
+            job.trials[-1]["run_id"] = event["run_id"]
+    elif kind == "trial_finished":
+        row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
+        job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+        job.best = event.get("best")
+    elif kind == "epoch":
+        job.epoch, job.epochs = event["epoch"], event["epochs"]
+        job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
+        job.first_epoch_at = job.first_epoch_at or time.time()
+        for key, value in event["logs"].items():
+            job.history.setdefault(key, []).append(value)
+    elif kind == "samples":
+        job.samples, job.samples_epoch = event["rows"], event["epoch"]
+    elif kind == "image_grid":
+        job.grid = {k: event.get(k) for k in ("png", "epoch", "row_labels")}
+    elif kind == "evaluating" and job.kind != "sweep":
+        job.status = "evaluating"
+    elif kind == "finished":
+        job.status = "killed" if event["status"] == "KILLED" else "finished"
+        job.metrics, job.eta_s = event["metrics"], 0.0
+    elif kind == "failed":
+        job.status, job.error = "failed", event["error"]
+    elif kind == "killed":
+        job.status, job.error = "killed", event.get("error")
 
 
 class Executor(abc.ABC):
@@ -145,15 +194,32 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample ``n`` rows from a generator run away from the caller's process, score them and
         record the generation as an MLflow run (:func:`dl_core.generation.generate.generate`).
+        ``counts`` (``{class: images}``, image generators) replaces ``n`` and ``condition``.
 
         Returns:
             The synthetic rows and the report (its ``run_id`` is the generation's run).
 
         Raises:
             DataError: if the run is not a generator or the condition cannot be met.
+        """
+
+    @abc.abstractmethod
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of an image generator's latent space, computed where the generator loads
+        (:mod:`dl_core.generation.latent`): ``view="map"``, ``"interpolate"`` (``a``, ``b``:
+        training row positions, ``steps``) or ``"plane"`` (``label``).
+
+        Returns:
+            The view's answer (JSON-able; images packed with
+            :func:`dl_core.generation.latent.pack`).
+
+        Raises:
+            DataError: if the run has no latent space or the request does not fit it.
         """
 
     @abc.abstractmethod
@@ -250,7 +316,8 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "latent",
+                                           "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -258,52 +325,24 @@ class LocalExecutor(Executor):
             job = self._jobs.get(event.get("job_id", ""))
             if job is None:
                 return
-            if kind == "started":
-                job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+            apply_event(job, event)
+            # The epochs the server saw, kept until the worker has written them: a worker that
+            # dies (or fails inside fit) before its batched write loses none of them.
+            if kind in ("started", "trial_run"):
                 self._epochs[job.job_id] = (event["run_id"], [])
-            elif kind == "sweep_started":
-                job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
-            elif kind == "trial_started":
-                # The live curves follow the current trial.
-                job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
-                job.trials.append({"trial": event["trial"], **event["params"],
-                                   "status": "RUNNING", "value": None, "run_id": None})
-            elif kind == "trial_run":
-                job.epochs = event["epochs"]
-                self._epochs[job.job_id] = (event["run_id"], [])
-                if job.trials:
-                    job.trials[-1]["run_id"] = event["run_id"]
-            elif kind == "trial_finished":
-                row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
-                job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
-                job.best = event.get("best")
-            elif kind == "epoch":
-                job.epoch, job.epochs = event["epoch"], event["epochs"]
-                job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
-                job.first_epoch_at = job.first_epoch_at or time.time()
-                for key, value in event["logs"].items():
-                    job.history.setdefault(key, []).append(value)
-                if job.job_id in self._epochs:
-                    self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
-            elif kind == "samples":
-                job.samples, job.samples_epoch = event["rows"], event["epoch"]
-            elif kind == "evaluating" and job.kind != "sweep":
-                job.status = "evaluating"
+            elif kind == "epoch" and job.job_id in self._epochs:
+                self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
             elif kind == "finished":
-                job.status = "killed" if event["status"] == "KILLED" else "finished"
-                job.metrics, job.eta_s = event["metrics"], 0.0
                 self._epochs.pop(job.job_id, None)  # the worker wrote every epoch
-            elif kind == "failed":
-                job.status, job.error = "failed", event["error"]
-            elif kind == "killed":
-                job.status, job.error = "killed", event.get("error")
             if kind in ("failed", "killed"):
                 # The worker may have failed before its batched write (an error inside fit).
                 unwritten = self._epochs.pop(job.job_id, None)
             else:
                 unwritten = None
         if unwritten is not None:
-            self._write_epochs(*unwritten)
+            # Off the reader thread: a store that does not answer must not hold up the events.
+            threading.Thread(target=self._write_epochs, args=unwritten, name="epochs",
+                             daemon=True).start()
 
     @staticmethod
     def _write_epochs(run_id: str | None, epochs: list[tuple[int, dict[str, float]]]) -> None:
@@ -441,6 +480,7 @@ class LocalExecutor(Executor):
 
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample a generator run in the worker (see :meth:`Executor.generate`)."""
         from dl_core.paths import app_home
@@ -452,10 +492,18 @@ class LocalExecutor(Executor):
         try:
             answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
                                 "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "counts": {str(k): int(v) for k, v in (counts or {}).items()},
                                 "out_path": str(out_path)}, timeout, "The generation")
             return pd.read_parquet(out_path), dict(answer["report"])
         finally:
             out_path.unlink(missing_ok=True)
+
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of a generator's latent space, from the worker (see :meth:`Executor.latent`)."""
+        answer = self._ask({"cmd": "latent", "job_id": uuid.uuid4().hex[:12], "run_id": run_id,
+                            "view": view, **params}, timeout, "The latent explorer")
+        return dict(answer["answer"])
 
     def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                 n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
@@ -504,3 +552,26 @@ class LocalExecutor(Executor):
                 proc.kill()
         if reader is not None and reader is not threading.current_thread():
             reader.join(timeout=30)  # it records the active runs once the worker is gone
+
+
+def executor_name() -> str:
+    """The executor ``$DLX_EXECUTOR`` names (``local`` when unset).
+
+    Raises:
+        ConfigError: for another value.
+    """
+    name = (os.environ.get("DLX_EXECUTOR") or "local").strip().lower()
+    if name not in EXECUTORS:
+        raise ConfigError(f"DLX_EXECUTOR must be one of {list(EXECUTORS)}; got {name!r}.")
+    return name
+
+
+def make_executor() -> Executor:
+    """The executor ``$DLX_EXECUTOR`` names: :class:`LocalExecutor`, or
+    ``dl_core.ray_jobs.RayExecutor`` (on the cluster at ``$RAY_ADDRESS``, else one started on
+    this machine)."""
+    if executor_name() == "ray":
+        from dl_core.ray_jobs import RayExecutor
+
+        return RayExecutor()
+    return LocalExecutor()

@@ -27,6 +27,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
+TAG_EXECUTOR = "dlx.executor"  # local | ray: where the run trained (dl_core.jobs)
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
 ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
@@ -212,16 +213,39 @@ def ensure_store() -> None:
 
 _FULL = "no space left on the disk"
 _READ_ONLY = "read-only"
+UNREACHABLE = "unreachable"
 #: Words of the errors (OSError, SQLite, the HTTP client) that mean the store cannot be written.
 _STORE_FAULTS = (
     ("no space left", _FULL), ("disk is full", _FULL), ("disk quota", _FULL),
     ("read-only file system", _READ_ONLY), ("readonly database", _READ_ONLY),
     ("permission denied", _READ_ONLY), ("operation not permitted", _READ_ONLY),
     ("unable to open database file", _READ_ONLY),
-    ("max retries exceeded", "unreachable"), ("connection refused", "unreachable"),
-    ("failed to establish a new connection", "unreachable"), ("connectionerror", "unreachable"),
-    ("remotedisconnected", "unreachable"), ("connection aborted", "unreachable"),
+    ("max retries exceeded", UNREACHABLE), ("connection refused", UNREACHABLE),
+    ("failed to establish a new connection", UNREACHABLE), ("connectionerror", UNREACHABLE),
+    ("remotedisconnected", UNREACHABLE), ("connection aborted", UNREACHABLE),
 )
+
+
+
+def store_fault(exc: BaseException) -> tuple[str, str] | None:
+    """What kept ``exc``'s write from the store, if a store fault: ``(kind, detail)`` with kind
+    ``"no space left on the disk"``, ``"read-only"`` or ``"unreachable"``; None otherwise."""
+    import errno
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _FULL, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _READ_ONLY, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        text = f"{type(e).__name__}: {e}".lower()
+        kind = next((k for words, k in _STORE_FAULTS if words in text), None)
+        if kind:
+            return kind, (str(e).splitlines()[0][:300] if str(e) else type(e).__name__)
+    return None
 
 
 def store_error(exc: BaseException, doing: str = "record the run") -> TrackingError | None:
@@ -232,25 +256,10 @@ def store_error(exc: BaseException, doing: str = "record the run") -> TrackingEr
         exc: The error (its causes are read too).
         doing: What could not be done, for the message ("start the run").
     """
-    import errno
-
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    kind, detail = None, str(exc)
-    for e in chain:
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            kind, detail = _FULL, f"{e.strerror}: {e.filename}" if e.filename else str(e)
-        elif isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            kind, detail = _READ_ONLY, f"{e.strerror}: {e.filename}" if e.filename else str(e)
-        else:
-            text = f"{type(e).__name__}: {e}".lower()
-            kind = next((k for words, k in _STORE_FAULTS if words in text), None)
-            if kind:
-                detail = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
-        if kind:
-            break
+    fault = store_fault(exc)
+    if fault is None:
+        return None
+    kind, detail = fault
     uri = tracking_uri()
     if kind == _FULL:
         return TrackingError(f"Cannot {doing}: there is no space left on the disk of the MLflow "
@@ -259,7 +268,7 @@ def store_error(exc: BaseException, doing: str = "record the run") -> TrackingEr
         return TrackingError(f"Cannot {doing}: the MLflow store at {uri!r} is read-only "
                              f"({detail}). Make mlruns/ writable, or point MLFLOW_TRACKING_URI "
                              "at a writable store, then try again.")
-    if kind == "unreachable":
+    if kind == UNREACHABLE:
         return TrackingError(f"Cannot {doing}: the MLflow tracking server at {uri!r} stopped "
                              f"answering ({detail}). Check that it is running, then try again.")
     return None
@@ -276,12 +285,13 @@ def check_artifacts_writable(exp_id: str) -> None:
     from urllib.request import url2pathname
 
     location = client().get_experiment(exp_id).artifact_location or ""
-    if location.startswith("file:"):
+    scheme = urlparse(location).scheme
+    if scheme == "file":
         folder = Path(url2pathname(urlparse(location).path))
-    elif "://" not in location and location:
+    elif scheme == "" and location:
         folder = Path(location)
     else:
-        return  # a tracking server or a bucket: its own business
+        return  # a tracking server (mlflow-artifacts:) or a bucket: its own business
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".dlx-write-check-") as probe:
@@ -396,7 +406,9 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(), **tags}
+    # Tag values as text: a tracking server's client refuses numbers (rows, columns).
+    all_tags = {k: str(v) for k, v in {TAG_WORKER_PID: os.getpid(), TAG_HOST: socket.gethostname(),
+                                       TAG_EXECUTOR: "local", **tags}.items()}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     try:

@@ -34,20 +34,32 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
 
     columns = [NONE, *map(str, df.columns)]
     current = generator_target()
+    images = state.get(state.DATA_KIND) == "image" and "image" in entry.kinds
+    noun = "images" if images else "rows"
     target = st.selectbox(
-        "Target (optional)", columns, key="gen_target_choice",
+        "Label (optional)" if images else "Target (optional)", columns, key="gen_target_choice",
         index=columns.index(current) if current in columns else 0,
-        help="Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
+        help="The generator learns each class and can be asked for images of one (more of a "
+             "rare class); the report checks that a classifier reads them as that class. "
+             "(none): unlabelled images." if images else
+             "Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
              "measures how well a model trained on synthetic rows predicts it. (none): neither.")
     values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == entry.name else {}
+    synth = entry.build(entry.config_cls())
+    # A one-pass synthesizer (the copula) has no epochs or batches: not offered, values kept.
+    one_pass = not getattr(synth, "iterative", True)
+    moot = {"epochs", "batch_size"} if one_pass else set()
+    current = state.get(state.GEN_TRAIN_CONFIG)
     left, right = st.columns(2)
     with left:
         st.markdown("**Generator**")
         raw_model = config_widgets(entry.config_cls, values, key=f"model.{entry.name}")
     with right:
         st.markdown("**Training**")
-        raw_train = config_widgets(GenerativeTrainConfig, state.get(state.GEN_TRAIN_CONFIG),
-                                   key="gen_train")
+        if one_pass:
+            st.caption("Fits in one pass over the training rows: no epochs or batches.")
+        raw_train = config_widgets(GenerativeTrainConfig, current, key="gen_train", skip=moot)
+        raw_train.update({k: current[k] for k in moot if k in current})
     with shown_errors("Checking the hyperparameters"):
         model_cfg = to_config(entry.config_cls, raw_model)
         train_cfg = to_config(GenerativeTrainConfig, raw_train)
@@ -56,10 +68,28 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         state.put(state.GEN_TRAIN_CONFIG, dataclasses.asdict(train_cfg))
         state.put(state.GEN_TARGET, "" if target == NONE else target)
         held = int(round(len(df) * train_cfg.holdout_size))
-        st.markdown(f"**Generator** · learns from {len(df) - held:,} rows; {held:,} held-out rows "
-                    "are never seen and anchor the privacy and utility figures · "
-                    + (f"conditioned on `{target}`" if target != NONE else "no target"))
+        n_train = len(df) - held
+        st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
+                    "are never seen and anchor the privacy "
+                    + ("figures" if images else "and utility figures") + " · "
+                    + (f"conditioned on `{target}`" if target != NONE else
+                       "no label" if images else "no target")
+                    + _batch_note(synth, n_train, train_cfg.batch_size))
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+
+
+def _batch_note(synth: Any, n_train: int, batch_size: int) -> str:
+    """Where a network fits in smaller batches than asked, the batch it uses and why."""
+    from dl_core.generation.neural import NeuralSynthesizer, effective_batch
+
+    if not isinstance(synth, NeuralSynthesizer):
+        return ""
+    batch = effective_batch(n_train, batch_size, synth.MIN_BATCH)
+    if batch >= batch_size:
+        return ""
+    return (f" · batches of **{batch:,}** rows, not {batch_size:,}: a network's batch is cut "
+            f"to a tenth of the training rows (at least {synth.MIN_BATCH}), so a small table "
+            "still gets enough steps an epoch")
 
 
 def generator_runs(df: pd.DataFrame) -> pd.DataFrame:
@@ -74,8 +104,8 @@ def choose_generator(df: pd.DataFrame) -> str | None:
     """A generator run picked by the user (the latest first), or None when there is none."""
     runs = generator_runs(df)
     if runs.empty:
-        st.info("No generator has been trained yet: on the Model page pick a generator for "
-                "tables (tvae, ctgan or copula), then train it.")
+        st.info("No generator has been trained yet: on the Model page pick a generator (for "
+                "tables tvae, ctgan or copula; for images conv_vae or dcgan), then train it.")
         st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
@@ -205,6 +235,12 @@ def generation_summary(run_id: str) -> None:
     report = tracking.load_json(run_id, REPORT_FILE)
     if not report:
         st.info("This run has no logged report (it may have failed before sampling).")
+        return
+    if report.get("kind") == "image":
+        from ui.generate_images import image_headline, logged_grid
+
+        logged_grid(run_id)
+        image_headline(report)
         return
     headline(report)
 

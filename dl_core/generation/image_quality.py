@@ -131,6 +131,19 @@ def image_report(train_df: pd.DataFrame, synthetic_df: pd.DataFrame, holdout_df:
                         ("held-out", holdout_df)):
         if len(frame) < 2:
             raise DataError(f"The image report needs at least 2 {name} images; got {len(frame)}.")
+    import sklearn.neighbors  # noqa: F401 - loads OpenMP first, so the limit below applies to it
+    import sklearn.neural_network  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    # One thread, as the table report: these matrices are small, and on two busy cores threaded
+    # BLAS and OpenMP contend (an SVD of a class's images: 3 s threaded, 0.03 s on one thread).
+    with threadpool_limits(limits=1):
+        return _image_report(train_df, synthetic_df, holdout_df, table, seed, classifier_df)
+
+
+def _image_report(train_df: pd.DataFrame, synthetic_df: pd.DataFrame, holdout_df: pd.DataFrame,
+                  table: ImageTable, seed: int,
+                  classifier_df: pd.DataFrame | None) -> dict[str, Any]:
     x_train, y_train = table.arrays(train_df)
     x_synth, y_synth = table.arrays(synthetic_df)
     x_hold, y_hold = table.arrays(holdout_df)

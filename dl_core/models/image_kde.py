@@ -76,7 +76,7 @@ class ClassSpace:
         self.mean = images.mean(axis=0)
         centred = images - self.mean
         d = max(1, min(n_components, len(images) - 1, images.shape[1]))
-        self.components = np.linalg.svd(centred, full_matrices=False)[2][:d]
+        self.components = principal_axes(centred, d)
         self.codes = centred @ self.components.T
 
     @property
@@ -102,17 +102,21 @@ class ImageKDE(ImageSynthesizer):
     def fit_arrays(self, x: np.ndarray, y: np.ndarray | None, *, epochs: int, batch_size: int,
                    seed: int, on_epoch: Callable[[int, dict[str, float]], None] | None,
                    stop: threading.Event | None) -> dict[str, list[float]]:
+        from threadpoolctl import threadpool_limits
+
         flat = x.reshape(len(x), -1).astype(np.float64)
         y = np.zeros(len(flat), dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
         if len(flat) < 2:
             raise DataError(f"image_kde needs at least 2 training images; got {len(flat)}.")
         logs: dict[str, float] = {}
-        if self.cfg.width > 0:
-            multiple = float(self.cfg.width)
-        else:
-            multiple, logs = self._choose_multiple(flat, y, seed)
-        self.spaces = self._spaces(flat, y)
-        self.widths = widths(self.spaces, flat, multiple)
+        # Small matrices: one BLAS thread (threads contend on two busy cores; see image_quality).
+        with threadpool_limits(limits=1):
+            if self.cfg.width > 0:
+                multiple = float(self.cfg.width)
+            else:
+                multiple, logs = self._choose_multiple(flat, y, seed)
+            self.spaces = self._spaces(flat, y)
+            self.widths = widths(self.spaces, flat, multiple)
         self.multiple = multiple
         logs = {"width": multiple, **logs}
         if on_epoch is not None:
@@ -209,6 +213,24 @@ class ImageKDE(ImageSynthesizer):
                 space.codes = arrays[f"codes_{k}"]
                 synth.spaces[k] = space
         return synth
+
+
+def principal_axes(centred: np.ndarray, d: int) -> np.ndarray:
+    """The first ``d`` principal axes (rows, unit length) of centred rows: the eigenvectors of
+    the smaller of the two Gram matrices (a class has fewer images than a 28x28 image has
+    pixels; an SVD of the wide matrix is slower, and much slower on a busy machine)."""
+    n, p = centred.shape
+    if n < p:
+        values, vectors = np.linalg.eigh(centred @ centred.T)
+        order = np.argsort(values)[::-1][:d]
+        keep = order[values[order] > 1e-12 * max(values.max(), 1e-300)]
+        axes = (vectors[:, keep].T @ centred) / np.sqrt(values[keep])[:, None]
+    else:
+        values, vectors = np.linalg.eigh(centred.T @ centred)
+        axes = vectors[:, np.argsort(values)[::-1][:d]].T
+    if len(axes) == 0:  # identical images: any direction (the class's width comes from all)
+        axes = np.eye(1, p)
+    return np.ascontiguousarray(axes)
 
 
 def widths(spaces: dict[int, ClassSpace], flat: np.ndarray, multiple: float) -> dict[int, float]:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from dl_core.config import param, to_params, validate_fields
 from dl_core.errors import DataError
-from dl_core.training.callbacks import METRIC_FLUSH_S
+from dl_core.training.callbacks import MetricBuffer
 from dl_core.training.spec import TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -53,8 +53,12 @@ _MIN_TRAIN_ROWS = 10
 class GenerativeTrainConfig:
     """How a generator is fitted and scored."""
 
-    epochs: int = param(300, min=1, max=10000, help="Passes over the training rows.")
-    batch_size: int = param(500, min=2, max=65536, help="Rows per gradient step.")
+    epochs: int = param(300, min=1, max=10000,
+                        help="Passes over the training rows (ctgan: at least 16 batches each).")
+    batch_size: int = param(
+        500, min=2, max=65536,
+        help="Rows per gradient step. tvae and ctgan cut it to a tenth of the training rows "
+             "(at least 32 rows; ctgan 100, ten pac groups) so a small table gets enough steps.")
     holdout_size: float = param(
         0.3, min=0.05, max=0.5, step=0.05, label="Held-out share",
         help="Share of rows the generator never sees; the privacy and utility figures compare "
@@ -155,21 +159,14 @@ class GenerativeTrainer(Trainer):
         synth = job.entry.build(job.model_cfg)
         epochs = self.epochs(job)
         started = time.perf_counter()
-        state = {"flushed": started, "pending": [], "epoch": 0, "preview_s": 0.0}
+        state = {"epoch": 0, "preview_s": 0.0}
         every = max(1, epochs // 10)
-
-        def flush() -> None:
-            if state["pending"]:
-                tracking.log_metric_steps(run_id, state["pending"])
-                state["pending"] = []
-            state["flushed"] = time.perf_counter()
+        metrics = MetricBuffer(run_id)
 
         def on_epoch(epoch: int, logs: dict[str, float]) -> None:
             logs = {k: float(v) for k, v in logs.items()}
             state["epoch"] = epoch
-            state["pending"].append((epoch, logs))
-            if time.perf_counter() - state["flushed"] >= METRIC_FLUSH_S:
-                flush()
+            metrics.add(epoch, logs)
             elapsed = time.perf_counter() - started
             job.report({"type": "epoch", "epoch": epoch, "epochs": epochs, "logs": logs,
                         "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
@@ -177,6 +174,7 @@ class GenerativeTrainer(Trainer):
                 began = time.perf_counter()
                 if is_image(synth):
                     self._preview_grid(job, synth, epoch, cfg.seed)
+                    state["grid_epoch"] = epoch
                 else:
                     self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
@@ -184,7 +182,7 @@ class GenerativeTrainer(Trainer):
         history = synth.fit(data.train, condition_columns=data.condition_columns,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                             on_epoch=on_epoch, stop=job.stop)
-        flush()
+        metrics.close()
         # The Train page's previews are not the fit: fit_seconds compares with other libraries.
         fit_seconds = time.perf_counter() - started - state["preview_s"]
         status = "KILLED" if job.stop.is_set() else "FINISHED"
@@ -198,6 +196,8 @@ class GenerativeTrainer(Trainer):
         report = score(data.train, synthetic, data.holdout, data.target, cfg.seed, synth=synth)
         job.report({"type": "samples", "epoch": epochs_run,
                     "rows": preview_rows(synthetic.head(PREVIEW_ROWS))})
+        if is_image(synth) and state.get("grid_epoch") != epochs_run:  # the grid it ended with
+            self._preview_grid(job, synth, epochs_run, cfg.seed)
         metrics = {**report_metrics(report), "fit_seconds": fit_seconds,
                    "sample_seconds": sample_seconds}
         tracking.log_metrics(run_id, {**metrics, "epochs_run": epochs_run})

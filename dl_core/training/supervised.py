@@ -137,7 +137,7 @@ class SupervisedTrainer(Trainer):
 
     def fit(self, job: TrainingJob, data: Any) -> Fitted:
         """Build, compile and fit the entry's model; early stopping restores the best weights."""
-        from dl_core.backend import build_lock, keras
+        from dl_core.backend import build_lock, distribution_scope, keras
 
         k, spec, cfg = keras(), job.spec, job.train_cfg
         activation, loss, metrics = output_head(spec.task)
@@ -145,11 +145,14 @@ class SupervisedTrainer(Trainer):
         if spec.task == "regression":
             metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
             target_scale = float(data.target.std)
-        with build_lock():  # a summary built meanwhile in the worker must not shift the seed
-            k.utils.set_random_seed(cfg.seed)
-            model = job.entry.build(job.model_cfg, data.input_shape, data.target.n_outputs,
-                                    activation)
-        model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
+        # More than one GPU: the model and its optimizer are mirrored on them (built and
+        # compiled in the strategy's scope); fit then splits every batch across them.
+        with distribution_scope(spec.gpus):
+            with build_lock():  # a summary built meanwhile in the worker must not shift the seed
+                k.utils.set_random_seed(cfg.seed)
+                model = job.entry.build(job.model_cfg, data.input_shape,
+                                        data.target.n_outputs, activation)
+            model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
         callbacks = [make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
                                             target_scale), terminate_on_nan()]
         if cfg.patience > 0:
