@@ -3,9 +3,10 @@
 Each training job is one Ray task asking for the GPUs its spec names (``JobSpec.gpus``; by
 default one where the cluster has GPUs, else none). A sweep's trials are started together and
 Ray runs as many side by side as the cluster has room for. Progress and Stop travel through a
-small actor (:class:`dl_core.ray_bus.Bus`): a task pushes its events there and polls its stop flag; the caller
-pulls the events and relays them to its ``report`` exactly as a local run reports them, so the
-pages, the CLI and MLflow see the same jobs and runs, tagged ``dlx.executor=ray``.
+small actor (:class:`dl_core.ray_bus.Bus`): a task pushes its events there and polls its stop
+flag; the caller pulls the events and relays them to its ``report`` exactly as a local run
+reports them, so the pages, the CLI and MLflow see the same jobs and runs, tagged
+``dlx.executor=ray``.
 
 ``RAY_ADDRESS`` names an existing cluster; without it a Ray instance is started on this
 machine. The cluster's nodes need this project's requirements; the code itself travels with
@@ -67,8 +68,8 @@ def connect() -> Any:
     from dl_core import tracking
 
     ray = _ray()
-    tracking.ensure_store()  # the schema is created once, here, before any task writes
     if not ray.is_initialized():
+        tracking.ensure_store()  # the schema is created here, before any task writes
         # This package travels with the job (Ray ships a copy to the cluster), so the nodes
         # need only the requirements installed.
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
