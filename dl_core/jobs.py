@@ -66,6 +66,8 @@ class JobState:
     # Generators: a few fresh rows from the latest preview, and the epoch they come from.
     samples: list[dict[str, Any]] = field(default_factory=list)
     samples_epoch: int = 0
+    # Image generators: the latest grid from fixed noise ({"png": base64, "epoch", "row_labels"}).
+    grid: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -104,6 +106,8 @@ def apply_event(job: JobState, event: dict[str, Any]) -> None:
             job.history.setdefault(key, []).append(value)
     elif kind == "samples":
         job.samples, job.samples_epoch = event["rows"], event["epoch"]
+    elif kind == "image_grid":
+        job.grid = {k: event.get(k) for k in ("png", "epoch", "row_labels")}
     elif kind == "evaluating" and job.kind != "sweep":
         job.status = "evaluating"
     elif kind == "finished":
@@ -192,15 +196,32 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample ``n`` rows from a generator run away from the caller's process, score them and
         record the generation as an MLflow run (:func:`dl_core.generation.generate.generate`).
+        ``counts`` (``{class: images}``, image generators) replaces ``n`` and ``condition``.
 
         Returns:
             The synthetic rows and the report (its ``run_id`` is the generation's run).
 
         Raises:
             DataError: if the run is not a generator or the condition cannot be met.
+        """
+
+    @abc.abstractmethod
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of an image generator's latent space, computed where the generator loads
+        (:mod:`dl_core.generation.latent`): ``view="map"``, ``"interpolate"`` (``a``, ``b``:
+        training row positions, ``steps``) or ``"plane"`` (``label``).
+
+        Returns:
+            The view's answer (JSON-able; images packed with
+            :func:`dl_core.generation.latent.pack`).
+
+        Raises:
+            DataError: if the run has no latent space or the request does not fit it.
         """
 
     @abc.abstractmethod
@@ -297,7 +318,8 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "latent",
+                                           "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -485,6 +507,7 @@ class LocalExecutor(Executor):
 
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample a generator run in the worker (see :meth:`Executor.generate`)."""
         from dl_core.paths import app_home
@@ -496,10 +519,18 @@ class LocalExecutor(Executor):
         try:
             answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
                                 "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "counts": {str(k): int(v) for k, v in (counts or {}).items()},
                                 "out_path": str(out_path)}, timeout, "The generation")
             return pd.read_parquet(out_path), dict(answer["report"])
         finally:
             out_path.unlink(missing_ok=True)
+
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of a generator's latent space, from the worker (see :meth:`Executor.latent`)."""
+        answer = self._ask({"cmd": "latent", "job_id": uuid.uuid4().hex[:12], "run_id": run_id,
+                            "view": view, **params}, timeout, "The latent explorer")
+        return dict(answer["answer"])
 
     def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                 n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:
