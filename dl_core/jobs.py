@@ -32,6 +32,8 @@ from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
+#: Seconds the server keeps trying to record a failed job's run while the store does not answer.
+RECORD_RETRY_S = 600.0
 #: Where jobs run, chosen by ``$DLX_EXECUTOR``: this machine's warm worker, or a Ray cluster.
 EXECUTORS = ("local", "ray")
 
@@ -334,31 +336,59 @@ class LocalExecutor(Executor):
                 self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
             elif kind == "finished":
                 self._epochs.pop(job.job_id, None)  # the worker wrote every epoch
-            if kind in ("failed", "killed"):
-                # The worker may have failed before its batched write (an error inside fit).
-                unwritten = self._epochs.pop(job.job_id, None)
-            else:
-                unwritten = None
-        if unwritten is not None:
+            settle = None
+            if kind == "trial_finished" and job.job_id in self._epochs:
+                run_id, epochs = self._epochs.pop(job.job_id)
+                if event.get("status") == "FAILED":  # it may have failed inside fit
+                    settle = (run_id, epochs, [], "FAILED", None)
+            elif kind in ("failed", "killed"):
+                # The worker may have failed before its batched write (an error inside fit),
+                # or could not end its run (a tracking server away): the server sees to both.
+                run_id, epochs = self._epochs.pop(job.job_id, (None, []))
+                if kind == "failed":
+                    ends = [r for r in dict.fromkeys([job.run_id, run_id]) if r]
+                    settle = (run_id, epochs, ends, "FAILED", job.error)
+        if settle is not None:
             # Off the reader thread: a store that does not answer must not hold up the events.
-            threading.Thread(target=self._write_epochs, args=unwritten, name="epochs",
-                             daemon=True).start()
+            threading.Thread(target=self._settle, args=settle, name="settle", daemon=True).start()
 
     @staticmethod
-    def _write_epochs(run_id: str | None, epochs: list[tuple[int, dict[str, float]]]) -> None:
-        """Write the epochs of ``run_id`` that the worker did not (best effort: the store may be
-        what failed)."""
+    def _settle(run_id: str | None, epochs: list[tuple[int, dict[str, float]]],
+                ends: list[str], status: str, error: str | None,
+                retry_s: float = RECORD_RETRY_S, only_running: bool = True) -> None:
+        """Write the epochs of ``run_id`` the worker did not, and end ``ends`` as ``status``
+        (with ``only_running``, those the worker could not end: its error.txt stays).
+
+        While the store does not answer (a tracking server restarting) this retries for
+        ``retry_s`` seconds, so the runs end in a true state once it is back; any other failure
+        is given up at once (the store may be what failed).
+        """
         from dl_core import tracking
 
+        def end(rid: str) -> None:
+            if not only_running or tracking.get_run(rid).info.status == "RUNNING":
+                tracking.end_run(rid, status, error=error)
+
+        steps = [lambda r=rid: end(r) for rid in ends]
         if run_id and epochs:
-            try:
-                tracking.log_missing_steps(run_id, epochs)
-            except Exception:
-                pass
+            steps.insert(0, lambda: tracking.log_missing_steps(run_id, epochs))
+        deadline, delay = time.monotonic() + retry_s, 1.0
+        while True:
+            waiting = []
+            for step in steps:
+                try:
+                    step()
+                except Exception as exc:
+                    fault = tracking.store_fault(exc)
+                    if fault is not None and fault[0] == tracking.UNREACHABLE:
+                        waiting.append(step)  # may come back: tried again below
+            if not waiting or time.monotonic() >= deadline:
+                return
+            steps = waiting
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
 
     def _worker_died(self, code: int) -> None:
-        from dl_core import tracking
-
         for answered, answer in list(self._waiters.values()):
             answer.update(type="failed", error=f"The worker stopped before it answered (exit "
                                                f"code {code}); it may have run out of memory.")
@@ -383,12 +413,9 @@ class LocalExecutor(Executor):
         for job in orphans:
             # What the user saw is the record: the epochs the worker had not written yet.
             run_id, epochs = unwritten[job.job_id]
-            self._write_epochs(run_id, epochs)
-            for rid in {job.run_id, run_id} - {None}:  # a sweep: its parent and current trial
-                try:
-                    tracking.end_run(rid, status, error=job.error)
-                except Exception:
-                    pass
+            ends = [r for r in dict.fromkeys([job.run_id, run_id]) if r]  # a sweep: both runs
+            # At once (shutdown waits for this); a store that does not answer: no retries.
+            self._settle(run_id, epochs, ends, status, job.error, retry_s=0.0, only_running=False)
         if not closing and (was_used or orphans):
             # A fresh worker, warm before the next Train (one that dies before it is ready is
             # not restarted here: that would loop).
