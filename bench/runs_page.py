@@ -100,7 +100,7 @@ def main() -> None:
     from streamlit.testing.v1 import AppTest
 
     def render() -> tuple[AppTest, float]:
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
         at.run()
         t0 = time.perf_counter()
         at.switch_page("app_pages/runs.py").run()
