@@ -16,8 +16,13 @@ $(VENV)/.installed: requirements.txt requirements-$(TF_BUILD).txt
 	$(PY) -m pip install -q -r requirements-$(TF_BUILD).txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+# Tests need Ray too: the Ray executor's tests start a single-node cluster.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-ray.txt
+	touch $@
+
+$(VENV)/.installed-ray: $(VENV)/.installed requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-ray.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,7 +38,8 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-run: install
+# DLX_EXECUTOR=ray (training on a Ray cluster) needs Ray installed as well.
+run: install $(if $(filter ray,$(DLX_EXECUTOR)),$(VENV)/.installed-ray)
 	$(PY) -m streamlit run streamlit_app.py
 
 test: install-dev browser postgres

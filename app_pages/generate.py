@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dl_core.generation.export import to_safe_csv
+from dl_core.export import to_safe_csv
 from dl_core.generation.generate import MAX_ROWS
 from ui import generate as ui_gen
 from ui.errors import shown_errors

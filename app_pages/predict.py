@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dl_core.export import to_safe_csv
 from ui import predict as ui_predict
 from ui.errors import shown_errors
 from ui.loaders import parse_csv
@@ -30,7 +31,7 @@ with shown_errors("Predicting"):
     st.success(f"Predicted {len(table):,} rows with run `{run_id[:8]}`.")
     st.dataframe(table.head(500), hide_index=True, key="predict_preview")
     st.download_button(
-        "Download predictions (CSV)", table.to_csv(index=False).encode(),
+        "Download predictions (CSV)", to_safe_csv(table),
         file_name=f"predictions-{run_id[:8]}-{ui_predict.stamp()}.csv", mime="text/csv",
         key="predict_download", on_click="ignore",
     )

@@ -6,7 +6,13 @@ from ui import state
 from ui.errors import shown_errors
 from ui.jobs import STATUS_ICON, live_job
 from ui.loaders import executor
-from ui.modeling import generator_target, is_generator, job_spec, restore_job_data
+from ui.modeling import (
+    fits_in_one_pass,
+    generator_target,
+    is_generator,
+    job_spec,
+    restore_job_data,
+)
 
 st.title("Train")
 ex = executor()
@@ -31,9 +37,11 @@ else:
     if is_generator(arch):
         train_cfg, gen_target = state.get(state.GEN_TRAIN_CONFIG), generator_target()
         what = "rows" + (f" conditioned on `{gen_target}`" if gen_target else "")
-    st.markdown(f"**{ds['name']}** {what} with `{arch}` · "
-                f"{train_cfg.get('epochs', 'default')} epochs max, batch "
-                f"{train_cfg.get('batch_size', 'default')} · change them on the Model page.")
+    how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch "
+           f"{train_cfg.get('batch_size', 'default')} · change them on the Model page")
+    if fits_in_one_pass(arch):
+        how = "fits in one pass over the training rows (no epochs or batches)"
+    st.markdown(f"**{ds['name']}** {what} with `{arch}` · {how}.")
     busy = job_id is not None and ex.progress(job_id).active
     if st.button("Train", type="primary", disabled=busy, key="train"):
         with shown_errors("Starting training"):

@@ -297,6 +297,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the CSVs, then score every sample there")
     parser.add_argument("--score", type=Path, metavar="DIR",
                         help="only score every sample file under DIR (after bench/sdv_peers.py)")
+    parser.add_argument("--no-score", action="store_true",
+                        help="with --out: write the samples only (score later with --score; "
+                             "lets SDV's fits interleave with ours table by table)")
     parser.add_argument("--peer-venv", type=Path, default=PEER_VENV,
                         help="SDV environment holding the packaged tables' files")
     args = parser.parse_args()
@@ -337,7 +340,7 @@ def main() -> None:
             report = synthesis_report(train, rows, holdout, target=target, ceiling=False,
                                       seed=args.seed)
             print_row(name, model, figures_of(report, model, fit_s, sample_s, len(train)))
-    if args.out:
+    if args.out and not args.no_score:
         score_folder(args.out)
     print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end, {os.cpu_count()} cores")
 

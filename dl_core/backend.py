@@ -7,10 +7,12 @@ does that; the web server never loads TensorFlow (docs/architecture.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from types import ModuleType
+from typing import Any
 
 # Keras draws the default seed of every initializer and dropout layer from Python's global
 # random generator while a model is built. The worker builds a summary model in one thread while
@@ -74,3 +76,37 @@ def device_summary() -> str:
         return "GPU: " + ", ".join(names)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"CPU ({cores} cores)"
+
+
+def mirrored_devices(gpus: int | None, available: Sequence[str]) -> list[str] | None:
+    """The devices a job asking for ``gpus`` GPUs trains on together, or None for one device.
+
+    One GPU or none (or no request) is TensorFlow's default placement; more than one mirrors
+    the model on the first ``gpus`` of ``available`` (``tf.distribute.MirroredStrategy``: each
+    batch is split across them and the gradients summed).
+
+    Raises:
+        ConfigError: if the job asks for more GPUs than ``available`` lists.
+    """
+    from dl_core.errors import ConfigError
+
+    if gpus is None or gpus <= 1:
+        return None
+    if gpus > len(available):
+        raise ConfigError(
+            f"The job asks for {gpus} GPUs but this machine has {len(available)}"
+            f"{' (' + ', '.join(available) + ')' if available else ''}; ask for fewer "
+            "(gpus=0 trains on the CPU).")
+    return list(available[:gpus])
+
+
+def distribution_scope(gpus: int | None) -> Any:
+    """The scope a model is built and compiled in for a job asking for ``gpus`` GPUs: a
+    ``MirroredStrategy`` over them when more than one, else nothing (see
+    :func:`mirrored_devices`); Keras then fits, evaluates and saves it as usual."""
+    if gpus is None or gpus <= 1 or keras().backend.backend() != "tensorflow":
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    devices = mirrored_devices(gpus, [d.name for d in tf.config.list_logical_devices("GPU")])
+    return tf.distribute.MirroredStrategy(devices).scope()

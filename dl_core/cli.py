@@ -105,6 +105,7 @@ def _job_spec(args: argparse.Namespace):
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target, task=task,
         arch=arch, data_kind=kind.name, options=options, model_config=model_opts,
         train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
+        gpus=args.gpus,
     )
 
 
@@ -141,17 +142,25 @@ def _generator_spec(args: argparse.Namespace, path: Path):
     train_opts = {k: v for k, v in options.items() if k in train_fields}
     if args.epochs is not None:
         train_opts["epochs"] = str(args.epochs)
+    # A generator learns one kind: tables (tvae, ctgan, copula) or pixel CSVs (image_kde...).
+    kind = args.kind or ("tabular" if "tabular" in entry.kinds else sorted(entry.kinds)[0])
     return build_job_spec(
         dataset_path=str(path.resolve()), dataset_name=path.stem, target=args.target or "",
-        task=GENERATION_TASK, arch=args.arch, data_kind="tabular",
+        task=GENERATION_TASK, arch=args.arch, data_kind=kind,
+        options={"image_shape": args.image_shape} if kind == "image" else None,
         model_config={k: v for k, v in options.items() if k in model_fields},
         train_config=train_opts, experiment=args.experiment, exclude=tuple(args.exclude or ()),
+        gpus=args.gpus,
     )
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from dl_core.training import run_training
+    from dl_core.jobs import executor_name
 
+    if executor_name() == "ray":  # DLX_EXECUTOR=ray: the job is a task on the Ray cluster
+        from dl_core.ray_jobs import run_training
+    else:
+        from dl_core.training import run_training
     spec = _job_spec(args)
 
     def report(event: dict[str, Any]) -> None:
@@ -173,10 +182,16 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from typing import get_type_hints
 
     from dl_core.compare import check_selection_metric
+    from dl_core.jobs import executor_name
     from dl_core.models import get_model
     from dl_core.sweeps import SweepSpec, parse_axis, run_sweep
     from dl_core.training import TrainConfig
 
+    runner = None
+    if executor_name() == "ray":  # DLX_EXECUTOR=ray: the trials are tasks on the Ray cluster
+        from dl_core.ray_jobs import RayTrials
+
+        runner = RayTrials()
     if _is_generator(args.arch):
         raise ConfigError(f"Sweeps tune supervised models; --arch {args.arch} is a generator "
                           "(train it with `train`, compare runs on the Runs page).")
@@ -209,7 +224,7 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
             print(f"trial {event['trial']} {event['status']} {args.metric}={event['value']} "
                   f"(best so far: trial {best.get('trial')}, {best.get('value')})", file=sys.stderr)
 
-    result = run_sweep(spec, report=report)
+    result = run_sweep(spec, report=report, runner=runner)
     return {"run_id": result.run_id, "status": result.status, "metric": args.metric,
             "best": result.best, "trials": result.trials,
             # Reported only: the best trial was chosen on the validation metric above.
@@ -220,6 +235,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core import tracking
     from dl_core.compare import check_selection_metric, find_best_run, prediction_table
     from dl_core.data.loading import read_csv
+    from dl_core.export import write_safe_csv
 
     if args.metric is not None:
         check_selection_metric(args.metric)
@@ -234,7 +250,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     predictor = tracking.load_predictor(run_id)
     predictions = predictor.predict(df, threshold=args.threshold)  # None: the run's saved one
     out = Path(args.out)
-    prediction_table(df, predictions).to_csv(out, index=False)
+    write_safe_csv(prediction_table(df, predictions), out)  # input text cells may be formulas
     for note in predictor.notes:
         print(f"note: {note}", file=sys.stderr)
     out_json = {"run_id": run_id, "rows": len(predictions), "out": str(out.resolve()),
@@ -244,8 +260,13 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return out_json
 
 
+#: The figures ``generate`` prints for an image generator: fidelity never without privacy.
+IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "precision", "recall",
+                 "copies", "memorisation_ratio")
+
+
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
-    from dl_core.generation.export import to_safe_csv
+    from dl_core.export import to_safe_csv
     from dl_core.generation.generate import generate
 
     out = Path(args.out)
@@ -256,11 +277,12 @@ def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     out.write_bytes(to_safe_csv(rows))
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)
-    figures = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
-               "dcr_closer_to_train")
+    figures = IMAGE_FIGURES if report.get("kind") == "image" else (
+        "quality", "column_shapes", "column_pairs", "diagnostic", "copies",
+        "dcr_closer_to_train")
     result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
               "out": str(out.resolve()), **{k: report[k] for k in figures}}
-    if report.get("target"):
+    if report.get("target") and "tstr_ratio" in report:  # tables with a target (not images)
         result["tstr_ratio"] = report["tstr_ratio"]
     return result
 
@@ -298,6 +320,9 @@ def _add_job_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exclude", action="append", metavar="COLUMN",
                    help="A column not to use as a feature (repeatable).")
     p.add_argument("--experiment", help="MLflow experiment (default: the file's name).")
+    p.add_argument("--gpus", type=int, default=None,
+                   help="GPUs the job asks for (DLX_EXECUTOR=ray reserves them; more than one "
+                        "trains on them together). Default: one where there is a GPU, else 0.")
     p.add_argument("--quiet", action="store_true", help="No progress lines on stderr.")
 
 

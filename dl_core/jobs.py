@@ -10,6 +10,7 @@ page or closing the tab never kills a job. Another executor (Ray, a queue) imple
 from __future__ import annotations
 
 import abc
+import atexit
 import copy
 import json
 import os
@@ -19,17 +20,20 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dl_core.errors import DataError, TrainingError
+from dl_core.errors import ConfigError, DataError, TrainingError
 from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
+#: Where jobs run, chosen by ``$DLX_EXECUTOR``: this machine's warm worker, or a Ray cluster.
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -64,6 +68,49 @@ class JobState:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+def apply_event(job: JobState, event: dict[str, Any]) -> None:
+    """Fold one progress event (``started``, ``epoch``, ``trial_finished``...) into ``job``.
+
+    Every executor feeds its jobs' events through here, so the pages see the same states
+    whether a job ran in the local worker or on a cluster.
+    """
+    kind = event.get("type")
+    if kind == "started":
+        job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
+    elif kind == "sweep_started":
+        job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
+    elif kind == "trial_started":
+        # The live curves follow the current trial.
+        job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
+        job.trials.append({"trial": event["trial"], **event["params"],
+                           "status": "RUNNING", "value": None, "run_id": None})
+    elif kind == "trial_run":
+        job.epochs = event["epochs"]
+        if job.trials:
+            job.trials[-1]["run_id"] = event["run_id"]
+    elif kind == "trial_finished":
+        row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
+        job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+        job.best = event.get("best")
+    elif kind == "epoch":
+        job.epoch, job.epochs = event["epoch"], event["epochs"]
+        job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
+        job.first_epoch_at = job.first_epoch_at or time.time()
+        for key, value in event["logs"].items():
+            job.history.setdefault(key, []).append(value)
+    elif kind == "samples":
+        job.samples, job.samples_epoch = event["rows"], event["epoch"]
+    elif kind == "evaluating" and job.kind != "sweep":
+        job.status = "evaluating"
+    elif kind == "finished":
+        job.status = "killed" if event["status"] == "KILLED" else "finished"
+        job.metrics, job.eta_s = event["metrics"], 0.0
+    elif kind == "failed":
+        job.status, job.error = "failed", event["error"]
+    elif kind == "killed":
+        job.status, job.error = "killed", event.get("error")
 
 
 class Executor(abc.ABC):
@@ -156,7 +203,7 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def shutdown(self) -> None:
-        """Stop the executor's workers; jobs still running end as failed."""
+        """Stop the executor's workers; jobs still running end KILLED with their epochs so far."""
 
     def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
         """Block until the job ends (tests, CLI, benchmarks).
@@ -187,6 +234,15 @@ class LocalExecutor(Executor):
         self._warming = False  # a warmup was sent to the current worker
         # Predictions waiting for the worker's answer: id -> (answered, answer).
         self._waiters: dict[str, tuple[threading.Event, dict[str, Any]]] = {}
+        # Every epoch each active job reported, by job: (run id, [(epoch, logs)]). The worker
+        # writes them to MLflow in batches; if it dies first, these are what the user saw.
+        self._epochs: dict[str, tuple[str | None, list[tuple[int, dict[str, float]]]]] = {}
+        self._reader: threading.Thread | None = None
+        self._closing = False  # shutdown: runs still active end KILLED, not FAILED
+        # The app server exits on SIGTERM (Streamlit stops its loop, then Python's exit runs
+        # atexit): end the worker and record its active runs as KILLED with their epochs.
+        ref = weakref.ref(self)
+        atexit.register(lambda: (ex := ref()) is not None and ex.shutdown())
 
     # -- worker process -------------------------------------------------------------------
     def _ensure_worker(self) -> subprocess.Popen:
@@ -209,7 +265,9 @@ class LocalExecutor(Executor):
                 start_new_session=True,  # Ctrl-C in the server's terminal is the server's
             )
             self._proc = proc
-            threading.Thread(target=self._read, args=(proc,), name="worker-reader", daemon=True).start()
+            self._reader = threading.Thread(target=self._read, args=(proc,), name="worker-reader",
+                                            daemon=True)
+            self._reader.start()
             return proc
 
     def _send(self, msg: dict[str, Any]) -> None:
@@ -245,40 +303,36 @@ class LocalExecutor(Executor):
             job = self._jobs.get(event.get("job_id", ""))
             if job is None:
                 return
-            if kind == "started":
-                job.status, job.run_id, job.epochs = "running", event["run_id"], event["epochs"]
-            elif kind == "sweep_started":
-                job.status, job.run_id, job.n_trials = "running", event["run_id"], event["n_trials"]
-            elif kind == "trial_started":
-                # The live curves follow the current trial.
-                job.trial, job.epoch, job.history, job.eta_s = event["trial"], 0, {}, None
-                job.trials.append({"trial": event["trial"], **event["params"],
-                                   "status": "RUNNING", "value": None, "run_id": None})
-            elif kind == "trial_run":
-                job.epochs = event["epochs"]
-                if job.trials:
-                    job.trials[-1]["run_id"] = event["run_id"]
-            elif kind == "trial_finished":
-                row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
-                job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
-                job.best = event.get("best")
-            elif kind == "epoch":
-                job.epoch, job.epochs = event["epoch"], event["epochs"]
-                job.elapsed_s, job.eta_s = event["elapsed_s"], event["eta_s"]
-                job.first_epoch_at = job.first_epoch_at or time.time()
-                for key, value in event["logs"].items():
-                    job.history.setdefault(key, []).append(value)
-            elif kind == "samples":
-                job.samples, job.samples_epoch = event["rows"], event["epoch"]
-            elif kind == "evaluating" and job.kind != "sweep":
-                job.status = "evaluating"
+            apply_event(job, event)
+            # The epochs the server saw, kept until the worker has written them: a worker that
+            # dies (or fails inside fit) before its batched write loses none of them.
+            if kind in ("started", "trial_run"):
+                self._epochs[job.job_id] = (event["run_id"], [])
+            elif kind == "epoch" and job.job_id in self._epochs:
+                self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
             elif kind == "finished":
-                job.status = "killed" if event["status"] == "KILLED" else "finished"
-                job.metrics, job.eta_s = event["metrics"], 0.0
-            elif kind == "failed":
-                job.status, job.error = "failed", event["error"]
-            elif kind == "killed":
-                job.status, job.error = "killed", event.get("error")
+                self._epochs.pop(job.job_id, None)  # the worker wrote every epoch
+            if kind in ("failed", "killed"):
+                # The worker may have failed before its batched write (an error inside fit).
+                unwritten = self._epochs.pop(job.job_id, None)
+            else:
+                unwritten = None
+        if unwritten is not None:
+            # Off the reader thread: a store that does not answer must not hold up the events.
+            threading.Thread(target=self._write_epochs, args=unwritten, name="epochs",
+                             daemon=True).start()
+
+    @staticmethod
+    def _write_epochs(run_id: str | None, epochs: list[tuple[int, dict[str, float]]]) -> None:
+        """Write the epochs of ``run_id`` that the worker did not (best effort: the store may be
+        what failed)."""
+        from dl_core import tracking
+
+        if run_id and epochs:
+            try:
+                tracking.log_missing_steps(run_id, epochs)
+            except Exception:
+                pass
 
     def _worker_died(self, code: int) -> None:
         from dl_core import tracking
@@ -287,22 +341,39 @@ class LocalExecutor(Executor):
             answer.update(type="failed", error=f"The worker stopped before it answered (exit "
                                                f"code {code}); it may have run out of memory.")
             answered.set()
+        closing = self._closing
+        status = "KILLED" if closing else "FAILED"
         with self._lock:
+            was_used = self.ready.is_set()
             if self._proc is not None and self._proc.poll() is not None:
                 self._proc = None
             orphans = [j for j in self._jobs.values() if j.active]
+            unwritten = {j.job_id: self._epochs.pop(j.job_id, (None, [])) for j in orphans}
             for job in orphans:
-                job.status = "failed"
-                job.error = (
-                    f"The training worker stopped unexpectedly (exit code {code}); it may have "
-                    "run out of memory. Try a smaller batch size or model."
-                )
+                if closing:
+                    job.status, job.error = "killed", "The app stopped while this job was running."
+                else:
+                    job.status = "failed"
+                    job.error = (
+                        f"The training worker stopped unexpectedly (exit code {code}); it may "
+                        "have run out of memory. Try a smaller batch size or model."
+                    )
         for job in orphans:
-            if job.run_id:
+            # What the user saw is the record: the epochs the worker had not written yet.
+            run_id, epochs = unwritten[job.job_id]
+            self._write_epochs(run_id, epochs)
+            for rid in {job.run_id, run_id} - {None}:  # a sweep: its parent and current trial
                 try:
-                    tracking.end_run(job.run_id, "FAILED", error=job.error)
+                    tracking.end_run(rid, status, error=job.error)
                 except Exception:
                     pass
+        if not closing and (was_used or orphans):
+            # A fresh worker, warm before the next Train (one that dies before it is ready is
+            # not restarted here: that would loop).
+            try:
+                self.warm_up()
+            except Exception:
+                pass
 
     # -- public interface -----------------------------------------------------------------
     def warm_up(self) -> None:
@@ -437,11 +508,39 @@ class LocalExecutor(Executor):
             self._waiters.pop(msg["job_id"], None)
 
     def shutdown(self) -> None:
+        """Stop the worker; runs still active end KILLED with every epoch reported so far."""
+        self._closing = True
         with self._lock:
             proc, self._proc = self._proc, None
+            reader = self._reader
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=30)  # it records the active runs once the worker is gone
+
+
+def executor_name() -> str:
+    """The executor ``$DLX_EXECUTOR`` names (``local`` when unset).
+
+    Raises:
+        ConfigError: for another value.
+    """
+    name = (os.environ.get("DLX_EXECUTOR") or "local").strip().lower()
+    if name not in EXECUTORS:
+        raise ConfigError(f"DLX_EXECUTOR must be one of {list(EXECUTORS)}; got {name!r}.")
+    return name
+
+
+def make_executor() -> Executor:
+    """The executor ``$DLX_EXECUTOR`` names: :class:`LocalExecutor`, or
+    ``dl_core.ray_jobs.RayExecutor`` (on the cluster at ``$RAY_ADDRESS``, else one started on
+    this machine)."""
+    if executor_name() == "ray":
+        from dl_core.ray_jobs import RayExecutor
+
+        return RayExecutor()
+    return LocalExecutor()

@@ -48,7 +48,7 @@ def build_job_spec(
     data_kind: str | None = "tabular", options: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None, train_config: dict[str, Any] | None = None,
     exclude: tuple[str, ...] | list[str] = (), experiment: str | None = None,
-    run_name: str | None = None, parent_run_id: str | None = None,
+    run_name: str | None = None, parent_run_id: str | None = None, gpus: int | None = None,
 ) -> JobSpec:
     """A training job from the choices a person made, whoever collected them.
 
@@ -68,6 +68,7 @@ def build_job_spec(
         experiment: MLflow experiment (default: the dataset's name).
         run_name: The run's name (default: a unique one, see ``tracking.unique_run_name``).
         parent_run_id: The sweep a trial belongs to.
+        gpus: GPUs the job asks for (None: the machine's default; see ``JobSpec.gpus``).
 
     Raises:
         ConfigError: on an unknown data kind or option, or options of the wrong type.
@@ -79,7 +80,7 @@ def build_job_spec(
         task=task or "regression", arch=arch, model_config=dict(model_config or {}),
         train_config=dict(train_config or {}), exclude=tuple(exclude or ()),
         experiment=experiment, run_name=run_name, parent_run_id=parent_run_id,
-        data_kind=kind, **_typed_options(kind, dict(options or {})),
+        data_kind=kind, gpus=gpus, **_typed_options(kind, dict(options or {})),
     )
 
 

@@ -238,6 +238,36 @@ def trial_value(result: TrainingResult, metric: str) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
+class TrialRunner:
+    """Where a sweep's trials train: here, one after another, when their turn comes.
+
+    :func:`run_sweep` hands every trial's job to :meth:`start` once the parent run exists,
+    then asks for each :meth:`result` in trial order, so the parent run records the same
+    trials, values and best trial whichever runner trained them. A cluster runner
+    (``dl_core.ray_jobs.RayTrials``) starts them all at :meth:`start` and trains them side by
+    side.
+    """
+
+    #: The ``dlx.executor`` tag of the sweep's parent run.
+    executor = "local"
+
+    def start(self, jobs: list[JobSpec], stop: threading.Event) -> None:
+        self.jobs, self.stop = jobs, stop
+
+    def result(self, trial: int, relay: Reporter) -> TrainingResult:
+        """Trial ``trial``'s (1-based) result; its progress events go to ``relay``.
+
+        Raises:
+            DLExplorerError: if the trial failed.
+        """
+        from dl_core.training import run_training
+
+        return run_training(self.jobs[trial - 1], report=relay, stop=self.stop)
+
+    def close(self) -> None:
+        """Release what the trials still hold (after the last result, a stop or an error)."""
+
+
 @dataclass
 class SweepResult:
     run_id: str
@@ -249,20 +279,27 @@ class SweepResult:
 
 
 def run_sweep(spec: SweepSpec, report: Reporter | None = None,
-              stop: threading.Event | None = None) -> SweepResult:
+              stop: threading.Event | None = None,
+              runner: TrialRunner | None = None) -> SweepResult:
     """Run every trial of a sweep as a child run of one parent run.
 
     Events: ``sweep_started`` (parent run id, trial count), then per trial ``trial_started``,
     its ``epoch`` events, ``trial_finished`` (run id, status, value); finally ``finished``.
 
+    Args:
+        spec: The sweep.
+        report: Receives the events above.
+        stop: When set, the current trial ends KILLED and the rest are skipped.
+        runner: Where the trials train (default: here, one after another).
+
     Raises:
         ConfigError: if the search space is invalid (before any run is created).
     """
     from dl_core import tracking
-    from dl_core.training import run_training
 
     report = report or (lambda event: None)
     stop = stop or threading.Event()
+    runner = runner or TrialRunner()
     combos = trial_params(spec)
     base = spec.base
     higher = not lower_is_better(spec.metric)
@@ -271,7 +308,8 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
               "sweep_metric": spec.metric, "sweep_seed": spec.seed,
               "sweep_space": json.dumps(spec.to_dict()["space"])}
     tags = {tracking.TAG_KIND: "sweep", "task": base.task, "arch": base.arch,
-            "dataset": base.dataset_name, "target": base.target}
+            "dataset": base.dataset_name, "target": base.target,
+            tracking.TAG_EXECUTOR: runner.executor}
     parent = tracking.start_run(base.experiment or base.dataset_name, run_name=spec.name,
                                 params=params, tags=tags)
     name = tracking.run_name(parent)  # unique in the experiment, so its trials' names are too
@@ -281,14 +319,18 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
     best: dict[str, Any] | None = None
     test_figures: dict[int, dict[str, Any]] = {}  # per trial; reported for the best one only
     try:
+        jobs = []
+        for i, combo in enumerate(combos, start=1):
+            model_opts, train_opts = split_options(base, combo)
+            jobs.append(dataclasses.replace(base, model_config=model_opts,
+                                            train_config=train_opts, parent_run_id=parent,
+                                            run_name=f"{name}-trial-{i}"))
+        runner.start(jobs, stop)
         for i, combo in enumerate(combos, start=1):
             if stop.is_set():
                 break
             report({"type": "trial_started", "trial": i, "n_trials": len(combos),
                     "params": combo})
-            model_opts, train_opts = split_options(base, combo)
-            job = dataclasses.replace(base, model_config=model_opts, train_config=train_opts,
-                                      parent_run_id=parent, run_name=f"{name}-trial-{i}")
             row: dict[str, Any] = {"trial": i, **combo}
 
             def relay(event: dict[str, Any], trial: int = i) -> None:
@@ -300,7 +342,7 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
                     report({**event, "trial": trial})
 
             try:
-                result = run_training(job, report=relay, stop=stop)
+                result = runner.result(i, relay)
                 value = trial_value(result, spec.metric)
                 row.update(run_id=result.run_id, status=result.status, value=value)
                 test_figures[i] = dict(result.metrics)
@@ -338,6 +380,8 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
     except BaseException as exc:
         tracking.end_run(parent, "FAILED", error=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        runner.close()
     report({"type": "finished", "run_id": parent, "status": status,
             "metrics": {"best_value": best and best["value"], "trials_run": len(trials)},
             "best_trial_test": best_test})

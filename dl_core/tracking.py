@@ -7,8 +7,11 @@ The default store is ``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlrun
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -24,8 +27,10 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 TAG_KIND = "dlx.kind"  # training | generation | sweep
 TAG_WORKER_PID = "dlx.worker_pid"
 TAG_HOST = "dlx.host"
+TAG_EXECUTOR = "dlx.executor"  # local | ray: where the run trained (dl_core.jobs)
 TAG_ERROR = "dlx.error"
 TAG_THRESHOLD = "dlx.threshold"  # a binary run's saved decision threshold (picked on validation)
+ERROR_FILE = "error.txt"  # a failed run's error message and traceback (an artifact)
 MODEL_NAME = "model"
 FINAL_STATUSES = ("FINISHED", "KILLED", "FAILED")
 
@@ -47,28 +52,256 @@ def _local_artifact_root() -> str | None:
     return None
 
 
-def client():
-    """An ``MlflowClient`` bound to :func:`tracking_uri`."""
+# A write that found SQLite busy is retried for this long before the user hears of it.
+LOCKED_RETRY_S = 30.0
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is SQLite's "database is locked"."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # MLflow wraps SQLAlchemy's error, which wraps sqlite3's
+        if seen is None:
+            return False
+        if "database is locked" in str(seen) or "database table is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retry_locked(fn, *args, **kwargs):
+    """Call ``fn``, retrying with backoff while SQLite says "database is locked".
+
+    Several processes (the server, its worker, CLI runs) write to one SQLite file; a writer
+    that finds it busy is told so at once in some cases (a read transaction upgrading to a
+    write), whatever the busy timeout. A failed statement was rolled back, so it is retried.
+
+    Raises:
+        TrackingError: when the store stayed locked for :data:`LOCKED_RETRY_S`.
+    """
+    deadline = time.monotonic() + LOCKED_RETRY_S
+    delay = 0.05
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not _is_locked(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise TrackingError(
+                    f"The MLflow store at {tracking_uri()!r} stayed busy (locked by another "
+                    f"process) for {LOCKED_RETRY_S:.0f} s; try again in a moment, or use a "
+                    "tracking server (MLFLOW_TRACKING_URI) when many jobs write at once."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+class _RetryingClient:
+    """An ``MlflowClient`` whose calls are retried while SQLite is locked (:func:`retry_locked`)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            return retry_locked(attr, *args, **kwargs)
+
+        call.__name__ = name
+        call.__doc__ = attr.__doc__
+        return call
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for any other store)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on ``path`` held by this process (released when it ends, even killed)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no fcntl; MLflow's own init runs unguarded there
+        yield
+        return
+    try:
+        fh = open(path, "a")
+    except OSError:  # a read-only folder: nothing can create the schema there anyway
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@functools.lru_cache(maxsize=16)
+def _initialised(uri: str) -> None:
+    """Create (or check) the store's schema once per process, one process at a time.
+
+    MLflow creates and migrates a SQLite schema from whichever process opens the file first,
+    without a lock: processes starting together on a new store (four CLI runs, the server and
+    its worker) raced, failing with "table ... already exists" and leaving a half-migrated
+    store. A file lock beside the database lets one process migrate while the others wait,
+    then find the tables there. A failure is not cached: the next call tries again.
+    """
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri())
+    db = _sqlite_path(uri)
+    if db is None:  # a tracking server or another database migrates on its own side
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(db.with_name(db.name + ".lock")):
+        retry_locked(MlflowClient(tracking_uri=uri).search_experiments, max_results=1)
+
+
+def client():
+    """An ``MlflowClient`` bound to :func:`tracking_uri`, on a store that is ready.
+
+    Raises:
+        TrackingError: if the store cannot be opened.
+    """
+    from mlflow import MlflowClient
+
+    return _RetryingClient(MlflowClient(tracking_uri=ready_uri()))
+
+
+def ready_uri() -> str:
+    """:func:`tracking_uri`, its store's schema created first; what every MLflow call gets.
+
+    Raises:
+        TrackingError: if the store cannot be opened.
+    """
+    uri = tracking_uri()
+    try:
+        _initialised(uri)
+    except TrackingError:
+        raise
+    except Exception as exc:  # MLflow raises many types for an unreachable or broken store
+        raise TrackingError(
+            f"Cannot open the MLflow store at {uri!r}: {exc}. Check MLFLOW_TRACKING_URI, or "
+            "unset it to use the embedded store under mlruns/."
+        ) from exc
+    return uri
 
 
 def ensure_store() -> None:
-    """Create the store's schema once, in the parent process, before any worker starts.
-
-    Concurrent first-time schema creation in SQLite races, so the server calls this first.
+    """Create the store's schema (once, under a file lock) and check that it can be read.
 
     Raises:
         TrackingError: if the store cannot be reached.
     """
     try:
         client().search_experiments(max_results=1)
+    except TrackingError:
+        raise
     except Exception as exc:  # MLflow raises many types for an unreachable store
         raise TrackingError(
             f"Cannot open the MLflow store at {tracking_uri()!r}: {exc}. Check "
             "MLFLOW_TRACKING_URI, or unset it to use the embedded store under mlruns/."
         ) from exc
+
+
+_FULL = "no space left on the disk"
+_READ_ONLY = "read-only"
+UNREACHABLE = "unreachable"
+#: Words of the errors (OSError, SQLite, the HTTP client) that mean the store cannot be written.
+_STORE_FAULTS = (
+    ("no space left", _FULL), ("disk is full", _FULL), ("disk quota", _FULL),
+    ("read-only file system", _READ_ONLY), ("readonly database", _READ_ONLY),
+    ("permission denied", _READ_ONLY), ("operation not permitted", _READ_ONLY),
+    ("unable to open database file", _READ_ONLY),
+    ("max retries exceeded", UNREACHABLE), ("connection refused", UNREACHABLE),
+    ("failed to establish a new connection", UNREACHABLE), ("connectionerror", UNREACHABLE),
+    ("remotedisconnected", UNREACHABLE), ("connection aborted", UNREACHABLE),
+)
+
+
+
+def store_fault(exc: BaseException) -> tuple[str, str] | None:
+    """What kept ``exc``'s write from the store, if a store fault: ``(kind, detail)`` with kind
+    ``"no space left on the disk"``, ``"read-only"`` or ``"unreachable"``; None otherwise."""
+    import errno
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _FULL, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _READ_ONLY, f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        text = f"{type(e).__name__}: {e}".lower()
+        kind = next((k for words, k in _STORE_FAULTS if words in text), None)
+        if kind:
+            return kind, (str(e).splitlines()[0][:300] if str(e) else type(e).__name__)
+    return None
+
+
+def store_error(exc: BaseException, doing: str = "record the run") -> TrackingError | None:
+    """A message people can act on when writing to the store failed: a full disk, a read-only
+    ``mlruns/``, a tracking server that stopped answering. None for any other error.
+
+    Args:
+        exc: The error (its causes are read too).
+        doing: What could not be done, for the message ("start the run").
+    """
+    fault = store_fault(exc)
+    if fault is None:
+        return None
+    kind, detail = fault
+    uri = tracking_uri()
+    if kind == _FULL:
+        return TrackingError(f"Cannot {doing}: there is no space left on the disk of the MLflow "
+                             f"store at {uri!r} ({detail}). Free some space, then try again.")
+    if kind == _READ_ONLY:
+        return TrackingError(f"Cannot {doing}: the MLflow store at {uri!r} is read-only "
+                             f"({detail}). Make mlruns/ writable, or point MLFLOW_TRACKING_URI "
+                             "at a writable store, then try again.")
+    if kind == UNREACHABLE:
+        return TrackingError(f"Cannot {doing}: the MLflow tracking server at {uri!r} stopped "
+                             f"answering ({detail}). Check that it is running, then try again.")
+    return None
+
+
+def check_artifacts_writable(exp_id: str) -> None:
+    """Write and remove a small file where a local store keeps the experiment's artifacts, so a
+    full disk or a read-only folder stops a run before it starts (not after its fit).
+
+    Raises:
+        TrackingError: if the folder cannot be written.
+    """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    location = client().get_experiment(exp_id).artifact_location or ""
+    scheme = urlparse(location).scheme
+    if scheme == "file":
+        folder = Path(url2pathname(urlparse(location).path))
+    elif scheme == "" and location:
+        folder = Path(location)
+    else:
+        return  # a tracking server (mlflow-artifacts:) or a bucket: its own business
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dlx-write-check-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        named = OSError(exc.errno, exc.strerror, str(folder))  # the folder, not the probe
+        raise (store_error(named, "start the run") or TrackingError(
+            f"Cannot start the run: cannot write to {folder} ({exc}).")) from exc
 
 
 def experiment_id(name: str) -> str:
@@ -173,22 +406,31 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    # Strings only: a tracking server's REST client refuses other tag values (a SQL store
-    # takes them); a None tag is left out rather than stored as the text "None".
-    all_tags = {TAG_WORKER_PID: str(os.getpid()), TAG_HOST: socket.gethostname(),
-                **{k: str(v) for k, v in tags.items() if v is not None}}
+    # Tag values as text: a tracking server's client refuses numbers (rows, columns); a None
+    # tag is left out rather than stored as the text "None".
+    all_tags = {k: str(v) for k, v in {TAG_WORKER_PID: os.getpid(), TAG_HOST: socket.gethostname(),
+                                       TAG_EXECUTOR: "local", **tags}.items() if v is not None}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
-    exp_id = experiment_id(experiment)
-    wanted = run_name.strip() if run_name and run_name.strip() else None
-    stem = _name_stem(tags)
-    taken = set(_names_like(c, exp_id, wanted or stem))
-    run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
-    _claim_unique_name(c, exp_id, run)
-    run_id = run.info.run_id
-    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-    for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-        c.log_batch(run_id, params=items[i : i + 100])
+    try:
+        exp_id = experiment_id(experiment)
+        check_artifacts_writable(exp_id)
+        wanted = run_name.strip() if run_name and run_name.strip() else None
+        stem = _name_stem(tags)
+        taken = set(_names_like(c, exp_id, wanted or stem))
+        run = c.create_run(exp_id, run_name=_free_name(wanted, stem, taken), tags=all_tags)
+        _claim_unique_name(c, exp_id, run)
+        run_id = run.info.run_id
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
+            c.log_batch(run_id, params=items[i : i + 100])
+    except TrackingError:
+        raise
+    except Exception as exc:
+        error = store_error(exc, "start the run")
+        if error is None:
+            raise
+        raise error from exc
     return run_id
 
 
@@ -215,6 +457,23 @@ def log_metric_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]
     c = client()
     for i in range(0, len(items), 1000):  # MLflow caps a batch at 1,000 metrics
         c.log_batch(run_id, metrics=items[i : i + 1000], synchronous=synchronous)
+
+
+def log_missing_steps(run_id: str, steps: list[tuple[int, dict[str, float | None]]]) -> int:
+    """Log the values of ``steps`` that the run does not have yet (a step already logged under
+    a key is left alone), so writing them again after a partial write duplicates nothing.
+
+    Returns:
+        How many values it logged.
+    """
+    c = client()
+    keys = {k for _, metrics in steps for k in metrics}
+    logged = {k: {m.step for m in c.get_metric_history(run_id, k)} for k in keys}
+    missing = [(step, {k: v for k, v in metrics.items() if step not in logged[k]})
+               for step, metrics in steps]
+    missing = [(step, metrics) for step, metrics in missing if metrics]
+    log_metric_steps(run_id, missing)
+    return sum(len(m) for _, m in missing)
 
 
 def set_tags(run_id: str, tags: dict[str, Any]) -> None:
@@ -258,7 +517,7 @@ def log_model(run_id: str, files: dict[str, Path], *, input_example_df: Any,
         # drops params a signature does not declare); None keeps the saved one.
         params=ParamSchema([ParamSpec("threshold", "double", None)]),
     )
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(ready_uri())
     package = Path(__file__).resolve().parent
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
         # The signature is explicit, so MLflow's "no input example" nudge does not apply.
@@ -291,8 +550,13 @@ def model_requirements() -> list[str]:
     return out
 
 
-def end_run(run_id: str, status: str, error: str | None = None) -> None:
-    """Mark a run FINISHED, KILLED or FAILED (with the error text as a tag)."""
+def end_run(run_id: str, status: str, error: str | None = None,
+            details: str | None = None) -> None:
+    """Mark a run FINISHED, KILLED or FAILED.
+
+    The error text goes in a tag (what the Runs page shows) and, with ``details`` (a
+    traceback), in the artifact ``error.txt``: in full, and kept when the tag is cut.
+    """
     import mlflow
 
     if status not in FINAL_STATUSES:
@@ -300,6 +564,10 @@ def end_run(run_id: str, status: str, error: str | None = None) -> None:
     c = client()
     if error:
         c.set_tag(run_id, TAG_ERROR, error[:5000])
+        try:
+            c.log_text(run_id, error + (f"\n\n{details}" if details else "") + "\n", ERROR_FILE)
+        except Exception:  # the artifact store may be what failed (disk full, read-only)
+            pass
     mlflow.flush_async_logging()
     c.set_terminated(run_id, status)
 
@@ -340,12 +608,50 @@ def fail_orphaned_runs() -> list[str]:
     return marked
 
 
+# MLflow's own run id pattern (ASCII letters, digits, "_" and "-"): never a path, never "..".
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,255}")
+
+
+def check_run_id(run_id: Any) -> str:
+    """``run_id`` if it can be a run id; what a user typed (CLI, URL) is checked here first.
+
+    Raises:
+        TrackingError: for anything else (a path, ``..``, an empty or oversized value).
+    """
+    if not isinstance(run_id, str) or _RUN_ID.fullmatch(run_id) is None:
+        shown = str(run_id)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TrackingError(
+            f"{shown!r} is not a run id: a run id is letters and digits (32 of them, as "
+            "`train` prints and the Runs page shows), never a path."
+        )
+    return run_id
+
+
+def check_artifact_path(path: Any) -> str:
+    """``path`` if it stays inside a run's artifacts (relative, no ``..``).
+
+    Raises:
+        TrackingError: for an absolute path, a drive, ``..`` or a NUL character.
+    """
+    text = str(path)
+    parts = text.replace("\\", "/").split("/")
+    if (not text.strip() or "\x00" in text or text.startswith(("/", "\\", "~"))
+            or re.match(r"[A-Za-z]:", text) or ".." in parts):
+        raise TrackingError(
+            f"Artifact path {text[:80]!r} is not allowed: artifact paths are relative to the "
+            "run's artifacts (like 'evaluation/report.json'), without '..'."
+        )
+    return text
+
+
 def get_run(run_id: str):
     """The MLflow run ``run_id``.
 
     Raises:
-        TrackingError: if the store has no such run.
+        TrackingError: if ``run_id`` is not a run id or the store has no such run.
     """
+    check_run_id(run_id)
     try:
         return client().get_run(run_id)
     except Exception as exc:
@@ -360,6 +666,7 @@ def load_json(run_id: str, artifact_file: str) -> Any:
 
 def metric_history(run_id: str, keys: Iterable[str]) -> dict[str, list[float]]:
     """Per-epoch values of ``keys`` ordered by step (the learning curves of a run)."""
+    check_run_id(run_id)
     c = client()
     out = {}
     for key in keys:
@@ -399,7 +706,7 @@ def update_model_meta(run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         try:
             local = Path(mlflow.artifacts.download_artifacts(
                 f"runs:/{run_id}/{MODEL_NAME}/artifacts/meta.json", dst_path=tmp,
-                tracking_uri=tracking_uri()))
+                tracking_uri=ready_uri()))
         except Exception as exc:
             raise TrackingError(
                 f"Run {run_id} has no logged model (it may have failed before the model was "
@@ -421,7 +728,7 @@ def load_model(model_uri: str):
     """Load a logged model as an MLflow pyfunc model."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(ready_uri())
     return mlflow.pyfunc.load_model(model_uri)
 
 
@@ -583,7 +890,7 @@ def rename_run(run_id: str, name: str) -> None:
 
 def delete_run(run_id: str) -> None:
     """Move a run to MLflow's bin (``mlflow gc`` removes it for good)."""
-    client().delete_run(run_id)
+    client().delete_run(check_run_id(run_id))
 
 
 def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -> None:
@@ -598,6 +905,9 @@ def update_tags(run_id: str, set_: dict[str, str], delete: Iterable[str] = ()) -
 
 def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
     """Every artifact file of a run (recursively), e.g. ``plots/roc_curve.png``."""
+    check_run_id(run_id)
+    if path is not None:
+        check_artifact_path(path)
     c = client()
     out = []
     for info in c.list_artifacts(run_id, path):
@@ -609,14 +919,20 @@ def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
 
 
 def artifact_bytes(run_id: str, artifact_file: str) -> bytes | None:
-    """The bytes of one artifact of a run (None if the run has no such artifact)."""
+    """The bytes of one artifact of a run (None if the run has no such artifact).
+
+    Raises:
+        TrackingError: if ``run_id`` or ``artifact_file`` is malformed (a path outside the run).
+    """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_file)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=artifact_file, dst_path=tmp,
-                tracking_uri=tracking_uri(),
+                tracking_uri=ready_uri(),
             )
         except Exception:
             return None
@@ -627,14 +943,16 @@ def download_folder(run_id: str, artifact_path: str, dst: Path) -> Path:
     """Download a run's artifact folder into ``dst``; returns the local folder.
 
     Raises:
-        TrackingError: if the run has no such folder.
+        TrackingError: if the run has no such folder (or the id or path is malformed).
     """
     import mlflow
 
+    check_run_id(run_id)
+    check_artifact_path(artifact_path)
     try:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=artifact_path, dst_path=str(dst),
-            tracking_uri=tracking_uri(),
+            tracking_uri=ready_uri(),
         )
     except Exception as exc:
         raise TrackingError(f"Run {run_id} has no artifact folder {artifact_path!r}.") from exc
@@ -652,10 +970,11 @@ def model_zip(run_id: str) -> bytes:
 
     import mlflow
 
+    check_run_id(run_id)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=MODEL_NAME, dst_path=tmp, tracking_uri=tracking_uri(),
+                run_id=run_id, artifact_path=MODEL_NAME, dst_path=tmp, tracking_uri=ready_uri(),
             )
         except Exception as exc:
             raise TrackingError(
@@ -676,6 +995,7 @@ def load_predictor(run_id: str):
     Raises:
         TrackingError: if the run has no loadable model.
     """
+    check_run_id(run_id)
     try:
         model = load_model(f"runs:/{run_id}/{MODEL_NAME}")
     except Exception as exc:

@@ -89,7 +89,11 @@ class Worker:
         except DLExplorerError as exc:
             self.send({"job_id": job_id, "type": "failed", "error": str(exc)})
         except Exception as exc:  # a bug: still a message, never a dead worker
-            self.send({"job_id": job_id, "type": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            from dl_core import tracking
+
+            error = tracking.store_error(exc)  # a full disk, a tracking server gone, ...
+            self.send({"job_id": job_id, "type": "failed",
+                       "error": str(error) if error else f"{type(exc).__name__}: {exc}"})
         finally:
             self.current_run.pop(job_id, None)
             self.current_run.pop(f"{job_id}/trial", None)

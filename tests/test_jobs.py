@@ -62,17 +62,9 @@ def test_bad_data_fails_with_a_message_and_worker_survives(executor, tiny_binary
     assert ok.status == "finished"
 
 
-def test_worker_crash_fails_the_job_and_the_run(tiny_binary):
-    ex = LocalExecutor()
-    try:
-        job_id = ex.submit(spec(tiny_binary, 2000, batch_size="8"))
-        wait_for(lambda: ex.progress(job_id).epoch >= 1)
-        os.kill(ex._proc.pid, signal.SIGKILL)
-        state = ex.wait(job_id, timeout=30)
-        assert state.status == "failed" and "stopped unexpectedly" in state.error
-        wait_for(lambda: tracking.get_run(state.run_id).info.status == "FAILED", timeout=10)
-    finally:
-        ex.shutdown()
+def logged_curve(run_id: str, key: str = "loss") -> list[tuple[int, float]]:
+    """The run's ``key`` history in MLflow as (step, value), every value logged (duplicates too)."""
+    return sorted((m.step, m.value) for m in tracking.client().get_metric_history(run_id, key))
 
 
 def test_orphaned_running_run_is_marked_failed():
@@ -160,3 +152,46 @@ def test_worker_predictions_follow_a_threshold_saved_after_loading(executor, tin
     thresholds.save_threshold(state.run_id, t)
     after, _ = executor.predict(state.run_id, rows)
     assert ((after["proba_yes"] >= t) == (after["prediction"] == "yes")).all()
+
+
+def test_worker_crash_fails_the_job_keeps_its_curves_and_a_new_worker_runs_the_next(executor,
+                                                                                 tiny_binary):
+    ex = executor  # the fresh worker it starts serves the tests after this one
+    job_id = ex.submit(spec(tiny_binary, 2000, batch_size="8"))
+    # Five epochs come well within the worker's batched-write interval (METRIC_FLUSH_S):
+    # none of them has reached MLflow from the worker yet.
+    wait_for(lambda: ex.progress(job_id).epoch >= 5)
+    dead = ex._proc.pid
+    os.kill(dead, signal.SIGKILL)
+    state = ex.wait(job_id, timeout=10)
+    assert state.status == "failed" and "stopped unexpectedly" in state.error
+    wait_for(lambda: tracking.get_run(state.run_id).info.status == "FAILED", timeout=10)
+    # What the user saw is the record: every epoch the page showed, once each.
+    seen = state.history["loss"]
+    assert len(seen) >= 5
+    assert logged_curve(state.run_id) == list(enumerate(seen, start=1))
+    assert tracking.metric_history(state.run_id, ["val_loss"])["val_loss"] == \
+        state.history["val_loss"]
+    # A fresh worker is started at once, and the next job runs on it.
+    wait_for(lambda: ex._proc is not None and ex._proc.pid != dead, timeout=10)
+    ok = ex.wait(ex.submit(spec(tiny_binary, 1)), timeout=120)
+    assert ok.status == "finished", ok.error
+
+
+def test_shutdown_ends_running_runs_killed_with_every_epoch_seen(executor, tiny_binary):
+    """What the app server does on SIGTERM (at exit): its runs end KILLED, curves kept.
+
+    Last in this module: it shuts the module's executor down.
+    """
+    ex = executor
+    job_id = ex.submit(spec(tiny_binary, 2000, batch_size="8"))
+    wait_for(lambda: ex.progress(job_id).epoch >= 5)
+    ex.shutdown()
+    state = ex.progress(job_id)
+    assert state.status == "killed"
+    run = tracking.get_run(state.run_id)
+    assert run.info.status == "KILLED"
+    assert "app stopped" in run.data.tags[tracking.TAG_ERROR]
+    assert logged_curve(state.run_id) == list(enumerate(state.history["loss"], start=1))
+
+

@@ -54,3 +54,25 @@ def test_both_builds_pin_the_same_tensorflow():
     assert cpu == [cpu[0]] and cpu[0].startswith("tensorflow-cpu==")
     assert gpu == [f"tensorflow[and-cuda]=={cpu[0].split('==')[1]}"]
     assert not pins("requirements.txt")
+
+
+def _make_n(tmp_path: Path, target: str, **env: str) -> str:
+    """``make -n TARGET`` against an empty virtual env: every install step it would run."""
+    out = subprocess.run([shutil.which("make"), "-n", target, f"VENV={tmp_path / 'venv'}",
+                          "TF_BUILD=cpu"], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env={**os.environ, **env})
+    return out.stdout
+
+
+def test_make_test_installs_ray_for_the_ray_executor_tests(tmp_path):
+    assert "-r requirements-dev.txt -r requirements-ray.txt" in _make_n(tmp_path, "test")
+    assert (ROOT / "requirements-ray.txt").read_text().splitlines()[-1] == "ray==2.60.0"
+
+
+def test_make_run_installs_ray_only_when_dlx_executor_is_ray(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DLX_EXECUTOR"}
+    plain = subprocess.run([shutil.which("make"), "-n", "run", f"VENV={tmp_path / 'venv'}",
+                            "TF_BUILD=cpu"], cwd=ROOT, capture_output=True, text=True,
+                           check=True, env=env).stdout
+    assert "requirements-ray.txt" not in plain
+    assert "-r requirements-ray.txt" in _make_n(tmp_path, "run", DLX_EXECUTOR="ray")

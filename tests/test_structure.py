@@ -6,7 +6,10 @@ import ast
 import inspect
 from pathlib import Path
 
+import pytest
+
 from dl_core.jobs import Executor, LocalExecutor
+from dl_core.ray_jobs import RayExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("dl_core", "ui", "app_pages", "tests", "bench")
@@ -67,15 +70,16 @@ def _interface() -> set[str]:
     return {name for name in dir(Executor) if not name.startswith("_")}
 
 
-def test_local_executor_implements_the_whole_executor_interface():
-    assert issubclass(LocalExecutor, Executor)
-    assert not LocalExecutor.__abstractmethods__  # it can be instantiated
+@pytest.mark.parametrize("cls", [LocalExecutor, RayExecutor], ids=["local", "ray"])
+def test_each_executor_implements_the_whole_executor_interface(cls):
+    assert issubclass(cls, Executor)
+    assert not cls.__abstractmethods__  # it can be instantiated
     assert {"submit", "submit_sweep", "progress", "stop", "jobs", "predict", "warm_up",
             "shutdown"} <= Executor.__abstractmethods__
     for name in _interface():
         spec = inspect.getattr_static(Executor, name)
         if callable(spec):
-            assert inspect.signature(getattr(LocalExecutor, name)) == inspect.signature(spec), name
+            assert inspect.signature(getattr(cls, name)) == inspect.signature(spec), name
 
 
 def _executor_attributes_used_by_the_ui() -> dict[str, set[str]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -14,7 +18,7 @@ from dl_core.config import config_from_dict
 from dl_core.data.loading import read_csv
 from dl_core.data.preprocessing import split_rows
 from dl_core.data.storage import store_dataset
-from dl_core.errors import DataError, TrainingError
+from dl_core.errors import DataError, TrackingError, TrainingError
 from dl_core.training import JobSpec, TrainConfig, run_training
 
 FAST = {"epochs": "4", "batch_size": "32", "patience": "0"}
@@ -94,7 +98,27 @@ def test_failure_marks_run_failed_with_the_error(tiny_binary, monkeypatch):
     with pytest.raises(TrainingError, match="disk full"):
         run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "1"}))
     failed = tracking.search_run_records(filter_string="attributes.status = 'FAILED'")
-    assert any("disk full" in r.get(f"tags.{tracking.TAG_ERROR}", "") for r in failed)
+    run = next(r for r in failed if "disk full" in r.get(f"tags.{tracking.TAG_ERROR}", ""))
+    # The error in full, with where it happened, as an artifact of the run.
+    text = tracking.artifact_bytes(run["run_id"], tracking.ERROR_FILE).decode()
+    assert text.startswith("RuntimeError: disk full\n")
+    assert "Traceback (most recent call last)" in text and "in broken" in text
+
+
+def test_a_diverging_loss_stops_at_once_and_fails_with_advice(tiny_regression):
+    events = []
+    spec = spec_for(tiny_regression, "y", "regression",
+                    train={"epochs": "20", "optimizer": "sgd", "learning_rate": "1.0"})
+    with pytest.raises(TrainingError, match=r"loss became (nan|inf) in epoch 2 .*Lower the "
+                                            r"learning rate \(it was 1; try 0\.1\)"):
+        run_training(spec, report=events.append)
+    # TerminateOnNaN stopped the fit in the epoch it diverged, not 18 epochs later.
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
+    run_id = next(e["run_id"] for e in events if e["type"] == "started")
+    run = tracking.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert "Lower the learning rate" in run.data.tags[tracking.TAG_ERROR]
+    assert len(tracking.metric_history(run_id, ["loss"])["loss"]) >= 1  # the epochs before it
 
 
 def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):
@@ -140,3 +164,66 @@ def test_split_by_time_is_logged_and_read_back_for_a_rerun(weather_log):
     assert config_from_dict(TrainConfig, params, strict=False).split == "time"  # as Re-run does
     split = tracking.load_json(result.run_id, "data/features.json")["split"]
     assert split["test"] == ["2012-08-28", "2012-10-26"] and split["n_test"] == 60
+
+
+@contextmanager
+def read_only(folder: Path):
+    """``folder`` cannot be written in, by root too (root ignores permission bits: the
+    immutable attribute binds it)."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_a_read_only_artifact_folder_stops_the_run_before_it_starts(tiny_binary, capsys,
+                                                                   tmp_path):
+    from urllib.parse import urlparse
+
+    from dl_core import cli
+
+    exp = tracking.experiment_id("read-only")
+    folder = Path(urlparse(tracking.client().get_experiment(exp).artifact_location).path)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = spec_for(tiny_binary, "label", "binary", experiment="read-only")
+    with read_only(folder):
+        with pytest.raises(TrackingError, match=r"Cannot start the run: the MLflow store at .* is "
+                                                r"read-only \(.*\)\. Make mlruns/ writable"):
+            run_training(spec)
+        # The CLI says the same in one line, without a traceback.
+        tiny_binary.to_csv(tmp_path / "tiny.csv", index=False)
+        code = cli.main(["train", str(tmp_path / "tiny.csv"), "--target", "label",
+                         "--experiment", "read-only", "--epochs", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: Cannot start the run: the MLflow store at ")
+    assert f"{folder})" in err and "Traceback" not in err
+    # No half-written run: nothing was recorded.
+    assert tracking.search_run_records([exp]) == []
+
+
+def test_a_full_disk_mid_run_fails_the_run_with_a_clear_message(tiny_binary, monkeypatch):
+    import errno
+
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "/mlruns/model.keras")
+
+    # The disk fills up after the fit, as the model is written.
+    monkeypatch.setattr(LocalArtifactRepository, "log_artifacts", full)
+    events = []
+    with pytest.raises(TrackingError, match=r"there is no space left on the disk of the MLflow "
+                                            r"store .*Free some space"):
+        run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "2"}),
+                     report=events.append)
+    run = tracking.get_run(next(e["run_id"] for e in events if e["type"] == "started"))
+    assert run.info.status == "FAILED"
+    assert "no space left" in run.data.tags[tracking.TAG_ERROR]

@@ -40,14 +40,21 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         help="Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
              "measures how well a model trained on synthetic rows predicts it. (none): neither.")
     values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == entry.name else {}
+    synth = entry.build(entry.config_cls())
+    # A one-pass synthesizer (the copula) has no epochs or batches: not offered, values kept.
+    one_pass = not getattr(synth, "iterative", True)
+    moot = {"epochs", "batch_size"} if one_pass else set()
+    current = state.get(state.GEN_TRAIN_CONFIG)
     left, right = st.columns(2)
     with left:
         st.markdown("**Generator**")
         raw_model = config_widgets(entry.config_cls, values, key=f"model.{entry.name}")
     with right:
         st.markdown("**Training**")
-        raw_train = config_widgets(GenerativeTrainConfig, state.get(state.GEN_TRAIN_CONFIG),
-                                   key="gen_train")
+        if one_pass:
+            st.caption("Fits in one pass over the training rows: no epochs or batches.")
+        raw_train = config_widgets(GenerativeTrainConfig, current, key="gen_train", skip=moot)
+        raw_train.update({k: current[k] for k in moot if k in current})
     with shown_errors("Checking the hyperparameters"):
         model_cfg = to_config(entry.config_cls, raw_model)
         train_cfg = to_config(GenerativeTrainConfig, raw_train)
@@ -56,10 +63,26 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         state.put(state.GEN_TRAIN_CONFIG, dataclasses.asdict(train_cfg))
         state.put(state.GEN_TARGET, "" if target == NONE else target)
         held = int(round(len(df) * train_cfg.holdout_size))
-        st.markdown(f"**Generator** · learns from {len(df) - held:,} rows; {held:,} held-out rows "
+        n_train = len(df) - held
+        st.markdown(f"**Generator** · learns from {n_train:,} rows; {held:,} held-out rows "
                     "are never seen and anchor the privacy and utility figures · "
-                    + (f"conditioned on `{target}`" if target != NONE else "no target"))
+                    + (f"conditioned on `{target}`" if target != NONE else "no target")
+                    + _batch_note(synth, n_train, train_cfg.batch_size))
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+
+
+def _batch_note(synth: Any, n_train: int, batch_size: int) -> str:
+    """Where a network fits in smaller batches than asked, the batch it uses and why."""
+    from dl_core.generation.neural import NeuralSynthesizer, effective_batch
+
+    if not isinstance(synth, NeuralSynthesizer):
+        return ""
+    batch = effective_batch(n_train, batch_size, synth.MIN_BATCH)
+    if batch >= batch_size:
+        return ""
+    return (f" · batches of **{batch:,}** rows, not {batch_size:,}: a network's batch is cut "
+            f"to a tenth of the training rows (at least {synth.MIN_BATCH}), so a small table "
+            "still gets enough steps an epoch")
 
 
 def generator_runs(df: pd.DataFrame) -> pd.DataFrame:

@@ -42,17 +42,17 @@ def read_saved(path: str) -> pd.DataFrame:
 def executor() -> Executor:
     """The server's job executor, created once; cleans up runs orphaned by a dead worker.
 
-    Pages use only the :class:`~dl_core.jobs.Executor` interface, so another executor (a
-    cluster) can replace the local one here.
+    Pages use only the :class:`~dl_core.jobs.Executor` interface: ``$DLX_EXECUTOR`` picks
+    the local worker or a Ray cluster (:func:`dl_core.jobs.make_executor`).
     """
     from dl_core import tracking
-    from dl_core.jobs import LocalExecutor
+    from dl_core.jobs import make_executor
 
     tracking.ensure_store()
     marked = tracking.fail_orphaned_runs()
     if marked:
         log.warning("Marked %d orphaned run(s) as FAILED: %s", len(marked), marked)
-    return LocalExecutor()
+    return make_executor()
 
 
 @st.cache_data(max_entries=32, show_spinner="Loading the run's evaluation…")

@@ -53,6 +53,17 @@ def is_generator(arch: str | None) -> bool:
     return arch in {e.name for e in list_models(family="generative")}
 
 
+def fits_in_one_pass(arch: str | None) -> bool:
+    """Whether ``arch`` is a generator fitted in one pass (the copula): it has no epochs or
+    batches to set."""
+    from dl_core.models import get_model
+
+    if not is_generator(arch):
+        return False
+    entry = get_model(arch)
+    return not getattr(entry.build(entry.config_cls()), "iterative", True)
+
+
 def generator_target() -> str | None:
     """The generator's target: the one chosen on the Model page, else the Data page's."""
     chosen = state.get(state.GEN_TARGET)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dl_core import compare, tracking
 from dl_core import evaluation as ev
+from dl_core.export import to_safe_csv
 from dl_core.runs_index import RunsIndex
 from ui import state
 from ui.loaders import run_artifacts
@@ -156,6 +157,11 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
         height=min(38 + 35 * len(view), 420),
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
+    # Built on click only (a store of 10,000 runs); names, notes and params are typed by
+    # people, so formulas are neutralised (Streamlit's own table export is off in config.toml).
+    st.download_button("Download table (CSV)", data=lambda: to_safe_csv(view.reset_index()),
+                       file_name="runs.csv", mime="text/csv", key="runs_download",
+                       on_click="ignore", icon=":material/download:")
     rows = event.selection.rows if event is not None else []
     selected = [ids[i] for i in rows if i < len(ids)]
     st.session_state["_runs_selected"] = selected
@@ -225,14 +231,14 @@ def rerun_config(row: pd.Series) -> str | None:
         The page to open: the Model page when the run's dataset is in this app's store, else
         None (the caller explains).
     """
+    from dl_core.data.storage import stored_dataset
     from dl_core.jobspec import job_spec_from_params
-    from dl_core.paths import app_home
     from ui.modeling import use_job_spec
 
     params = {k.removeprefix("params."): v for k, v in row.items()
               if k.startswith("params.") and isinstance(v, str)}
-    path = app_home() / "datasets" / f"{row.get('tags.dataset_hash')}.parquet"
-    if not path.exists():
+    path = stored_dataset(row.get("tags.dataset_hash"))
+    if path is None:
         return None
     spec = job_spec_from_params(params, dataset_path=str(path),
                                 dataset_name=str(row.get("dataset")))

@@ -95,10 +95,12 @@ def sweep_section() -> None:
         live_sweep(job_id)
 
 
-def trials_frame(trials: list[dict[str, Any]]) -> pd.DataFrame:
+def trials_frame(trials: list[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """The trials as a table; each trial's score is headed by its metric's name, not "value"."""
     df = pd.DataFrame(trials)
     if "run_id" in df:
         df["run_id"] = df["run_id"].astype(str).str[:8]
+    df = df.rename(columns={"value": metric})
     return df.drop(columns=[c for c in ("error",) if c in df.columns])
 
 
@@ -130,7 +132,7 @@ def _sweep_view(job_id: str) -> None:
             st.metric(f"Best so far ({metric})", f"{job.best['value']:.4g}",
                       help=f"Trial {job.best['trial']}")
         if job.trials:
-            st.dataframe(trials_frame(job.trials), hide_index=True, key=f"trials-{job_id}")
+            st.dataframe(trials_frame(job.trials, metric), hide_index=True, key=f"trials-{job_id}")
         if job.status == "failed":
             st.error(job.error or "The sweep failed.")
         elif not job.active:

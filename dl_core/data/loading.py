@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,7 @@ def _decode(data: bytes) -> str:
             raise DataError(_BINARY_MESSAGE) from None
     else:
         data = data.removeprefix(codecs.BOM_UTF8)
+        _check_not_binary_format(data)
         if b"\x00" in data[:8192]:
             raise DataError(_binary_message(data))
         for encoding in ("utf-8", "cp1252", "latin-1"):
@@ -204,27 +206,65 @@ def _decode(data: bytes) -> str:
     head = text[:_SAMPLE_CHARS]
     if head and len(_CONTROL_CHARS.findall(head)) > 0.05 * len(head):
         raise DataError(_binary_message(data))
+    start = head[:200].lstrip().lower()
+    if start.startswith(("<!doctype html", "<html", "<?xml")):
+        kind = "an XML file" if start.startswith("<?xml") else "a web page (HTML)"
+        raise DataError(f"This file is {kind}, not a CSV. Save the table itself as a CSV "
+                        "(comma-, semicolon- or tab-separated text) and upload that.")
     return text
 
 
+# What a file that is not a CSV starts with (its "magic number"), and what to do instead. The
+# content decides, never the name: a PNG renamed data.csv is still a PNG.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "an Excel workbook or a zip archive: in Excel use File > Save As > CSV, "
+                     "or unzip it first."),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls): in Excel use File > "
+                                         "Save As > CSV."),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image."),
+    (b"\xff\xd8\xff", "a JPEG image."),
+    (b"GIF8", "a GIF image."),
+    (b"%PDF-", "a PDF document: export the table from the program that made it as CSV."),
+    (b"\x1f\x8b", "a gzip archive: decompress it first."),
+    (b"BZh", "a bzip2 archive: decompress it first."),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it first."),
+    (b"Rar!", "a RAR archive: extract it first."),
+    (b"PAR1", "a Parquet file: save it as CSV first (pandas: df.to_csv)."),
+    (b"SQLite format 3\x00", "an SQLite database: export a table as CSV first."),
+    (b"\x80\x02", "a Python pickle, which is never loaded here: save the table as CSV."),
+    (b"\x80\x03", "a Python pickle, which is never loaded here: save the table as CSV."),
+    (b"\x80\x04", "a Python pickle, which is never loaded here: save the table as CSV."),
+    (b"\x80\x05", "a Python pickle, which is never loaded here: save the table as CSV."),
+    (b"\x93NUMPY", "a NumPy array file, which is never loaded here: save the table as CSV."),
+)
+
+
+def _check_not_binary_format(data: bytes) -> None:
+    """Raises a DataError naming the format of a known non-CSV file (by content)."""
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            raise DataError(f"{_BINARY_MESSAGE} It looks like {what}")
+
+
 def _binary_message(data: bytes) -> str:
-    if data.startswith(b"PK\x03\x04"):
-        return (
-            _BINARY_MESSAGE + " It looks like an Excel workbook or a zip archive: in Excel use "
-            "File > Save As > CSV, or unzip it first."
-        )
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            return f"{_BINARY_MESSAGE} It looks like {what}"
     return _BINARY_MESSAGE
 
 
 def _sample(text: str) -> tuple[str, bool]:
     """Returns the start of ``text`` (at least the first few dozen lines) and if it was cut."""
-    end = _SAMPLE_CHARS
-    newline = 0
+    end = 0
     for _ in range(_SAMPLE_MIN_LINES):
-        newline = text.find("\n", newline) + 1
-        if newline == 0 or newline >= _SAMPLE_MAX_CHARS:
+        newline = text.find("\n", end) + 1
+        if newline == 0:  # fewer lines than that: all of them (a wide header is not cut)
+            end = len(text)
             break
-    end = max(end, min(newline, _SAMPLE_MAX_CHARS))
+        end = newline
+        if end >= _SAMPLE_MAX_CHARS:
+            break
+    end = max(_SAMPLE_CHARS, min(end, _SAMPLE_MAX_CHARS))
     return text[:end], end < len(text)
 
 
@@ -342,21 +382,23 @@ def _parse(
     """
     try:
         # Bytes feed pandas' C parser directly; a StringIO is re-encoded chunk by chunk.
-        df = pd.read_csv(
-            io.BytesIO(body.encode("utf-8")),
-            encoding="utf-8",
-            sep=delimiter,
-            header=None,
-            names=[*names, _EXTRA],
-            index_col=False,
-            na_values=list(MISSING_MARKERS),
-            keep_default_na=False,
-            skipinitialspace=True,
-            skip_blank_lines=True,
-            decimal=decimal,
-            low_memory=False,
-            engine="c",
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                io.BytesIO(body.encode("utf-8")),
+                encoding="utf-8",
+                sep=delimiter,
+                header=None,
+                names=[*names, _EXTRA],
+                index_col=False,
+                na_values=list(MISSING_MARKERS),
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=True,
+                decimal=decimal,
+                low_memory=False,
+                engine="c",
+            )
     except pd.errors.ParserError as err:
         _raise_long_rows(body, delimiter, len(names), line_offset)
         unclosed = re.search(r"EOF inside string starting at row (\d+)", str(err))
@@ -370,7 +412,10 @@ def _parse(
             "or rows with more values than the header."
         ) from None
     extra = df.pop(_EXTRA)
-    if extra.notna().any():
+    # pandas warns (and drops the fields) when a row is longer still: "1,2,,x" under "a,b"
+    # leaves the spare column empty and loses "x".
+    dropped = any("loss of data" in str(w.message) for w in caught)
+    if dropped or extra.notna().any():
         _raise_long_rows(body, delimiter, len(names), line_offset)
     return df
 

@@ -29,6 +29,16 @@ def store_dataset(df: pd.DataFrame) -> Path:
     return path
 
 
+def stored_dataset(content_hash_: object) -> Path | None:
+    """The stored dataset with this content hash; None if absent or not a hash (a run's tag
+    is data from the store: "../../x" must not name a file outside the app folder)."""
+    text = str(content_hash_)
+    if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
+        return None
+    path = app_home() / "datasets" / f"{text}.parquet"
+    return path if path.exists() else None
+
+
 def load_dataset(path: str | Path) -> pd.DataFrame:
     """Read a dataset handed to a job (Parquet written by the app, or a CSV)."""
     path = Path(path)

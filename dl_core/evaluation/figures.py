@@ -314,8 +314,20 @@ def residuals_figure(y_true: Sequence[float], y_pred: Sequence[float]) -> go.Fig
     return fig
 
 
-def _pretty_metric(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+#: Metric-name words written in capitals (``kl`` is TVAE's KL divergence, not "Kl").
+_ACRONYMS = {"kl": "KL", "auc": "AUC", "roc": "ROC", "mae": "MAE", "mse": "MSE",
+             "rmse": "RMSE", "mape": "MAPE", "r2": "R²", "f1": "F1", "tstr": "TSTR",
+             "trtr": "TRTR", "dcr": "DCR"}
+
+
+def pretty_metric(name: str) -> str:
+    """A metric's name as a title: ``"kl"`` -> ``"KL"``, ``"gradient_penalty"`` ->
+    ``"Gradient penalty"``, ``"roc_auc"`` -> ``"ROC AUC"``."""
+    words = str(name).split("_")
+    out = [_ACRONYMS.get(w.lower(), w) for w in words]
+    if out and out[0] == words[0]:
+        out[0] = out[0].capitalize()
+    return " ".join(out)
 
 
 def _history_groups(history: Mapping[str, Sequence[float]]) -> list[str]:
@@ -350,7 +362,7 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
         return _note_figure("Learning curves", "No epochs yet: curves appear as training runs.")
     cols = min(len(groups), 2)
     rows = math.ceil(len(groups) / cols)
-    titles = {g: _pretty_metric(g) for g in groups}
+    titles = {g: pretty_metric(g) for g in groups}
     if "rmse" in groups:  # regression runs log mae/rmse in the data's units (training.py)
         titles.update(loss="Loss (MSE of the standardised target)", mae="MAE (data units)",
                       rmse="RMSE (data units)")

@@ -7,7 +7,7 @@
   TVAE reconstruction and CTGAN conditional losses, in ``keras.ops``.
 - :mod:`~dl_core.generation.copula`: :class:`GaussianCopula`, fast and non-neural.
 - :mod:`~dl_core.generation.quality`: :func:`synthesis_report` (fidelity, utility, privacy).
-- :mod:`~dl_core.generation.export`: CSV downloads with spreadsheet formulas neutralised.
+- :mod:`~dl_core.generation.export`: kept for old imports; downloads use :mod:`dl_core.export`.
 - :mod:`~dl_core.generation.synthesizer`: the :class:`Synthesizer` interface every registered
   generator implements, how one is stored, and the copula behind it.
 - :mod:`~dl_core.generation.generate`: sample a logged generator run, score the rows on its

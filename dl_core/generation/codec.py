@@ -222,13 +222,17 @@ class TableCodec(FittedOnTable):
                 out[rows[known], categories.start + x[known].astype(int)] = 1.0
         return out
 
-    def inverse_transform(self, encoded: np.ndarray, seed: int | None = None) -> pd.DataFrame:
+    def inverse_transform(self, encoded: np.ndarray, seed: int | None = None,
+                          value_maps: Mapping[int, tuple] | None = None) -> pd.DataFrame:
         """Decodes encoded vectors (or a network's raw outputs) to rows.
 
         Args:
             encoded: Array of shape ``(n, output_dim)``. Every one-hot group is read by argmax,
                 so logits, probabilities and Gumbel-softmax samples all decode.
             seed: Seeds the regenerated identifier columns.
+            value_maps: Optional monotone maps of continuous values before the schema decodes
+                them: ``{modelled column index: (from_points, to_points)}``, applied by linear
+                interpolation (a network's marginal calibration).
 
         Returns:
             A DataFrame with the training columns, dtypes, categories and value ranges.
@@ -236,6 +240,15 @@ class TableCodec(FittedOnTable):
         Raises:
             DataError: If ``encoded`` does not have ``output_dim`` columns.
         """
+        numbers = self.numbers(encoded)
+        for j, (xp, fp) in (value_maps or {}).items():
+            present = ~np.isnan(numbers[:, int(j)])
+            numbers[present, int(j)] = np.interp(numbers[present, int(j)], xp, fp)
+        return self.schema_.from_numbers(numbers, seed=seed)
+
+    def numbers(self, encoded: np.ndarray) -> np.ndarray:
+        """Decoded values before the schema's rounding and dtypes: ``(n, modelled columns)``
+        (category codes for discrete columns, NaN for missing values)."""
         self._check_fitted()
         encoded = np.asarray(encoded, dtype=float)
         if encoded.ndim != 2 or encoded.shape[1] != self.output_dim:
@@ -256,7 +269,7 @@ class TableCodec(FittedOnTable):
             else:
                 (categories,) = span_group
                 numbers[:, j] = _argmax(encoded, categories)
-        return self.schema_.from_numbers(numbers, seed=seed)
+        return numbers
 
     def fit_transform(self, df: pd.DataFrame, y=None) -> np.ndarray:
         """:meth:`fit`, then :meth:`transform` the same rows."""

@@ -61,7 +61,8 @@ def generator_run(run_id: str) -> Any:
 
 
 def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | None = None,
-             *, record: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+             *, counts: Mapping[Any, int] | None = None,
+             record: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Sample ``n`` rows from a generator run and score them.
 
     Args:
@@ -70,11 +71,13 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         seed: Seeds the draw and the report; the same seed gives the same rows.
         condition: ``{categorical column: value}`` every row must have (values may be text:
             ``"1"`` finds ``1``).
+        counts: ``{class: images}`` of an image generator's label (instead of ``n`` drawn
+            with the training mix; ``n`` must then be their total or 0).
         record: Record the generation as an MLflow run (its id is ``report["run_id"]``).
 
     Returns:
-        The synthetic rows and the report (:func:`~dl_core.generation.quality.synthesis_report`
-        plus ``run_id``, ``source_run_id``, ``condition``, ``n``, ``seed``, ``sample_seconds``
+        The synthetic rows and the report (:func:`~dl_core.generation.quality.synthesis_report`,
+        or :func:`~dl_core.generation.image_quality.image_report` for an image generator, plus ``run_id``, ``source_run_id``, ``condition``, ``n``, ``seed``, ``sample_seconds``
         and ``notes``). Under a condition the real rows are narrowed to it, so the figures
         compare like with like.
 
@@ -84,8 +87,15 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     """
     from dl_core import tracking
     from dl_core.generation.synthesizer import load_synthesizer
-    from dl_core.training.generative import SYNTH_DIR, report_metrics, score
+    from dl_core.training.generative import SYNTH_DIR, is_image, report_metrics, score
 
+    if counts:
+        if condition:
+            raise ConfigError("Give per-class counts or a condition, not both.")
+        total = sum(int(v) for v in counts.values())
+        if int(n) not in (0, total):
+            raise ConfigError(f"The per-class counts add up to {total} images, not {n}.")
+        n = total
     if not 1 <= int(n) <= MAX_ROWS:
         raise ConfigError(f"The number of rows must be between 1 and {MAX_ROWS:,}; got {n}.")
     condition = {str(k): v for k, v in (condition or {}).items()}
@@ -102,8 +112,15 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         with build_lock():  # loading networks draws default seeds (a job may be seeding now)
             synth = load_synthesizer(folder)
     started = time.perf_counter()
-    synthetic = synth.sample(int(n), seed=int(seed), condition=condition or None)
+    if counts:
+        if not is_image(synth):
+            raise DataError(f"Per-class counts are for image generators; run {run_id} "
+                            f"({run.data.tags.get('arch')}) generates table rows.")
+        synthetic = synth.sample_counts(counts, seed=int(seed))
+    else:
+        synthetic = synth.sample(int(n), seed=int(seed), condition=condition or None)
     sample_seconds = time.perf_counter() - started
+    classifier_rows = train  # an image report's reference classifier knows every class
 
     target = run.data.tags.get("target") or None
     notes = []
@@ -117,11 +134,14 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
                          "figures compare with all real rows.")
         if target in condition:
             target = None  # one class left: there is nothing to predict
-    report = score(train, synthetic, holdout, target, int(seed))
+    report = score(train, synthetic, holdout, target, int(seed), synth=synth,
+                   classifier_rows=classifier_rows)
     report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
+                  counts={str(k): int(v) for k, v in counts.items()} if counts else None,
                   sample_seconds=sample_seconds, target=target, notes=notes, run_id=None)
     if record:
-        report["run_id"] = _record(run, synthetic, report, report_metrics(report))
+        report["run_id"] = _record(run, synthetic, report, report_metrics(report),
+                                   table=synth.table if is_image(synth) else None)
     return synthetic, report
 
 
@@ -147,21 +167,25 @@ def _describe(condition: Mapping[str, Any]) -> str:
 
 
 def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
-            metrics: dict[str, float]) -> str:
-    """One MLflow run of kind ``generation`` under the generator run."""
+            metrics: dict[str, float], table: Any = None) -> str:
+    """One MLflow run of kind ``generation`` under the generator run (with the grid of the
+    images when ``table``, an image generator's :class:`ImageTable`, is given)."""
     from dl_core import tracking
-    from dl_core.generation.export import to_safe_csv
-    from dl_core.training.generative import REPORT_FILE, SAMPLES_FILE
+    from dl_core.export import to_safe_csv
+    from dl_core.training.generative import REPORT_FILE, SAMPLES_FILE, write_grid
 
     tags = source.data.tags
     experiment = tracking.experiments().get(source.info.experiment_id, tags.get("dataset", "default"))
     params = {"source_run_id": source.info.run_id, "n": report["n"], "seed": report["seed"],
               "condition": _describe(report["condition"]), "arch": tags.get("arch")}
+    if report.get("counts"):
+        params["counts"] = ",".join(f"{k}={v}" for k, v in report["counts"].items())
     run_id = tracking.start_run(
         experiment, run_name=f"generate {tags.get('arch')} x{report['n']}", params=params,
         tags={tracking.TAG_KIND: "generation", "family": "generative", "task": "generation",
               "arch": tags.get("arch"), "dataset": tags.get("dataset"),
-              "target": tags.get("target", ""), "source_run": source.info.run_id},
+              "target": tags.get("target", ""), "source_run": source.info.run_id,
+              "data_kind": tags.get("data_kind", "tabular")},
         parent_run_id=source.info.run_id,
     )
     try:
@@ -170,7 +194,8 @@ def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / Path(SAMPLES_FILE).name
             path.write_bytes(to_safe_csv(synthetic))
-            tracking.log_files(run_id, [path], str(Path(SAMPLES_FILE).parent))
+            files = [path] if table is None else [path, write_grid(table, synthetic, Path(tmp))]
+            tracking.log_files(run_id, files, str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, {**report, "run_id": run_id}, REPORT_FILE)
     except BaseException as exc:
         tracking.end_run(run_id, "FAILED", error=f"{type(exc).__name__}: {exc}")

@@ -156,10 +156,14 @@ class CTGANSynthesizer(NeuralSynthesizer):
                       critic_optimizer=adam(cfg.critic_lr), steps_per_execution=STEPS_PER_CALL)
         return model, batches(encoded, batch, seed, drop_remainder=True)
 
+    def _logits(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        noise = rng.standard_normal((len(cond), self.cfg.noise_dim)).astype(np.float32)
+        return predict(self.networks["generator"],
+                       [noise, cond] if self.codec.cond_dim else noise)
+
     def _outputs(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         codec, n = self.codec, len(cond)
-        noise = rng.standard_normal((n, self.cfg.noise_dim)).astype(np.float32)
-        logits = predict(self.networks["generator"], [noise, cond] if codec.cond_dim else noise)
+        logits = self.calibrated_logits(cond, rng)
         out = np.empty_like(logits)
         for span in codec.spans:
             part = logits[:, span.start : span.stop]

@@ -8,13 +8,20 @@ the row's logits. The loss is TVAE's: a Gaussian likelihood with a learnt scale 
 the KL divergence to the standard normal.
 
 Conditioning (not in the original TVAE, which cannot condition): every training row is paired
-with the conditional vector of one of its own categorical columns, chosen uniformly, so the
-decoder learns ``p(row | column = category)`` for every categorical column. Unconditional
-sampling draws the column uniformly and the category by training frequency, which gives back
-``p(row)``; ``condition={"churn": "Yes"}`` asks the decoder for churners directly (no rejection).
+with the conditional vector of one of its own categorical columns, so the decoder learns
+``p(row | column = category)`` for every categorical column. With a target (the fit's condition
+column), ``target_share`` of the rows are paired with the target and the rest with a column
+chosen uniformly; unconditional sampling then draws the target category by training frequency
+and asks the decoder for ``p(row | target)``, which keeps what predicts the target (churn
+sample, TSTR/TRTR over three seeds: 0.89-0.97 before, 0.95-1.02 after). Without a target the
+column is drawn uniformly. ``condition={"churn": "Yes"}`` asks the decoder for churners
+directly (no rejection).
 
-Sampling, as TVAE: latent ``z ~ N(0, I)``; numeric values ``tanh(logit)`` plus Gaussian noise of
-the learnt scale; each category the decoder's most probable one.
+Sampling: latent ``z ~ N(0, I)``; numeric values ``tanh(logit)`` plus Gaussian noise of the
+learnt scale (times ``value_noise``); each category drawn from the decoder's probabilities.
+The network synthesizers' calibration (:mod:`dl_core.generation.neural`) then gives every
+category its training share and every number its training marginal. Numbers are encoded with
+their most probable mode (``mode_selection="argmax"``), not a sampled one.
 """
 
 from __future__ import annotations
@@ -61,6 +68,28 @@ class TVAEConfig:
     loss_factor: float = param(
         2.0, min=0.01, max=100.0,
         help="Weight of the reconstruction loss against the KL term (TVAE: 2).",
+    )
+
+    mode_selection: str = param(
+        "argmax", choices=("argmax", "sample"), label="Mode selection",
+        help="How each number picks its mixture mode when encoded: the most probable one "
+             "(argmax: the decoder sees the same mode for the same value, which keeps column "
+             "pairs; breast cancer quality 0.89 -> 0.91) or one drawn from the posterior "
+             "(sample: TVAE's and CTGAN's way).",
+    )
+    target_share: float = param(
+        0.5, min=0.0, max=1.0, step=0.05, label="Target share",
+        help="Share of training rows conditioned on the target (the condition column) rather "
+             "than on a categorical column chosen uniformly; unconditional samples are then "
+             "drawn per target category at its training frequency.",
+    )
+
+    value_noise: float = param(
+        0.5, min=0.0, max=2.0, step=0.05, label="Value noise",
+        help="Scale of the learnt Gaussian noise added to every number when sampling (TVAE: "
+             "1). It is independent per column, so it weakens correlations (breast cancer "
+             "column pairs 0.91 at 1, 0.92 at 0.5); the marginals are calibrated to the "
+             "training ones either way.",
     )
 
     sample_categories: bool = param(
@@ -110,15 +139,28 @@ class TVAESynthesizer(NeuralSynthesizer):
         codec = self.codec
         batch_size = max(1, min(batch_size, len(encoded)))
         self._build_networks(codec.output_dim, codec.cond_dim, batch_size)
+        focus = [c for c, s in enumerate(codec.cond_spans)
+                 if s.column in set(self.state.get("condition_columns", ()))]
         model = _tvae_model_class()(
             self.networks["encoder"], self.networks["decoder"], codec.spans, codec.cond_spans,
-            loss_factor=self.cfg.loss_factor, seed=seed,
+            loss_factor=self.cfg.loss_factor, seed=seed, focus=focus,
+            focus_share=self.cfg.target_share if focus else 0.0,
         )
         model.compile(optimizer=keras.optimizers.Adam(self.cfg.learning_rate,
                                                       weight_decay=self.cfg.weight_decay or None),
                       steps_per_execution=STEPS_PER_CALL)
         self._model = model
         return model, batches(encoded, batch_size, seed, drop_remainder=False)
+
+    def codec_options(self):
+        return {"mode_selection": self.cfg.mode_selection}
+
+    def unconditional_columns(self):
+        # Trained on its condition columns for target_share of the rows, the decoder learns
+        # p(row | target) best: unconditional rows are drawn per target category.
+        if self.cfg.target_share > 0:
+            return self.state.get("condition_columns") or None
+        return None
 
     def fit(self, df, **kwargs):
         self.state.pop("sigmas", None)
@@ -134,17 +176,21 @@ class TVAESynthesizer(NeuralSynthesizer):
     def _n_values(self) -> int:
         return sum(1 for s in self.codec.spans if s.activation == "tanh")
 
+    def _logits(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        z = rng.standard_normal((len(cond), self.cfg.latent_dim)).astype(np.float32)
+        return predict(self.networks["decoder"], [z, cond] if self.codec.cond_dim else z)
+
     def _outputs(self, cond: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         codec, n = self.codec, len(cond)
-        z = rng.standard_normal((n, self.cfg.latent_dim)).astype(np.float32)
-        logits = predict(self.networks["decoder"], [z, cond] if codec.cond_dim else z)
+        logits = self.calibrated_logits(cond, rng)
         out = np.empty_like(logits)
         # Mid-fit (the Train page's sample previews) the scales are the ones learnt so far.
         sigmas = iter(self.state["sigmas"] if "sigmas" in self.state else self._learnt_sigmas())
         for span in codec.spans:
             part = logits[:, span.start : span.stop]
             if span.activation == "tanh":
-                out[:, span.start] = np.tanh(part[:, 0]) + rng.normal(0.0, next(sigmas), n)
+                noise = rng.normal(0.0, next(sigmas), n) * self.cfg.value_noise
+                out[:, span.start] = np.tanh(part[:, 0]) + noise
             elif self.cfg.sample_categories:
                 out[:, span.start : span.stop] = sample_categories(softmax(part), rng)
             else:
@@ -165,13 +211,16 @@ def _tvae_model_class():
     class TVAEModel(keras.Model):
         """Trains a TVAE encoder/decoder pair: ``train_step`` computes TVAE's loss."""
 
-        def __init__(self, encoder, decoder, spans, cond_spans, *, loss_factor, seed, **kwargs):
+        def __init__(self, encoder, decoder, spans, cond_spans, *, loss_factor, seed,
+                     focus=(), focus_share=0.0, **kwargs):
             super().__init__(name="tvae", **kwargs)
             self.encoder = encoder
             self.decoder = decoder
             self.spans = list(spans)
             self.cond_spans = list(cond_spans)
             self.loss_factor = loss_factor
+            self.focus = list(focus)
+            self.focus_share = float(focus_share)
             n_values = sum(1 for s in spans if s.activation == "tanh")
             self.sigma = self.add_weight(
                 shape=(max(n_values, 1),), initializer=keras.initializers.Constant(0.1),
@@ -186,11 +235,17 @@ def _tvae_model_class():
             return list(self.trackers.values())
 
         def conditions(self, x):
-            """Per row, the one-hot of one of its own categorical columns, chosen uniformly."""
+            """Per row, the one-hot of one of its own categorical columns: a focus column
+            (the target) for ``focus_share`` of the rows, else one chosen uniformly."""
             if not self.cond_spans:
                 return None
             n = ops.shape(x)[0]
             column = keras.random.randint((n,), 0, len(self.cond_spans), seed=self.seed_generator)
+            if self.focus and self.focus_share > 0:
+                pick = keras.random.randint((n,), 0, len(self.focus), seed=self.seed_generator)
+                focused = ops.take(ops.convert_to_tensor(self.focus, "int32"), pick)
+                u = keras.random.uniform((n,), seed=self.seed_generator)
+                column = ops.where(u < self.focus_share, focused, column)
             mask = ops.one_hot(column, len(self.cond_spans))
             return ops.concatenate(
                 [x[:, s.output_start : s.output_stop] * mask[:, c : c + 1]

@@ -22,7 +22,7 @@ import pandas as pd
 
 from dl_core.config import param, to_params, validate_fields
 from dl_core.errors import DataError
-from dl_core.training.callbacks import METRIC_FLUSH_S
+from dl_core.training.callbacks import MetricBuffer
 from dl_core.training.spec import TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -38,7 +38,14 @@ SAMPLES_FILE = "generation/samples.csv"
 PREVIEW_ROWS = 5
 #: Figures of the report logged as metrics (None values are skipped).
 REPORT_METRICS = ("quality", "column_shapes", "column_pairs", "diagnostic", "tstr_ratio",
-                  "copies", "dcr_closer_to_train")
+                  "copies", "dcr_closer_to_train",
+                  # image generators (dl_core.generation.image_quality)
+                  "agreement", "frechet_distance", "frechet_floor", "precision", "recall",
+                  "memorisation_ratio")
+#: The grid of the report sample an image generator's run stores.
+GRID_FILE = "generation/grid.png"
+#: Images per row of the live preview grid.
+PREVIEW_PER_ROW = 8
 _MIN_TRAIN_ROWS = 10
 
 
@@ -46,8 +53,12 @@ _MIN_TRAIN_ROWS = 10
 class GenerativeTrainConfig:
     """How a generator is fitted and scored."""
 
-    epochs: int = param(300, min=1, max=10000, help="Passes over the training rows.")
-    batch_size: int = param(500, min=2, max=65536, help="Rows per gradient step.")
+    epochs: int = param(300, min=1, max=10000,
+                        help="Passes over the training rows (ctgan: at least 16 batches each).")
+    batch_size: int = param(
+        500, min=2, max=65536,
+        help="Rows per gradient step. tvae and ctgan cut it to a tenth of the training rows "
+             "(at least 32 rows; ctgan 100, ten pac groups) so a small table gets enough steps.")
     holdout_size: float = param(
         0.3, min=0.05, max=0.5, step=0.05, label="Held-out share",
         help="Share of rows the generator never sees; the privacy and utility figures compare "
@@ -114,6 +125,14 @@ class GenerativeTrainer(Trainer):
                 f"A generator needs at least {_MIN_TRAIN_ROWS} training rows and 2 held-out "
                 f"rows; the table has {len(df)} rows (held-out share {cfg.holdout_size})."
             )
+        if job.spec.data_kind == "image":
+            from dl_core.generation.images import ImageTable
+
+            # Refuse a table that is not images before a run is recorded; the label (if any)
+            # is what an image generator is conditioned on, whatever its dtype.
+            ImageTable.from_frame(df, target, job.spec.image_shape or None)
+            train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
+            return GenerativeData(train, holdout, target, (target,) if target else ())
         train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
         conditions: tuple[str, ...] = ()
         if target is not None:
@@ -140,33 +159,30 @@ class GenerativeTrainer(Trainer):
         synth = job.entry.build(job.model_cfg)
         epochs = self.epochs(job)
         started = time.perf_counter()
-        state = {"flushed": started, "pending": [], "epoch": 0, "preview_s": 0.0}
+        state = {"epoch": 0, "preview_s": 0.0}
         every = max(1, epochs // 10)
-
-        def flush() -> None:
-            if state["pending"]:
-                tracking.log_metric_steps(run_id, state["pending"])
-                state["pending"] = []
-            state["flushed"] = time.perf_counter()
+        metrics = MetricBuffer(run_id)
 
         def on_epoch(epoch: int, logs: dict[str, float]) -> None:
             logs = {k: float(v) for k, v in logs.items()}
             state["epoch"] = epoch
-            state["pending"].append((epoch, logs))
-            if time.perf_counter() - state["flushed"] >= METRIC_FLUSH_S:
-                flush()
+            metrics.add(epoch, logs)
             elapsed = time.perf_counter() - started
             job.report({"type": "epoch", "epoch": epoch, "epochs": epochs, "logs": logs,
                         "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
             if epoch == 1 or epoch % every == 0:
                 began = time.perf_counter()
-                self._preview(job, synth, epoch, cfg.seed)
+                if is_image(synth):
+                    self._preview_grid(job, synth, epoch, cfg.seed)
+                    state["grid_epoch"] = epoch
+                else:
+                    self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
 
         history = synth.fit(data.train, condition_columns=data.condition_columns,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                             on_epoch=on_epoch, stop=job.stop)
-        flush()
+        metrics.close()
         # The Train page's previews are not the fit: fit_seconds compares with other libraries.
         fit_seconds = time.perf_counter() - started - state["preview_s"]
         status = "KILLED" if job.stop.is_set() else "FINISHED"
@@ -177,9 +193,11 @@ class GenerativeTrainer(Trainer):
         n = cfg.sample_size or len(data.train)
         synthetic = synth.sample(n, seed=cfg.seed)
         sample_seconds = time.perf_counter() - started
-        report = score(data.train, synthetic, data.holdout, data.target, cfg.seed)
+        report = score(data.train, synthetic, data.holdout, data.target, cfg.seed, synth=synth)
         job.report({"type": "samples", "epoch": epochs_run,
                     "rows": preview_rows(synthetic.head(PREVIEW_ROWS))})
+        if is_image(synth) and state.get("grid_epoch") != epochs_run:  # the grid it ended with
+            self._preview_grid(job, synth, epochs_run, cfg.seed)
         metrics = {**report_metrics(report), "fit_seconds": fit_seconds,
                    "sample_seconds": sample_seconds}
         tracking.log_metrics(run_id, {**metrics, "epochs_run": epochs_run})
@@ -197,11 +215,27 @@ class GenerativeTrainer(Trainer):
         job.report({"type": "samples", "epoch": epoch, "rows": preview_rows(rows)})
 
     @staticmethod
+    def _preview_grid(job: TrainingJob, synth: Any, epoch: int, seed: int) -> None:
+        # The keras-io "GAN monitor": the same noise every time, one row per class, so
+        # successive grids show the generator learning.
+        import base64
+
+        from dl_core.generation.images import grid_png
+
+        try:
+            grid = synth.preview_grid(seed, per_row=PREVIEW_PER_ROW)
+        except Exception:
+            return
+        job.report({"type": "image_grid", "epoch": epoch,
+                    "png": base64.b64encode(grid_png(grid)).decode("ascii"),
+                    "row_labels": synth.preview_labels()})
+
+    @staticmethod
     def log(job: TrainingJob, synth: Any, data: GenerativeData, synthetic: pd.DataFrame,
             report: dict[str, Any], history: dict[str, list[float]]) -> None:
         """The synthesizer, both row sets, the report and the sample as the run's artifacts."""
         from dl_core import tracking
-        from dl_core.generation.export import to_safe_csv
+        from dl_core.export import to_safe_csv
         from dl_core.generation.synthesizer import save_synthesizer
 
         run_id = job.run_id
@@ -216,7 +250,10 @@ class GenerativeTrainer(Trainer):
             tracking.log_files(run_id, sorted(rows.iterdir()), "data")
             samples = Path(tmp) / Path(SAMPLES_FILE).name
             samples.write_bytes(to_safe_csv(synthetic))
-            tracking.log_files(run_id, [samples], str(Path(SAMPLES_FILE).parent))
+            files = [samples]
+            if is_image(synth):
+                files.append(write_grid(synth.table, synthetic, Path(tmp)))
+            tracking.log_files(run_id, files, str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, report, REPORT_FILE)
         tracking.log_dict(run_id, history, "evaluation/history.json")  # where curves are read
         tracking.log_dict(run_id, {"target": data.target,
@@ -226,11 +263,36 @@ class GenerativeTrainer(Trainer):
 
 
 def score(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
-          target: str | None, seed: int) -> dict[str, Any]:
-    """The quality report of ``synthetic``; utility only when the target can be predicted."""
+          target: str | None, seed: int, *, synth: Any = None,
+          classifier_rows: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The quality report of ``synthetic`` by the generator's kind: an image generator's
+    (:func:`~dl_core.generation.image_quality.image_report`; its reference classifier learns
+    ``classifier_rows``, default ``train``), else the table report (utility only when the
+    target can be predicted)."""
+    if is_image(synth):
+        from dl_core.generation.image_quality import image_report
+
+        return image_report(train, synthetic, holdout, table=synth.table, seed=seed,
+                            classifier_df=classifier_rows)
     from dl_core.generation.quality import synthesis_report
 
     return synthesis_report(train, synthetic, holdout, target=target, seed=seed)
+
+
+def is_image(synth: Any) -> bool:
+    """Whether ``synth`` is an image generator (scored, previewed and stored as images)."""
+    from dl_core.generation.images import ImageSynthesizer
+
+    return isinstance(synth, ImageSynthesizer)
+
+
+def write_grid(table: Any, synthetic: pd.DataFrame, folder: Path) -> Path:
+    """Write the grid of a sample (first images of each class) as ``grid.png`` in ``folder``."""
+    from dl_core.generation.images import grid_png, sample_grid
+
+    path = Path(folder) / Path(GRID_FILE).name
+    path.write_bytes(grid_png(sample_grid(table, synthetic, PREVIEW_PER_ROW)[0]))
+    return path
 
 
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:

@@ -8,6 +8,7 @@ taking one JSON-able dict per event); ``stop`` is checked at every batch.
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Any
 
 from dl_core.config import config_from_dict, to_params
@@ -31,7 +32,8 @@ def prepare_data(spec: JobSpec, df: Any, train_cfg: TrainConfig) -> Any:
 
 
 def run_training(
-    spec: JobSpec, report: Reporter | None = None, stop: threading.Event | None = None
+    spec: JobSpec, report: Reporter | None = None, stop: threading.Event | None = None,
+    tags: dict[str, Any] | None = None,
 ) -> TrainingResult:
     """Run one training job end to end and record it as an MLflow run.
 
@@ -43,6 +45,7 @@ def run_training(
         report: Receives progress events (``started``, ``epoch``, ``evaluating``, ``finished``).
         stop: When set, training stops after the current batch; the run ends KILLED with the
             model trained so far, evaluated and logged.
+        tags: More tags for the run (the executor it ran on: ``dlx.executor``).
 
     Returns:
         The run id, final status, test metrics and per-epoch history.
@@ -74,12 +77,13 @@ def run_training(
         "arch": spec.arch, "task": spec.task, "target": spec.target,
         "exclude": ",".join(spec.exclude), **spec.data_params(),
         **to_params(model_cfg), **to_params(train_cfg), **trainer.run_params(job, data),
+        **({"gpus": spec.gpus} if spec.gpus is not None else {}),
     }
     tags = {
         tracking.TAG_KIND: "training", "task": spec.task, "arch": spec.arch,
         "family": entry.family, "dataset": spec.dataset_name, "dataset_hash": content_hash(df),
         "rows": len(df), "columns": df.shape[1], "target": spec.target,
-        "data_kind": spec.data_kind, **trainer.run_tags(job, data),
+        "data_kind": spec.data_kind, **trainer.run_tags(job, data), **(tags or {}),
     }
     job.run_id = tracking.start_run(
         spec.experiment or spec.dataset_name, run_name=spec.run_name, params=params, tags=tags,
@@ -93,10 +97,18 @@ def run_training(
         tracking.end_run(job.run_id, "KILLED", error="Interrupted (Ctrl-C).")
         raise
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, DLExplorerError) else f"{type(exc).__name__}: {exc}"
-        tracking.end_run(job.run_id, "FAILED", error=message)
-        if isinstance(exc, DLExplorerError):
+        # A full disk, a read-only mlruns/ or a tracking server gone: said as such.
+        error = exc if isinstance(exc, DLExplorerError) else tracking.store_error(exc)
+        message = str(error) if error is not None else f"{type(exc).__name__}: {exc}"
+        try:
+            tracking.end_run(job.run_id, "FAILED", error=message, details=traceback.format_exc())
+        except Exception:
+            if error is None:  # the store failed too: say what failed first
+                raise
+        if error is exc:
             raise
+        if error is not None:
+            raise error from exc
         raise TrainingError(f"Training failed: {message}") from exc
     report({"type": "finished", "run_id": job.run_id, "status": result.status,
             "metrics": result.metrics, "baselines": result.baselines})

@@ -77,11 +77,18 @@ class JobSpec:
     #: Long-format sequences: the sequence id and step columns (None = wide format, t0..tN).
     sequence_id: str | None = None
     step_column: str | None = None
+    #: GPUs the job asks for: a cluster executor reserves that many for it, and more than one
+    #: trains on them together (``tf.distribute.MirroredStrategy``). None: the machine's
+    #: default (TensorFlow's first GPU if there is one; none on Ray unless the cluster has GPUs).
+    gpus: int | None = None
 
     def __post_init__(self) -> None:
         from dl_core.kinds import get_kind
 
         get_kind(self.data_kind).check_spec(self)  # ConfigError for an unknown kind too
+        if self.gpus is not None and (isinstance(self.gpus, bool) or int(self.gpus) != self.gpus
+                                      or self.gpus < 0):
+            raise ConfigError(f"gpus must be a whole number of at least 0; got {self.gpus!r}.")
         for name, low in (("lookback", 1), ("horizon", 1), ("season_length", 0)):
             if int(getattr(self, name)) < low:
                 raise ConfigError(f"{name} must be at least {low}; got {getattr(self, name)}.")

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from dl_core.training.callbacks import make_progress_callback, unit_scale
+from dl_core.training.callbacks import (check_finite_loss, make_progress_callback,
+                                        terminate_on_nan, unit_scale)
 from dl_core.training.spec import TrainConfig, TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -136,7 +137,7 @@ class SupervisedTrainer(Trainer):
 
     def fit(self, job: TrainingJob, data: Any) -> Fitted:
         """Build, compile and fit the entry's model; early stopping restores the best weights."""
-        from dl_core.backend import build_lock, keras
+        from dl_core.backend import build_lock, distribution_scope, keras
 
         k, spec, cfg = keras(), job.spec, job.train_cfg
         activation, loss, metrics = output_head(spec.task)
@@ -144,13 +145,16 @@ class SupervisedTrainer(Trainer):
         if spec.task == "regression":
             metrics = [*metrics, k.metrics.RootMeanSquaredError(name="rmse")]
             target_scale = float(data.target.std)
-        with build_lock():  # a summary built meanwhile in the worker must not shift the seed
-            k.utils.set_random_seed(cfg.seed)
-            model = job.entry.build(job.model_cfg, data.input_shape, data.target.n_outputs,
-                                    activation)
-        model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
+        # More than one GPU: the model and its optimizer are mirrored on them (built and
+        # compiled in the strategy's scope); fit then splits every batch across them.
+        with distribution_scope(spec.gpus):
+            with build_lock():  # a summary built meanwhile in the worker must not shift the seed
+                k.utils.set_random_seed(cfg.seed)
+                model = job.entry.build(job.model_cfg, data.input_shape,
+                                        data.target.n_outputs, activation)
+            model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
         callbacks = [make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
-                                            target_scale)]
+                                            target_scale), terminate_on_nan()]
         if cfg.patience > 0:
             callbacks.append(k.callbacks.EarlyStopping(
                 monitor="val_loss", patience=cfg.patience, restore_best_weights=True,
@@ -160,6 +164,7 @@ class SupervisedTrainer(Trainer):
             epochs=cfg.epochs, batch_size=cfg.batch_size,
             class_weight=_job_class_weight(job, data), callbacks=callbacks, verbose=0,
         )
+        check_finite_loss(history.history, cfg.learning_rate)
         # Regression errors in the data's units, like the live curves and the test figures.
         hist = {key: [float(v) * unit_scale(key, target_scale) for v in values]
                 for key, values in history.history.items()}

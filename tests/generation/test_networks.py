@@ -53,15 +53,27 @@ def test_tvae_learns_category_frequencies_and_a_shifted_mean(fitted):
         return rows["group"].value_counts(normalize=True).reindex(real.index, fill_value=0)
 
     rows = models["tvae"].sample(3000, seed=1)
-    np.testing.assert_allclose(shares(rows), real, atol=0.05)
-    # Conditioned on the other column, 'group' comes from the decoder alone (a short fit
-    # under-draws the rarest group, as TVAE does).
+    np.testing.assert_allclose(shares(rows), real, atol=0.035)
+    # Conditioned on the other column, 'group' comes from the decoder alone. Drawn from the
+    # prior, the decoder under-draws the rarest group (c: 0.09 unconditioned and 0.07 here
+    # against 0.125); the fitted category offsets give it its share back.
     alone = models["tvae"].sample(3000, seed=1, condition={"flag": "yes"})
-    np.testing.assert_allclose(shares(alone), real, atol=0.08)
+    np.testing.assert_allclose(shares(alone), real, atol=0.035)
+    assert abs(shares(rows)["c"] - real["c"]) < 0.02
+    assert abs(shares(alone)["c"] - real["c"]) < 0.02
     # The decoder learnt that x rises with the group (a ~ 0, b ~ 3, c ~ 6; a short fit gets
     # part of the way); ignoring the group would give every group the same mean.
     means = rows.groupby("group")["x"].mean()
     assert means["a"] + 1 < means["b"] < means["c"]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_numbers_are_drawn_from_the_training_marginals(fitted, arch):
+    df, models = fitted
+    rows = models[arch].sample(3000, seed=1)
+    # Uncalibrated, the short fits miss them (KS 0.11-0.12 for tvae, 0.24-0.53 for ctgan).
+    for column in ("x", "y", "n"):
+        assert stats.ks_2samp(rows[column], df[column]).statistic < 0.05, column
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -73,3 +73,31 @@ def auto_reruns() -> Iterator[list[float]]:
 
     with mock.patch.object(ForwardMsgQueue, "enqueue", recording):
         yield seen
+
+
+@contextmanager
+def recorded_downloads() -> Iterator[dict[str, bytes]]:
+    """The files the page's download buttons would send, by file name, while the block runs.
+
+    A button given bytes stores them with the media file manager at once; one given a callable
+    (built on click) registers it, and the callable is run here as a click would.
+    """
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    files: dict[str, bytes] = {}
+    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
+
+    def recording_add(self, path_or_data, mimetype, coordinates, file_name=None, *a, **k):
+        if file_name and isinstance(path_or_data, bytes):
+            files[file_name] = path_or_data
+        return add(self, path_or_data, mimetype, coordinates, file_name, *a, **k)
+
+    def recording_deferred(self, data_callable, mimetype, coordinates, file_name=None, **k):
+        if file_name:
+            data = data_callable()
+            files[file_name] = data.encode() if isinstance(data, str) else bytes(data)
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name, **k)
+
+    with mock.patch.object(MediaFileManager, "add", recording_add), \
+            mock.patch.object(MediaFileManager, "add_deferred", recording_deferred):
+        yield files

@@ -93,6 +93,8 @@ BAD_FILES = [
     ("empty.csv", b"", "empty"),
     ("header.csv", b"a,b,c\n", "no data rows"),
     ("garbage.csv", bytes(range(256)) * 20, "binary"),
+    # Judged by content on the server, whatever the name says.
+    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "a PNG image"),
     ("one.csv", b"only\n1\n2\n3\n", "at least two columns"),
     ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n7,8\n", "line 3"),
 ]

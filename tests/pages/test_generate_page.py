@@ -12,7 +12,7 @@ import streamlit as st
 from dl_core import tracking
 from dl_core.data.storage import store_dataset
 from dl_core.training import JobSpec, run_training
-from tests.pages.apptest import open_app
+from tests.pages.apptest import open_app, recorded_downloads
 from ui import state
 
 FORMULA = "=cmd|' /C calc'!A0"
@@ -40,7 +40,8 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     at.number_input(key="gen_n").set_value(300)
     at.selectbox(key="gen_cond_col").select("churn").run()
     at.selectbox(key="gen_cond_val_churn").select("Yes")
-    at.button(key="gen_go").click().run()
+    with recorded_downloads() as files:
+        at.button(key="gen_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     success = at.success[0].value
     assert success.startswith("Generated 300 rows where churn = Yes")
@@ -59,6 +60,9 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     assert at.get("plotly_chart") and at.selectbox(key="gen_overlay_col").options
     download = at.get("download_button")[0]
     assert download.proto.label == "Download rows (CSV)"
+    [rows] = files.values()
+    notes = set(pd.read_csv(io.BytesIO(rows))["note"])
+    assert notes <= {"'" + FORMULA, "ok"} and "'" + FORMULA in notes  # formulas neutralised
 
 
 def test_generate_page_without_generators_points_to_the_model_page(monkeypatch):

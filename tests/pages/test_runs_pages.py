@@ -124,7 +124,11 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     wait_until(at, finished)
     trials = [d.value for d in at.dataframe if "trial" in d.value.columns][0]
     assert len(trials) == 2 and set(trials["status"]) == {"FINISHED"}
-    assert any(m.label.startswith("Best so far") for m in at.metric)
+    best = next(m.label for m in at.metric if m.label.startswith("Best so far"))
+    # The trials' scores are headed by the metric they are, not a bare "value".
+    metric = best.removeprefix("Best so far (").removesuffix(")")
+    assert metric == "best_val_loss"
+    assert metric in trials.columns and "value" not in trials.columns
     job = [m for m in at.markdown if "Sweep finished" in m.value]
     assert job
     from ui.loaders import executor

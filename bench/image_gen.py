@@ -1,0 +1,169 @@
+"""How good are our synthetic images? Every registered image generator against the yardstick.
+
+scikit-learn's 8x8 digits (the app's ``digits`` sample, 0..255) are split in half, stratified on
+the label (seed ``--seed``): every image generator in the model registry (``image_kde``, the
+non-neural yardstick; ``conv_vae`` and ``dcgan`` once registered) fits on the training half,
+conditioned on the label, with the generative trainer's default epochs and batch (as the app
+does; ``--epochs``/``--batch-size`` override), and draws as many images as it trained on. They
+are scored by :func:`dl_core.generation.image_quality.image_report` against the held-out half:
+label agreement of a reference MLP trained on the training half, Fréchet distance in its
+features beside the real-vs-real floor (training vs held-out), precision and recall (k = 3
+manifolds), exact copies and the memorisation ratio. The row ``copy`` scores the training half
+itself: perfect fidelity, every image a copy (why fidelity is never read without privacy).
+
+``--size 28`` adds the 28x28 case (each digit upsampled bilinearly) that times an epoch: every
+generator fits ``--epochs-28`` epochs on the upsampled training half; the first epoch (tracing
+and compiling) is shown apart from the median of the rest.
+
+Figures only, no assertions::
+
+    python bench/image_gen.py                          # every image generator on digits
+    python bench/image_gen.py --models image_kde --seed 1
+    python bench/image_gen.py --size 28 --epochs-28 3  # also time an epoch on 28x28
+    python bench/image_gen.py --json /tmp/image-gen.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="dlx-bench-image-"))
+os.environ.setdefault("DL_EXPLORER_HOME", str(_TMP / "home"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from dl_core.data.samples import build_sample  # noqa: E402
+from dl_core.generation.image_quality import image_report  # noqa: E402
+from dl_core.generation.images import ImageTable  # noqa: E402
+from dl_core.models import get_model, list_models  # noqa: E402
+from dl_core.training.generative import GenerativeTrainConfig, split_rows  # noqa: E402
+
+FIGURES = (("agree", "agreement"), ("FD", "frechet_distance"), ("floor", "frechet_floor"),
+           ("FD/floor", None), ("prec", "precision"), ("recall", "recall"),
+           ("copies", "copies"), ("memo", "memorisation_ratio"), ("fit_s", None),
+           ("epochs", None))
+
+
+def image_generators() -> list[str]:
+    """Every registered image generator, the yardstick first."""
+    names = [e.name for e in list_models("image", family="generative")]
+    return sorted(names, key=lambda n: (n != "image_kde", n))
+
+
+def digits_split(seed: int, size: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The digits halves (training, held-out), upsampled to ``size`` x ``size`` if asked."""
+    df = build_sample("digits")
+    if size != 8:
+        df = upsample(df, size)
+    return split_rows(df, 0.5, seed, "label")
+
+
+def upsample(df: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Every 8x8 digit resized to ``size`` x ``size`` (bilinear), as ``pixel0..`` 0..255."""
+    from PIL import Image
+
+    pixels = df.drop(columns="label").to_numpy(dtype=np.uint8).reshape(-1, 8, 8)
+    big = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.BILINEAR))
+                    for p in pixels]).reshape(len(df), -1)
+    out = pd.DataFrame(big.astype(int), columns=[f"pixel{i}" for i in range(size * size)])
+    out.insert(0, "label", df["label"].to_numpy())
+    return out
+
+
+def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int):
+    """Generator ``name`` (default config) fitted on ``train``; the times each epoch ended."""
+    entry = get_model(name)
+    synth = entry.build(entry.config_cls())
+    ends: list[float] = []
+    start = time.perf_counter()
+    synth.fit(train, condition_columns=("label",), epochs=epochs, batch_size=batch_size,
+              seed=seed, on_epoch=lambda epoch, logs: ends.append(time.perf_counter()))
+    return synth, time.perf_counter() - start, np.diff([start, *ends])
+
+
+def quality(models: list[str], seed: int, epochs: int, batch_size: int) -> list[dict]:
+    train, holdout = digits_split(seed)
+    table = ImageTable.from_frame(train, "label")
+    rows = []
+    for name in [*models, "copy"]:
+        if name == "copy":
+            synthetic, fit_s, epoch_s = train, None, []
+        else:
+            synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size)
+            synthetic = synth.sample(len(train), seed=seed)
+        report = image_report(train, synthetic, holdout, table=table, seed=seed)
+        rows.append({"model": name, **{k: report[k] for _, k in FIGURES if k},
+                     "fit_s": fit_s, "epochs": len(epoch_s),
+                     "reference_accuracy": report["reference_accuracy"]})
+        show(rows[-1])
+    return rows
+
+
+def epoch_times(models: list[str], seed: int, size: int, epochs: int,
+                batch_size: int) -> list[dict]:
+    train, _ = digits_split(seed, size)
+    out = []
+    for name in models:
+        _, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size)
+        row = {"model": name, "size": f"{size}x{size}", "fit_s": fit_s, "epochs": len(epoch_s),
+               "first_epoch_s": float(epoch_s[0]) if len(epoch_s) else None,
+               "epoch_s": float(np.median(epoch_s[1:])) if len(epoch_s) > 1 else None}
+        print(f"{name:<10} {row['size']:>6} epochs {row['epochs']:>3}  first "
+              f"{fmt(row['first_epoch_s'])} s  then {fmt(row['epoch_s'])} s/epoch  "
+              f"(fit {fmt(fit_s)} s)", flush=True)
+        out.append(row)
+    return out
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def show(row: dict) -> None:
+    ratio = row["frechet_distance"] / row["frechet_floor"] if row["frechet_floor"] else None
+    cells = [fmt(ratio if key is None and label == "FD/floor" else row.get(key or label))
+             for label, key in FIGURES]
+    print(f"{row['model']:<10} " + " ".join(f"{c:>8}" for c in cells), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", help="Comma-separated image generators (default: all).")
+    parser.add_argument("--seed", type=int, default=0)
+    defaults = GenerativeTrainConfig()
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help="Epochs of the networks (default: the trainer's).")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--size", type=int, default=0,
+                        help="Also time epochs on digits upsampled to SIZE x SIZE (e.g. 28).")
+    parser.add_argument("--epochs-28", type=int, default=3,
+                        help="Epochs of the timing case (--size).")
+    parser.add_argument("--json", help="Write every figure to this JSON file.")
+    args = parser.parse_args(argv)
+    models = args.models.split(",") if args.models else image_generators()
+    print(f"digits 8x8, half trained on / half held out, seed {args.seed}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(f"{'model':<10} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
+    results = {"quality": quality(models, args.seed, args.epochs, args.batch_size)}
+    if args.size:
+        print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
+        results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
+                                             args.batch_size)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

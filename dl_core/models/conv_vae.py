@@ -1,0 +1,227 @@
+"""A convolutional variational autoencoder for pixel CSVs, registered as ``conv_vae``.
+
+The encoder (stride-2 convolutions, a dense layer) maps an image, and its label when the table
+has one, to the mean and log variance of a latent Gaussian; the decoder (a dense layer, transposed
+convolutions, a sigmoid) maps a latent draw and the label back to pixel intensities. The loss is
+the keras-io VAE's: binary cross-entropy of every pixel (intensities in [0, 1] as targets),
+summed over the image, plus ``kl_weight`` times the KL divergence to the standard normal.
+
+Conditioning on the label (a conditional VAE) leaves the latent the style of a digit (slant,
+thickness) and the label its class, so a 2-D latent is enough to draw every class and the latent
+explorer shows that style plane directly.
+
+Sampling: ``z ~ N(0, I)`` and the decoder's intensities (its mean image; Bernoulli draws of 8x8
+pixels would be speckled noise). :meth:`ConvVAESynthesizer.encode_arrays` gives posterior means,
+:meth:`~ConvVAESynthesizer.decode_arrays` decodes any codes (the latent explorer).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from dl_core.backend import keras as _keras
+from dl_core.config import param, validate_fields
+from dl_core.generation.image_networks import (
+    STEPS_PER_CALL,
+    ImageNetworkSynthesizer,
+    conv_plan,
+    predict,
+)
+from dl_core.models.registry import register_model
+
+
+@dataclass(frozen=True)
+class ConvVAEConfig:
+    """Hyperparameters of the convolutional variational autoencoder."""
+
+    latent_dim: int = param(
+        2, min=1, max=512,
+        help="Width of the latent Gaussian (2: the latent explorer shows the plane itself).",
+    )
+    filters: tuple[int, ...] = param(
+        (32, 64), min=1, max=1024,
+        help="Filters of each stride-2 convolution of the encoder, first to last (the decoder "
+             "mirrors them); each halves the image.",
+    )
+    dense_units: int = param(128, min=1, max=4096,
+                             help="Units of the dense layer beside the latent (ReLU).")
+    label_embedding: int = param(16, min=1, max=512,
+                                 help="Width of the label's embedding (conditional tables).")
+    learning_rate: float = param(1e-3, min=1e-6, max=1.0, log=True,
+                                 help="Adam's learning rate.")
+    kl_weight: float = param(
+        1.0, min=0.0, max=100.0, label="KL weight",
+        help="Weight of the KL term against the reconstruction (1: the VAE's bound; below 1 "
+             "sharper images, a less regular latent).",
+    )
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
+
+
+class ConvVAESynthesizer(ImageNetworkSynthesizer):
+    """The convolutional VAE behind the :class:`~dl_core.generation.images.ImageSynthesizer`
+    interface (see the module docstring). Networks: ``encoder`` and ``decoder``."""
+
+    config_cls = ConvVAEConfig
+    NETWORKS = ("encoder", "decoder")
+    LOSSES = ("loss", "reconstruction", "kl")
+    has_latent = True
+
+    @property
+    def latent_dim(self) -> int:  # type: ignore[override]
+        return int(self.cfg.latent_dim)
+
+    def _build_networks(self) -> None:
+        keras = _keras()
+        layers, cfg = keras.layers, self.cfg
+        h, w, c = self._fitted_table().shape
+        n_classes = self.n_classes
+        plan = conv_plan(h, w, len(cfg.filters))
+        blocks = len(plan) - 1
+        filters = list(cfg.filters[:blocks]) or [cfg.filters[0]]
+
+        def label_input(prefix):
+            if not n_classes:
+                return [], None
+            label = keras.Input((1,), dtype="int32", name="label")
+            e = layers.Embedding(n_classes, cfg.label_embedding, name=f"{prefix}_label_embedding")(
+                label)
+            return [label], layers.Flatten(name=f"{prefix}_label_vector")(e)
+
+        image = keras.Input((h, w, c), name="image")
+        extra, label_vec = label_input("encoder")
+        x = image
+        for i, f in enumerate(filters[:blocks]):
+            x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu",
+                              name=f"encoder_conv_{i + 1}")(x)
+        x = layers.Flatten(name="encoder_flatten")(x)
+        if label_vec is not None:
+            x = layers.Concatenate(name="encoder_with_label")([x, label_vec])
+        x = layers.Dense(cfg.dense_units, activation="relu", name="encoder_dense")(x)
+        mean = layers.Dense(cfg.latent_dim, name="latent_mean")(x)
+        log_var = layers.Dense(cfg.latent_dim, name="latent_log_var")(x)
+        encoder = keras.Model([image, *extra] if extra else image, [mean, log_var],
+                              name="conv_vae_encoder")
+
+        z = keras.Input((cfg.latent_dim,), name="latent")
+        extra, label_vec = label_input("decoder")
+        x = layers.Concatenate(name="decoder_with_label")([z, label_vec]) if extra else z
+        x = layers.Dense(cfg.dense_units, activation="relu", name="decoder_dense")(x)
+        sh, sw = plan[-1]
+        x = layers.Dense(sh * sw * filters[-1], activation="relu", name="decoder_grid")(x)
+        x = layers.Reshape((sh, sw, filters[-1]), name="decoder_reshape")(x)
+        for i, f in enumerate(reversed(filters[:blocks])):
+            x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu",
+                                       name=f"decoder_deconv_{i + 1}")(x)
+        over_h, over_w = sh * 2**blocks - h, sw * 2**blocks - w
+        if over_h or over_w:
+            x = layers.Cropping2D(((0, over_h), (0, over_w)), name="decoder_crop")(x)
+        out = layers.Conv2D(c, 3, padding="same", activation="sigmoid", name="decoded_image")(x)
+        decoder = keras.Model([z, *extra] if extra else z, out, name="conv_vae_decoder")
+        self.networks = {"encoder": encoder, "decoder": decoder}
+
+    def training_model(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+        keras = _keras()
+        self._build_networks()
+        model = _vae_model_class()(self.networks["encoder"], self.networks["decoder"],
+                                   conditional=bool(self.n_classes),
+                                   kl_weight=self.cfg.kl_weight, seed=seed)
+        model.compile(optimizer=keras.optimizers.Adam(self.cfg.learning_rate),
+                      steps_per_execution=STEPS_PER_CALL)
+        return model
+
+    def sample_arrays(self, labels: np.ndarray | None, n: int, seed: int | None) -> np.ndarray:
+        self._check_networks()
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
+        return self.decode_arrays(z, labels)
+
+    def encode_arrays(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        self._check_networks()
+        x = np.asarray(x, dtype=np.float32).reshape(-1, *self._fitted_table().shape)
+        mean_and_log_var = _both(self.networks["encoder"], self._inputs(x, y))
+        return mean_and_log_var[0]
+
+    def decode_arrays(self, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        self._check_networks()
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        return predict(self.networks["decoder"], self._inputs(z, y))
+
+
+def _both(model, inputs, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """A two-output model's outputs on ``inputs``, in chunks, as numpy."""
+    ops = _keras().ops
+    means, log_vars = [], []
+    for start in range(0, len(inputs[0]), batch):
+        chunk = [v[start : start + batch] for v in inputs]
+        mean, log_var = model(chunk if len(chunk) > 1 else chunk[0], training=False)
+        means.append(ops.convert_to_numpy(mean))
+        log_vars.append(ops.convert_to_numpy(log_var))
+    width = model.outputs[0].shape[-1]
+    empty = np.zeros((0, width), dtype=np.float32)
+    return (np.concatenate(means) if means else empty,
+            np.concatenate(log_vars) if log_vars else empty)
+
+
+@functools.cache
+def _vae_model_class():
+    """The training model's class (defined on first use: Keras is imported lazily)."""
+    import tensorflow as tf
+
+    keras = _keras()
+    ops = keras.ops
+
+    class ConvVAEModel(keras.Model):
+        """Trains a conv VAE's encoder and decoder: ``train_step`` computes the negative ELBO."""
+
+        def __init__(self, encoder, decoder, *, conditional, kl_weight, seed, **kwargs):
+            super().__init__(name="conv_vae", **kwargs)
+            self.encoder = encoder
+            self.decoder = decoder
+            self.conditional = conditional
+            self.kl_weight = kl_weight
+            self.seed_generator = keras.random.SeedGenerator(seed)
+            self.trackers = {name: keras.metrics.Mean(name=name)
+                             for name in ("loss", "reconstruction", "kl")}
+
+        @property
+        def metrics(self):
+            return list(self.trackers.values())
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                mean, log_var = self.encoder([x, y] if self.conditional else x, training=True)
+                eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+                z = mean + ops.exp(0.5 * log_var) * eps
+                decoded = self.decoder([z, y] if self.conditional else z, training=True)
+                rec = ops.mean(ops.sum(ops.binary_crossentropy(x, decoded), axis=(1, 2, 3)))
+                kl = ops.mean(-0.5 * ops.sum(1 + log_var - mean**2 - ops.exp(log_var), axis=-1))
+                loss = rec + self.kl_weight * kl
+            variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables))
+            for name, value in (("loss", loss), ("reconstruction", rec), ("kl", kl)):
+                self.trackers[name].update_state(value)
+            return {name: t.result() for name, t in self.trackers.items()}
+
+    return ConvVAEModel
+
+
+@register_model(
+    "conv_vae",
+    config=ConvVAEConfig,
+    kinds={"image"},
+    family="generative",
+    title="Convolutional VAE (images)",
+    description="Synthetic images from a convolutional variational autoencoder, conditional on "
+                "the label; its 2-D latent space can be explored.",
+)
+def build(cfg: ConvVAEConfig) -> ConvVAESynthesizer:
+    """An unfitted conv VAE (its networks are built when it fits, once the images fix their
+    shape)."""
+    return ConvVAESynthesizer(cfg)

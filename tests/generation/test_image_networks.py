@@ -1,0 +1,164 @@
+"""The image networks (conv_vae, dcgan): what a user relies on after a short fit."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dl_core.config import to_params
+from dl_core.errors import DataError
+from dl_core.generation.images import ImageSynthesizer
+from dl_core.generation.synthesizer import load_synthesizer, save_synthesizer
+from dl_core.models import get_model, list_models
+from tests.generation.images import digits_table
+
+ARCHS = ("conv_vae", "dcgan")
+
+
+def _fit(arch, df, epochs=1, condition_columns=("label",), config=None, **kwargs):
+    entry = get_model(arch)
+    synth = entry.build(entry.config_cls(**(config or {})))
+    history = synth.fit(df, condition_columns=condition_columns, epochs=epochs, batch_size=32,
+                        seed=0, **kwargs)
+    return synth, history
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return digits_table(120, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits, tmp_path_factory):
+    """Each network fitted for 2 short epochs on 120 digits, saved and reloaded."""
+    out = {}
+    for arch in ARCHS:
+        epochs = []
+        synth, history = _fit(arch, digits, epochs=2,
+                              on_epoch=lambda epoch, losses, seen=epochs: seen.append(epoch))
+        folder = save_synthesizer(synth, tmp_path_factory.mktemp(arch), arch=arch,
+                                  config=to_params(synth.cfg))
+        out[arch] = {"synth": synth, "history": history, "epochs": epochs, "folder": folder,
+                     "reloaded": load_synthesizer(folder)}
+    return out
+
+
+def test_image_networks_are_registered_for_images_only():
+    names = {e.name for e in list_models("image", family="generative")}
+    assert set(ARCHS) <= names
+    assert not set(ARCHS) & {e.name for e in list_models("tabular")}
+    assert get_model("conv_vae").build(get_model("conv_vae").config_cls()).has_latent
+    assert not get_model("dcgan").build(get_model("dcgan").config_cls()).has_latent
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fit_reports_its_losses_every_epoch(fitted, arch):
+    got = fitted[arch]
+    names = set(got["synth"].loss_names)
+    assert got["epochs"] == [1, 2]
+    assert set(got["history"]) == names
+    assert all(len(v) == 2 and np.isfinite(v).all() for v in got["history"].values())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_saved_as_keras_files_and_reloaded_to_the_same_images(fitted, digits, arch):
+    got = fitted[arch]
+    files = sorted(p.name for p in got["folder"].iterdir())
+    networks = [f"{name}.keras" for name in type(got["synth"]).NETWORKS]
+    assert set(networks) <= set(files)
+    assert not [f for f in files if f.endswith((".pkl", ".pickle"))]
+    reloaded = got["reloaded"]
+    assert type(reloaded) is type(got["synth"])
+    before = got["synth"].sample(30, seed=3)
+    pd.testing.assert_frame_equal(reloaded.sample(30, seed=3), before)
+    # Rows shaped like the training CSV: same columns, whole 0..255 pixels, known labels.
+    assert list(before.columns) == list(digits.columns)
+    pixels = before.drop(columns="label").to_numpy()
+    assert pixels.min() >= 0 and pixels.max() <= 255 and (pixels == np.round(pixels)).all()
+    assert set(before["label"]) <= set(digits["label"])
+    sevens = reloaded.sample(12, seed=1, condition={"label": "7"})
+    assert (sevens["label"] == 7).all()
+    assert not np.allclose(sevens.drop(columns="label").to_numpy(),
+                           reloaded.sample(12, seed=1, condition={"label": 1})
+                           .drop(columns="label").to_numpy())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_preview_grid_is_fixed_noise_one_row_per_class(fitted, arch):
+    synth = fitted[arch]["synth"]
+    grid = synth.preview_grid(seed=5, per_row=4)
+    assert grid.shape == (10, 4, 8, 8, 1)
+    np.testing.assert_array_equal(grid, synth.preview_grid(seed=5, per_row=4))
+
+
+def test_vae_encodes_to_its_latent_and_decodes_images(fitted, digits):
+    synth = fitted["conv_vae"]["reloaded"]
+    x, y = synth.table.arrays(digits.iloc[:10])
+    z = synth.encode_arrays(x, y)
+    assert z.shape == (10, synth.latent_dim) == (10, 2)
+    np.testing.assert_allclose(synth.encode_arrays(x, y), z)  # posterior means: no draw
+    images = synth.decode_arrays(z, y)
+    assert images.shape == (10, 8, 8, 1)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    # Sampling is decoding prior draws: the same seed gives the same images.
+    np.testing.assert_allclose(synth.sample_arrays(y, 10, seed=2), synth.sample_arrays(y, 10, 2))
+
+
+@pytest.mark.parametrize(("arch", "config", "losses"), [
+    ("conv_vae", {}, {"loss", "reconstruction", "kl"}),
+    ("dcgan", {"loss": "wgan_gp"}, {"generator", "critic", "gradient_penalty"}),
+])
+def test_any_shape_and_colour_without_a_label(arch, config, losses):
+    """9x7 colour images (odd sides: the decoder crops) and no label: an unconditional fit
+    (the GAN with the other loss, which reports its gradient penalty)."""
+    rng = np.random.default_rng(0)
+    columns = [f"px_{r}_{c}_{k}" for r in range(9) for c in range(7) for k in range(3)]
+    df = pd.DataFrame(rng.integers(0, 256, (40, len(columns))), columns=columns)
+    synth, history = _fit(arch, df, condition_columns=(), config=config)
+    assert set(history) == losses and all(np.isfinite(v).all() for v in history.values())
+    assert synth.table.shape == (9, 7, 3)
+    rows = synth.sample(5, seed=0)
+    assert list(rows.columns) == columns
+    assert synth.preview_grid(seed=0, per_row=3).shape == (1, 3, 9, 7, 3)
+    with pytest.raises(DataError, match="trained without a label"):
+        synth.sample(2, condition={"label": 1})
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fit_stops_when_asked(digits, arch):
+    stop = threading.Event()
+
+    def on_epoch(epoch, losses):
+        if epoch == 2:
+            stop.set()
+
+    synth, history = _fit(arch, digits.iloc[:64], epochs=50, on_epoch=on_epoch, stop=stop)
+    assert {len(v) for v in history.values()} == {2}
+    assert isinstance(synth, ImageSynthesizer) and len(synth.sample(3, seed=0)) == 3
+
+
+def test_gan_samples_from_the_moving_average_of_its_generator(digits, monkeypatch):
+    """The saved generator is neither the trained one nor left at its start: the average."""
+    from dl_core.models.dcgan import DCGANSynthesizer
+
+    trained, start = [], []
+    build = DCGANSynthesizer.training_model
+
+    def keep(self, *args):
+        model = build(self, *args)
+        trained.append(model)
+        start.append(self.networks["generator"].get_weights())
+        return model
+
+    monkeypatch.setattr(DCGANSynthesizer, "training_model", keep)
+    synth, _ = _fit("dcgan", digits.iloc[:64], config={"ema_decay": 0.9})
+    kept = synth.networks["generator"].get_weights()
+
+    def same(a, b):
+        return all(np.allclose(u, v) for u, v in zip(a, b))
+
+    assert not same(kept, trained[0].generator.get_weights())
+    assert not same(kept, start[0])

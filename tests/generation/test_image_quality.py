@@ -1,0 +1,91 @@
+"""The image report on planted cases: a copy of the training set is flagged, noise has near-zero
+precision, one image per class has near-zero recall, fresh real images score like real ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dl_core.generation.image_quality import frechet_distance, image_report, precision_recall
+from dl_core.generation.images import ImageTable
+from tests.generation.images import digits_table
+
+
+@pytest.fixture(scope="module")
+def split():
+    """Training, held-out and fresh real digits (stratified thirds of 600)."""
+    from dl_core.training.generative import split_rows
+
+    df = digits_table(600, seed=1)
+    train, rest = split_rows(df, 0.5, 0, "label")
+    holdout, fresh = split_rows(rest, 0.4, 0, "label")
+    return train, holdout, fresh, ImageTable.from_frame(train, "label")
+
+
+def report(split, synthetic: pd.DataFrame) -> dict:
+    train, holdout, _, table = split
+    return image_report(train, synthetic, holdout, table=table, seed=0)
+
+
+def test_fresh_real_images_score_like_real_ones(split):
+    train, holdout, fresh, _ = split
+    r = report(split, fresh)
+    assert r["kind"] == "image" and r["features"] == "mlp"
+    assert (r["n_train"], r["n_holdout"], r["n_synthetic"]) == (300, 180, 120)
+    assert r["reference_accuracy"] > 0.9 and r["agreement"] > 0.9
+    assert r["precision"] > 0.75 and r["recall"] > 0.75
+    assert 0.8 < r["memorisation_ratio"] < 1.25 and r["copies"] == 0
+    assert r["frechet_distance"] < 3 * r["frechet_floor"]
+
+
+def test_a_copy_of_the_training_set_is_flagged(split):
+    train = split[0]
+    r = report(split, train)
+    assert r["copies"] == len(train) and r["copies_share"] == 1.0 and r["holdout_copies"] == 0
+    assert r["memorisation_ratio"] < 0.01  # far below 1: copying
+    # Everything else looks perfect: only the privacy figures catch a copier.
+    assert r["agreement"] > 0.99 and r["precision"] > 0.8
+
+
+def test_noise_has_near_zero_precision(split):
+    train, _, _, table = split
+    rng = np.random.default_rng(0)
+    noise = train.copy()
+    noise[list(table.pixel_columns)] = rng.integers(0, 256, (len(train), 64))
+    r = report(split, noise)
+    assert r["precision"] < 0.05 and r["agreement"] < 0.3
+    assert r["frechet_distance"] > 20 * r["frechet_floor"] and r["memorisation_ratio"] > 2
+
+
+def test_one_image_per_class_has_near_zero_recall(split):
+    train, _, _, table = split
+    pixels = list(table.pixel_columns)
+    collapsed = train.copy()
+    for label, group in train.groupby("label"):
+        collapsed.loc[group.index, pixels] = group[pixels].iloc[[0] * len(group)].to_numpy()
+    r = report(split, collapsed)
+    # Agreement and precision are fooled by a collapse; recall is not.
+    assert r["agreement"] > 0.9 and r["precision"] > 0.9
+    assert r["recall"] < 0.1
+
+
+def test_an_unconditional_generator_has_no_agreement_but_the_same_features(split):
+    train, holdout, fresh, _ = split
+    table = ImageTable.from_frame(train, None)
+    r = image_report(train, fresh.drop(columns="label"), holdout, table=table, seed=0)
+    assert r["agreement"] is None and r["features"] == "mlp"  # the label still names classes
+    assert r["precision"] > 0.75
+
+
+def test_frechet_distance_of_shifted_gaussians_and_manifold_coverage():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(1500, 3))
+    # Same covariance, means 2 apart: the distance is the squared shift; scaled by 3 it adds
+    # the trace term (1 - 3)^2 per unit variance.
+    assert frechet_distance(a, a + [2.0, 0.0, 0.0]) == pytest.approx(4.0, rel=1e-6)
+    expected = 4.0 * np.trace(np.cov(a, rowvar=False)) + np.sum((2.0 * a.mean(axis=0)) ** 2)
+    assert frechet_distance(a, 3.0 * a) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    precision, recall = precision_recall(a, np.repeat(a[:5], 300, axis=0))  # five real points
+    assert precision == 1.0 and recall < 0.05

@@ -1,0 +1,61 @@
+"""What the Model and Train pages say about a generator's fit: no epochs or batch for a one-pass
+synthesizer, the batch a network really uses, and its losses named as people write them."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.apptest import load_sample, open_app
+
+
+def _has_widget(at: AppTest, key: str) -> bool:
+    return any(w.key == key for w in at.number_input)
+
+
+def test_model_and_train_pages_show_epochs_and_batch_only_where_a_generator_has_them():
+    at = open_app("app_pages/data.py")
+    load_sample(at, "churn")  # 2,000 rows: 1,400 train at the default held-out share of 0.3
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("copula").run()
+    assert not at.exception
+    # The copula fits in one pass: no epochs or batch to set, and the page says why.
+    assert not _has_widget(at, "gen_train.epochs") and not _has_widget(at, "gen_train.batch_size")
+    assert any(c.value.startswith("Fits in one pass") for c in at.caption)
+    assert _has_widget(at, "gen_train.holdout_size")
+    at.switch_page("app_pages/train.py").run()
+    intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
+    assert "fits in one pass" in intro and "epochs max" not in intro
+
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("tvae").run()
+    assert _has_widget(at, "gen_train.epochs") and _has_widget(at, "gen_train.batch_size")
+    assert at.number_input(key="gen_train.batch_size").value == 500
+    # What neural.effective_batch does with 1,400 rows: a tenth of them, 140, not 500.
+    summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
+    assert "batches of **140** rows, not 500" in summary
+    at.number_input(key="gen_train.batch_size").set_value(100).run()
+    summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
+    assert "batches of" not in summary  # 100 is below the cap: used as asked
+    at.switch_page("app_pages/train.py").run()
+    intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
+    assert "300 epochs max, batch 100" in intro
+
+
+def _live_tvae_job():
+    from dl_core.jobs import JobState
+    from ui.jobs import render_job
+
+    render_job(JobState(
+        job_id="j1", status="running", epoch=2, epochs=3,
+        spec={"task": "generation", "arch": "tvae", "dataset_name": "churn", "target": ""},
+        history={"loss": [3.0, 2.0], "reconstruction": [1.2, 0.8], "kl": [0.6, 0.4]}))
+
+
+def test_train_page_curves_name_the_kl_divergence_in_capitals():
+    at = AppTest.from_function(_live_tvae_job, default_timeout=60).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    titles = [a["text"] for a in spec["layout"]["annotations"]]
+    assert titles == ["Loss", "Reconstruction", "KL"]
