@@ -78,7 +78,7 @@ class Services:
     """The three servers, started in order and stopped in reverse."""
 
     def __init__(self) -> None:
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[tuple[str, subprocess.Popen]] = []
         # Not under pytest's tmp folder: that is private to root, and PostgreSQL may run as
         # the postgres user.
         self.dir = Path(tempfile.mkdtemp(prefix="dlx-team-"))
@@ -91,7 +91,7 @@ class Services:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, user=user,
                                     env={**os.environ, **(env or {})}, cwd=cwd or self.dir,
                                     start_new_session=True)
-        self.procs.append(proc)
+        self.procs.append((name, proc))
         return proc, log
 
     def postgres(self) -> str:
@@ -155,12 +155,13 @@ class Services:
         return url
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
+        for name, proc in reversed(self.procs):
             if proc.poll() is None:
-                # Its own session: the server and its workers. SIGINT is PostgreSQL's fast
-                # shutdown (SIGTERM waits for clients) and stops the Python servers too.
-                os.killpg(proc.pid, signal.SIGINT)
-        for proc in reversed(self.procs):
+                # Its own session: the server and its workers. Throwaway Python servers are
+                # killed outright (a graceful stop took seconds); PostgreSQL gets SIGINT, its
+                # fast shutdown (SIGTERM would wait for clients).
+                os.killpg(proc.pid, signal.SIGINT if name == "postgres" else signal.SIGKILL)
+        for _, proc in reversed(self.procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
