@@ -1,5 +1,6 @@
 """A tracking server that goes away mid-run (a real ``mlflow server`` killed and restarted):
-the epochs are kept and retried; if it stays away, the job fails with a clear message."""
+the epochs are kept and retried; if it stays away, the job fails with a clear message, and its
+run is ended (with its epochs) once the server is back."""
 
 from __future__ import annotations
 
@@ -102,5 +103,9 @@ def test_epochs_outlive_a_tracking_server_restart_then_a_lost_server_is_said(ser
         assert state.error.startswith("Cannot record ")
         assert f"the MLflow tracking server at '{server.url}' stopped answering" in state.error
         assert state.error.endswith("Check that it is running, then try again.")
+        # Back again: the app ends the run it could not end, with every epoch it showed.
+        server.start()
+        wait_for(lambda: tracking.get_run(state.run_id).info.status == "FAILED", timeout=60)
+        assert logged_curve(state.run_id) == list(enumerate(state.history["loss"], start=1))
     finally:
         ex.shutdown()
