@@ -1,10 +1,12 @@
-"""Generate: synthetic rows from a trained generator, scored for fidelity, privacy and utility."""
+"""Generate: synthetic rows (or images) from a trained generator, scored for fidelity, privacy
+and utility; the latent space of an image generator with an encoder."""
 
 import streamlit as st
 
 from dl_core.export import to_safe_csv
 from dl_core.generation.generate import MAX_ROWS
 from ui import generate as ui_gen
+from ui import generate_images as ui_img
 from ui.errors import shown_errors
 from ui.runs import all_runs
 
@@ -16,9 +18,34 @@ with shown_errors("Reading the runs"):
 if run_id is None:
     st.stop()
 
+run = runs.loc[runs["run_id"] == run_id].iloc[0]
+if ui_img.is_image_run(run):  # images: their own request, preview, downloads and report
+    table = None
+    with shown_errors("Reading the generator's images"):
+        table = ui_img.image_table(run_id)
+    if table is None:
+        st.stop()
+    request = ui_img.request_widgets(table)
+    if st.button("Generate", type="primary", key="gen_go"):
+        with shown_errors("Generating"):
+            ui_img.run_generation(run_id, request)
+    result = ui_gen.last_result(run_id)
+    if result is None:
+        st.info("Choose how many images of which classes, then press Generate. They are drawn "
+                "in the background worker, scored and recorded as a run.")
+    else:
+        with shown_errors("Showing the images"):
+            ui_img.show_result(result, table)
+            st.subheader("Report")
+            ui_img.image_headline(result["report"])
+    if ui_img.has_latent(run["arch"]):
+        with shown_errors("Exploring the latent space"):
+            ui_img.latent_explorer(run_id, table)
+    st.stop()
+
 condition = None
 with shown_errors("Reading the generator"):
-    target = runs.loc[runs["run_id"] == run_id, "target"].iloc[0] or None
+    target = run["target"] or None
     left, right = st.columns(2)
     n = left.number_input("Rows", min_value=1, max_value=MAX_ROWS, value=1000, step=100,
                           key="gen_n")

@@ -33,7 +33,8 @@ entries = list_models(kind, family="generative" if generators_only else None)
 names = [e.name for e in entries]
 st.markdown(f"Architectures for **{kind}** data:")
 for e in entries:
-    makes = " · *generates rows*" if e.family == "generative" else ""
+    makes = (f" · *generates {'images' if kind == 'image' else 'rows'}*"
+             if e.family == "generative" else "")
     st.markdown(f"- **{e.title}** (`{e.name}`){makes}: {e.description}")
 current = state.get(state.ARCH)
 arch = st.selectbox("Architecture", names, format_func=lambda n: get_model(n).title,

@@ -36,7 +36,8 @@ else:
     what = f"→ `{target}` ({state.get(state.TASK)})"
     if is_generator(arch):
         train_cfg, gen_target = state.get(state.GEN_TRAIN_CONFIG), generator_target()
-        what = "rows" + (f" conditioned on `{gen_target}`" if gen_target else "")
+        made = "images" if state.get(state.DATA_KIND) == "image" else "rows"
+        what = made + (f" conditioned on `{gen_target}`" if gen_target else "")
     how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch "
            f"{train_cfg.get('batch_size', 'default')} · change them on the Model page")
     if fits_in_one_pass(arch):

@@ -260,29 +260,42 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return out_json
 
 
-#: The figures ``generate`` prints for an image generator: fidelity never without privacy.
+#: The figures ``generate`` prints for a table generator and for an image generator (fidelity
+#: never without privacy).
+TABLE_FIGURES = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
+                 "dcr_closer_to_train")
 IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "precision", "recall",
                  "copies", "memorisation_ratio")
 
 
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:
     from dl_core.export import to_safe_csv
-    from dl_core.generation.generate import generate
+    from dl_core.generation import image_export
+    from dl_core.generation.generate import generate, generator_run
 
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ConfigError(f"No such folder for --out: {out.parent}.")
+    images = generator_run(args.run).data.tags.get("data_kind") == "image"
+    suffix = out.suffix.lower()
+    if images and suffix not in image_export.SUFFIXES:
+        raise ConfigError(f"--out for images ends in .csv (pixel CSV), .png (grid) or .zip (one "
+                          f"PNG per image); got {out.name!r}.")
+    if not images and suffix in (".png", ".zip"):
+        raise ConfigError(f"Run {args.run} generates table rows: --out is a CSV file; got "
+                          f"{out.name!r}.")
     rows, report = generate(args.run, args.n, seed=args.seed,
                             condition=_parse_pairs(args.condition, "--condition", "column"))
-    out.write_bytes(to_safe_csv(rows))
+    if images:
+        image_export.write_images(rows, image_export.run_table(args.run), out)
+    else:
+        out.write_bytes(to_safe_csv(rows))
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)
-    figures = IMAGE_FIGURES if report.get("kind") == "image" else (
-        "quality", "column_shapes", "column_pairs", "diagnostic", "copies",
-        "dcr_closer_to_train")
+    figures = IMAGE_FIGURES if images else TABLE_FIGURES
     result = {"run_id": report["run_id"], "source_run_id": args.run, "rows": len(rows),
-              "out": str(out.resolve()), **{k: report[k] for k in figures}}
-    if report.get("target"):
+              "out": str(out.resolve()), **{k: report.get(k) for k in figures}}
+    if report.get("target") and not images:
         result["tstr_ratio"] = report["tstr_ratio"]
     return result
 
@@ -364,14 +377,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "run: best_val_loss (default) or a val_* metric.")
     predict.set_defaults(func=cmd_predict)
 
-    generate = sub.add_parser("generate", help="Sample synthetic rows from a generator run.")
+    generate = sub.add_parser("generate", help="Sample synthetic rows (or images) from a "
+                              "generator run.")
     generate.add_argument("run", metavar="RUN_ID", help="A generator's training run id.")
-    generate.add_argument("--n", type=int, required=True, help="Rows to generate.")
+    generate.add_argument("--n", type=int, required=True, help="Rows (images) to generate.")
     generate.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                           help="Only rows where a categorical column has this value "
-                               "(repeatable).")
+                               "(repeatable); images: LABEL=value for one class (default: labels "
+                               "drawn with the training frequencies).")
     generate.add_argument("--seed", type=int, default=0, help="Seed of the draw.")
-    generate.add_argument("--out", required=True, help="Where to write the rows (CSV).")
+    generate.add_argument("--out", required=True,
+                          help="Where to write the rows (CSV); images: .csv (pixel CSV with the "
+                               "training columns), .png (a grid) or .zip (one PNG per image).")
     generate.set_defaults(func=cmd_generate)
     return parser
 

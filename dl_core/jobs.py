@@ -32,6 +32,8 @@ from dl_core.sweeps import SweepSpec
 from dl_core.training import JobSpec
 
 ACTIVE = ("queued", "running", "evaluating")
+#: Seconds the server keeps trying to record a failed job's run while the store does not answer.
+RECORD_RETRY_S = 600.0
 #: Where jobs run, chosen by ``$DLX_EXECUTOR``: this machine's warm worker, or a Ray cluster.
 EXECUTORS = ("local", "ray")
 
@@ -64,6 +66,8 @@ class JobState:
     # Generators: a few fresh rows from the latest preview, and the epoch they come from.
     samples: list[dict[str, Any]] = field(default_factory=list)
     samples_epoch: int = 0
+    # Image generators: the latest grid from fixed noise ({"png": base64, "epoch", "row_labels"}).
+    grid: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -102,6 +106,8 @@ def apply_event(job: JobState, event: dict[str, Any]) -> None:
             job.history.setdefault(key, []).append(value)
     elif kind == "samples":
         job.samples, job.samples_epoch = event["rows"], event["epoch"]
+    elif kind == "image_grid":
+        job.grid = {k: event.get(k) for k in ("png", "epoch", "row_labels")}
     elif kind == "evaluating" and job.kind != "sweep":
         job.status = "evaluating"
     elif kind == "finished":
@@ -190,15 +196,32 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample ``n`` rows from a generator run away from the caller's process, score them and
         record the generation as an MLflow run (:func:`dl_core.generation.generate.generate`).
+        ``counts`` (``{class: images}``, image generators) replaces ``n`` and ``condition``.
 
         Returns:
             The synthetic rows and the report (its ``run_id`` is the generation's run).
 
         Raises:
             DataError: if the run is not a generator or the condition cannot be met.
+        """
+
+    @abc.abstractmethod
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of an image generator's latent space, computed where the generator loads
+        (:mod:`dl_core.generation.latent`): ``view="map"``, ``"interpolate"`` (``a``, ``b``:
+        training row positions, ``steps``) or ``"plane"`` (``label``).
+
+        Returns:
+            The view's answer (JSON-able; images packed with
+            :func:`dl_core.generation.latent.pack`).
+
+        Raises:
+            DataError: if the run has no latent space or the request does not fit it.
         """
 
     @abc.abstractmethod
@@ -295,7 +318,8 @@ class LocalExecutor(Executor):
             self.ready.set()
             return
         waiter = self._waiters.get(event.get("job_id", ""))
-        if waiter is not None and kind in ("predicted", "summary", "generated", "failed"):
+        if waiter is not None and kind in ("predicted", "summary", "generated", "latent",
+                                           "failed"):
             waiter[1].update(event)
             waiter[0].set()
             return
@@ -312,29 +336,59 @@ class LocalExecutor(Executor):
                 self._epochs[job.job_id][1].append((event["epoch"], dict(event["logs"])))
             elif kind == "finished":
                 self._epochs.pop(job.job_id, None)  # the worker wrote every epoch
-            if kind in ("failed", "killed"):
-                # The worker may have failed before its batched write (an error inside fit).
-                unwritten = self._epochs.pop(job.job_id, None)
-            else:
-                unwritten = None
-        if unwritten is not None:
-            self._write_epochs(*unwritten)
+            settle = None
+            if kind == "trial_finished" and job.job_id in self._epochs:
+                run_id, epochs = self._epochs.pop(job.job_id)
+                if event.get("status") == "FAILED":  # it may have failed inside fit
+                    settle = (run_id, epochs, [], "FAILED", None)
+            elif kind in ("failed", "killed"):
+                # The worker may have failed before its batched write (an error inside fit),
+                # or could not end its run (a tracking server away): the server sees to both.
+                run_id, epochs = self._epochs.pop(job.job_id, (None, []))
+                if kind == "failed":
+                    ends = [r for r in dict.fromkeys([job.run_id, run_id]) if r]
+                    settle = (run_id, epochs, ends, "FAILED", job.error)
+        if settle is not None:
+            # Off the reader thread: a store that does not answer must not hold up the events.
+            threading.Thread(target=self._settle, args=settle, name="settle", daemon=True).start()
 
     @staticmethod
-    def _write_epochs(run_id: str | None, epochs: list[tuple[int, dict[str, float]]]) -> None:
-        """Write the epochs of ``run_id`` that the worker did not (best effort: the store may be
-        what failed)."""
+    def _settle(run_id: str | None, epochs: list[tuple[int, dict[str, float]]],
+                ends: list[str], status: str, error: str | None,
+                retry_s: float = RECORD_RETRY_S, only_running: bool = True) -> None:
+        """Write the epochs of ``run_id`` the worker did not, and end ``ends`` as ``status``
+        (with ``only_running``, those the worker could not end: its error.txt stays).
+
+        While the store does not answer (a tracking server restarting) this retries for
+        ``retry_s`` seconds, so the runs end in a true state once it is back; any other failure
+        is given up at once (the store may be what failed).
+        """
         from dl_core import tracking
 
+        def end(rid: str) -> None:
+            if not only_running or tracking.get_run(rid).info.status == "RUNNING":
+                tracking.end_run(rid, status, error=error)
+
+        steps = [lambda r=rid: end(r) for rid in ends]
         if run_id and epochs:
-            try:
-                tracking.log_missing_steps(run_id, epochs)
-            except Exception:
-                pass
+            steps.insert(0, lambda: tracking.log_missing_steps(run_id, epochs))
+        deadline, delay = time.monotonic() + retry_s, 1.0
+        while True:
+            waiting = []
+            for step in steps:
+                try:
+                    step()
+                except Exception as exc:
+                    fault = tracking.store_fault(exc)
+                    if fault is not None and fault[0] == tracking.UNREACHABLE:
+                        waiting.append(step)  # may come back: tried again below
+            if not waiting or time.monotonic() >= deadline:
+                return
+            steps = waiting
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
 
     def _worker_died(self, code: int) -> None:
-        from dl_core import tracking
-
         for answered, answer in list(self._waiters.values()):
             answer.update(type="failed", error=f"The worker stopped before it answered (exit "
                                                f"code {code}); it may have run out of memory.")
@@ -359,12 +413,9 @@ class LocalExecutor(Executor):
         for job in orphans:
             # What the user saw is the record: the epochs the worker had not written yet.
             run_id, epochs = unwritten[job.job_id]
-            self._write_epochs(run_id, epochs)
-            for rid in {job.run_id, run_id} - {None}:  # a sweep: its parent and current trial
-                try:
-                    tracking.end_run(rid, status, error=job.error)
-                except Exception:
-                    pass
+            ends = [r for r in dict.fromkeys([job.run_id, run_id]) if r]  # a sweep: both runs
+            # At once (shutdown waits for this); a store that does not answer: no retries.
+            self._settle(run_id, epochs, ends, status, job.error, retry_s=0.0, only_running=False)
         if not closing and (was_used or orphans):
             # A fresh worker, warm before the next Train (one that dies before it is ready is
             # not restarted here: that would loop).
@@ -456,6 +507,7 @@ class LocalExecutor(Executor):
 
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
         """Sample a generator run in the worker (see :meth:`Executor.generate`)."""
         from dl_core.paths import app_home
@@ -467,10 +519,18 @@ class LocalExecutor(Executor):
         try:
             answer = self._ask({"cmd": "generate", "job_id": request_id, "run_id": run_id,
                                 "n": int(n), "seed": int(seed), "condition": dict(condition or {}),
+                                "counts": {str(k): int(v) for k, v in (counts or {}).items()},
                                 "out_path": str(out_path)}, timeout, "The generation")
             return pd.read_parquet(out_path), dict(answer["report"])
         finally:
             out_path.unlink(missing_ok=True)
+
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        """A view of a generator's latent space, from the worker (see :meth:`Executor.latent`)."""
+        answer = self._ask({"cmd": "latent", "job_id": uuid.uuid4().hex[:12], "run_id": run_id,
+                            "view": view, **params}, timeout, "The latent explorer")
+        return dict(answer["answer"])
 
     def summary(self, arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                 n_outputs: int, task: str, timeout: float = 180.0) -> dict[str, Any]:

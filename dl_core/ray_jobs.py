@@ -3,9 +3,10 @@
 Each training job is one Ray task asking for the GPUs its spec names (``JobSpec.gpus``; by
 default one where the cluster has GPUs, else none). A sweep's trials are started together and
 Ray runs as many side by side as the cluster has room for. Progress and Stop travel through a
-small actor (:class:`dl_core.ray_bus.Bus`): a task pushes its events there and polls its stop flag; the caller
-pulls the events and relays them to its ``report`` exactly as a local run reports them, so the
-pages, the CLI and MLflow see the same jobs and runs, tagged ``dlx.executor=ray``.
+small actor (:class:`dl_core.ray_bus.Bus`): a task pushes its events there and polls its stop
+flag; the caller pulls the events and relays them to its ``report`` exactly as a local run
+reports them, so the pages, the CLI and MLflow see the same jobs and runs, tagged
+``dlx.executor=ray``.
 
 ``RAY_ADDRESS`` names an existing cluster; without it a Ray instance is started on this
 machine. The cluster's nodes need this project's requirements; the code itself travels with
@@ -67,8 +68,8 @@ def connect() -> Any:
     from dl_core import tracking
 
     ray = _ray()
-    tracking.ensure_store()  # the schema is created once, here, before any task writes
     if not ray.is_initialized():
+        tracking.ensure_store()  # the schema is created here, before any task writes
         # This package travels with the job (Ray ships a copy to the cluster), so the nodes
         # need only the requirements installed.
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
@@ -255,9 +256,9 @@ class RayExecutor(Executor):
     """The :class:`~dl_core.jobs.Executor` the pages use with ``DLX_EXECUTOR=ray``.
 
     Training jobs and sweeps run on the Ray cluster (a thread here relays each job's events
-    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries and generations
-    stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick answers a
-    page waits for, and must not queue behind trainings for the cluster's CPUs.
+    into its :class:`~dl_core.jobs.JobState`); predictions, model summaries, generations and
+    latent views stay with a local worker (:class:`~dl_core.jobs.LocalExecutor`): they are quick
+    answers a page waits for, and must not queue behind trainings for the cluster's CPUs.
     """
 
     def __init__(self, local: LocalExecutor | None = None) -> None:
@@ -351,8 +352,13 @@ class RayExecutor(Executor):
 
     def generate(self, run_id: str, n: int, seed: int = 0,
                  condition: dict[str, Any] | None = None,
+                 counts: dict[str, int] | None = None,
                  timeout: float = 600.0) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return self._local.generate(run_id, n, seed, condition, timeout)
+        return self._local.generate(run_id, n, seed, condition, counts, timeout)
+
+    def latent(self, run_id: str, view: str, timeout: float = 300.0,
+               **params: Any) -> dict[str, Any]:
+        return self._local.latent(run_id, view, timeout, **params)
 
     def shutdown(self) -> None:
         with self._lock:

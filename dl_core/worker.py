@@ -3,7 +3,8 @@
 Speaks JSON lines: commands on stdin (``{"cmd": "run", "job_id", "spec"}``,
 ``{"cmd": "sweep", "job_id", "spec"}``, ``{"cmd": "stop", "job_id"}``, ``{"cmd": "warmup"}``,
 ``{"cmd": "predict", ...}``, ``{"cmd": "summary", "job_id", "arch", ...}``,
-``{"cmd": "generate", "job_id", "run_id", "n", "seed", "condition", "out_path"}``), events on
+``{"cmd": "generate", "job_id", "run_id", "n", "seed", "condition", "counts", "out_path"}``,
+``{"cmd": "latent", "job_id", "run_id", "view", ...}``), events on
 its protocol stream. TensorFlow is imported once and stays warm; a crash here cannot
 take the web server down. Jobs (a training run, or a sweep's trials one after another) run one
 at a time in a thread so the main thread can keep reading stop commands; predictions and model
@@ -29,6 +30,7 @@ REQUESTS = {
     "predict": "{}",
     "summary": "The training worker could not build the model ({}).",
     "generate": "{}",
+    "latent": "{}",
 }
 
 
@@ -42,6 +44,8 @@ class Worker:
         # Loaded models for predictions, newest last; one prediction at a time.
         self.predictors: dict[str, Any] = {}
         self.predict_lock = threading.Lock()
+        # Generators loaded for the latent explorer (each click asks again), newest last.
+        self.generators: dict[str, Any] = {}
         # One thread imports at a time: the warmup, a summary and a prediction may all be first
         # to import TensorFlow, and two threads importing one package cycle can deadlock.
         self.import_lock = threading.Lock()
@@ -193,10 +197,38 @@ class Worker:
         from dl_core.generation.generate import generate
 
         with self.predict_lock:
+            # Per-class counts only when asked: a table generator knows no classes.
+            extra = {"counts": msg["counts"]} if msg.get("counts") else {}
             rows, report = generate(msg["run_id"], int(msg["n"]), seed=int(msg.get("seed", 0)),
-                                    condition=msg.get("condition") or None)
+                                    condition=msg.get("condition") or None, **extra)
         rows.to_parquet(msg["out_path"])
         return {"type": "generated", "report": report}
+
+    def latent(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """The latent explorer of an image generator run: its map, an interpolation or the
+        decoded plane (:mod:`dl_core.generation.latent`), answered as JSON."""
+        from dl_core.generation import latent
+
+        with self.predict_lock:
+            synth, train = self.generators.pop(msg["run_id"], (None, None))
+            if synth is None:
+                from dl_core.generation.generate import load_generator, load_rows
+
+                synth, train = load_generator(msg["run_id"]), load_rows(msg["run_id"])[0]
+            self.generators[msg["run_id"]] = (synth, train)
+            while len(self.generators) > MAX_LOADED_MODELS:
+                self.generators.pop(next(iter(self.generators)))
+            view = msg.get("view")
+            if view == "map":
+                answer = latent.latent_map(synth, train)
+            elif view == "interpolate":
+                answer = latent.interpolation(synth, train, int(msg["a"]), int(msg["b"]),
+                                              int(msg.get("steps") or latent.STEPS))
+            elif view == "plane":
+                answer = latent.latent_plane(synth, msg.get("label"))
+            else:
+                raise ValueError(f"unknown latent view {view!r}")
+        return {"type": "latent", "answer": answer}
 
     def end_active_runs(self, status: str, reason: str) -> None:
         from dl_core import tracking

@@ -116,3 +116,19 @@ def weather_log() -> pd.DataFrame:
         "wind": np.round(rng.gamma(3.0, 1.2, n), 1), "weather": weather,
     })
     return df
+
+
+@pytest.fixture(scope="session")
+def image_generator_run() -> str:
+    """One tiny conditional conv_vae (2-D latent) trained on 120 digits, shared by the page, CLI
+    and browser tests of image generation (the server and CLI share this session's store)."""
+    from dl_core.data.samples import build_sample
+    from dl_core.data.storage import store_dataset
+    from dl_core.training import JobSpec, run_training
+
+    digits = build_sample("digits").sample(120, random_state=0).reset_index(drop=True)
+    spec = JobSpec(dataset_path=str(store_dataset(digits)), dataset_name="digits-gen",
+                   target="label", task="generation", arch="conv_vae", data_kind="image",
+                   model_config={"filters": "8,16", "dense_units": "32", "latent_dim": "2"},
+                   train_config={"epochs": "2", "batch_size": "32"})
+    return run_training(spec).run_id

@@ -34,10 +34,15 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
 
     columns = [NONE, *map(str, df.columns)]
     current = generator_target()
+    images = state.get(state.DATA_KIND) == "image" and "image" in entry.kinds
+    noun = "images" if images else "rows"
     target = st.selectbox(
-        "Target (optional)", columns, key="gen_target_choice",
+        "Label (optional)" if images else "Target (optional)", columns, key="gen_target_choice",
         index=columns.index(current) if current in columns else 0,
-        help="Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
+        help="The generator learns each class and can be asked for images of one (more of a "
+             "rare class); the report checks that a classifier reads them as that class. "
+             "(none): unlabelled images." if images else
+             "Sampling can be conditioned on it (\"rows where churn = Yes\") and the report "
              "measures how well a model trained on synthetic rows predicts it. (none): neither.")
     values = state.get(state.MODEL_CONFIG) if state.get(state.ARCH) == entry.name else {}
     synth = entry.build(entry.config_cls())
@@ -64,9 +69,11 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         state.put(state.GEN_TARGET, "" if target == NONE else target)
         held = int(round(len(df) * train_cfg.holdout_size))
         n_train = len(df) - held
-        st.markdown(f"**Generator** · learns from {n_train:,} rows; {held:,} held-out rows "
-                    "are never seen and anchor the privacy and utility figures · "
-                    + (f"conditioned on `{target}`" if target != NONE else "no target")
+        st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
+                    "are never seen and anchor the privacy "
+                    + ("figures" if images else "and utility figures") + " · "
+                    + (f"conditioned on `{target}`" if target != NONE else
+                       "no label" if images else "no target")
                     + _batch_note(synth, n_train, train_cfg.batch_size))
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
 
@@ -97,8 +104,8 @@ def choose_generator(df: pd.DataFrame) -> str | None:
     """A generator run picked by the user (the latest first), or None when there is none."""
     runs = generator_runs(df)
     if runs.empty:
-        st.info("No generator has been trained yet: on the Model page pick a generator for "
-                "tables (tvae, ctgan or copula), then train it.")
+        st.info("No generator has been trained yet: on the Model page pick a generator (for "
+                "tables tvae, ctgan or copula; for images conv_vae or dcgan), then train it.")
         st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
@@ -228,6 +235,12 @@ def generation_summary(run_id: str) -> None:
     report = tracking.load_json(run_id, REPORT_FILE)
     if not report:
         st.info("This run has no logged report (it may have failed before sampling).")
+        return
+    if report.get("kind") == "image":
+        from ui.generate_images import image_headline, logged_grid
+
+        logged_grid(run_id)
+        image_headline(report)
         return
     headline(report)
 

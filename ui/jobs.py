@@ -18,8 +18,29 @@ STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circl
 # What a user looks at first, in this order; the Evaluate page has the rest.
 HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "rmse", "mae", "mape")
 # A generator's: fidelity beside privacy (never alone), utility; the Generate page has the rest.
-GENERATOR_METRICS = ("quality", "column_shapes", "column_pairs", "copies", "dcr_closer_to_train",
-                     "tstr_ratio", "fit_seconds")
+# Named as the Generate page names them (raw keys such as dcr_closer_to_train told a newcomer
+# nothing), with what each means.
+GENERATOR_METRICS = {"quality": "Quality", "column_shapes": "Shapes", "column_pairs": "Pairs",
+                     "copies": "Copied rows", "dcr_closer_to_train": "DCR share",
+                     "tstr_ratio": "TSTR / TRTR", "fit_seconds": "Fit seconds"}
+GENERATOR_HELP = {
+    "quality": "Fidelity, 1 = like the real rows: the mean of Shapes and Pairs.",
+    "column_shapes": "Mean over columns of 1 - KS (numbers, dates) or 1 - TVD (categories).",
+    "column_pairs": "Correlation and contingency similarity of the column pairs.",
+    "copies": "Synthetic rows equal to a training row in every column.",
+    "dcr_closer_to_train": "Share of synthetic rows closer to the training rows than the median "
+                           "held-out real row is. About 0.5: no closer than new real people; "
+                           "towards 1: memorised.",
+    "tstr_ratio": "A model trained on synthetic rows, tested on real held-out rows, over one "
+                  "trained on real rows (1 = as useful).",
+}
+# An image generator's: fidelity in a reference classifier's features beside privacy, as the
+# Generate page names them.
+IMAGE_GENERATOR_METRICS = {"agreement": "Agreement", "frechet_distance": "Fréchet distance",
+                           "frechet_floor": "Real-vs-real floor", "precision": "Precision",
+                           "recall": "Recall", "copies": "Copies",
+                           "memorisation_ratio": "Memorisation ratio",
+                           "fit_seconds": "Fit seconds"}
 
 
 def _eta(seconds: float | None) -> str:
@@ -33,7 +54,9 @@ def render_job(job: JobState) -> None:
     """Progress, ETA, live curves and the outcome of one job."""
     spec = job.spec
     generator = spec["task"] == "generation"
-    what = (f"→ `{spec['target']}` ({spec['task']})" if not generator else "generating rows"
+    images = generator and spec.get("data_kind") == "image"
+    made = "images" if images else "rows"
+    what = (f"→ `{spec['target']}` ({spec['task']})" if not generator else f"generating {made}"
             + (f" (target `{spec['target']}`)" if spec["target"] else ""))
     st.markdown(f"{STATUS_ICON.get(job.status, '')} **{job.status.capitalize()}** · "
                 f"`{spec['arch']}` on **{spec['dataset_name']}** {what}"
@@ -42,14 +65,17 @@ def render_job(job: JobState) -> None:
         frac = job.epoch / job.epochs if job.epochs else 0.0
         label = (f"Epoch {job.epoch}/{job.epochs} · elapsed {_eta(job.elapsed_s)} · "
                  f"ETA {_eta(job.eta_s)}" + ("" if generator else " (early stopping may end sooner)"))
-        scoring = ("Sampling and scoring against the held-out rows…" if generator
+        scoring = (f"Sampling and scoring against the held-out {made}…" if generator
                    else "Evaluating on the test split…")
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
                     scoring if job.status == "evaluating" else "Starting…")
+    curves, grid = (st.columns([3, 2]) if job.grid else (st.container(), None))
     if job.history:
         # A stable key updates the chart in place instead of re-creating it every second.
-        st.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
-    if job.samples:
+        curves.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
+    if job.grid and grid is not None:
+        image_grid(grid, job)
+    if job.samples and not images:  # an image's pixel values say nothing; its grid does
         st.markdown(f"**Fresh samples** · generated after epoch {job.samples_epoch}")
         st.dataframe(pd.DataFrame(job.samples), hide_index=True, key=f"samples-{job.job_id}")
     if job.status == "failed":
@@ -59,17 +85,34 @@ def render_job(job: JobState) -> None:
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
                        "recorded as a KILLED run.")
         names, prefix = (GENERATOR_METRICS, "") if generator else (HEADLINE_METRICS, "test ")
+        labels, helps = (GENERATOR_METRICS, GENERATOR_HELP) if generator else ({}, {})
+        if "frechet_distance" in job.metrics:
+            names = labels = IMAGE_GENERATOR_METRICS
         shown = [k for k in names if k in job.metrics]
         if shown:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):
                 value = job.metrics[name]
-                col.metric(f"{prefix}{name}", "—" if value is None else f"{value:.4g}")
+                col.metric(labels.get(name, f"{prefix}{name}"),
+                           "—" if value is None else f"{value:.4g}", help=helps.get(name))
         if generator:
-            st.page_link("app_pages/generate.py", label="Generate rows and read the full report",
+            st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
         else:
             st.page_link("app_pages/evaluate.py", label="See the full evaluation",
                          icon=":material/monitoring:")
+
+
+def image_grid(where, job: JobState) -> None:
+    """An image generator's latest grid from fixed noise (the same noise every time, so the
+    grids show it learning), a row per class."""
+    from dl_core.generation.image_figures import decode_png, grid_figure
+
+    labels = job.grid.get("row_labels") or []
+    rows = "one row per class" if any(v is not None for v in labels) else "fixed noise"
+    where.markdown(f"**Samples after epoch {job.grid['epoch']}** · {rows}, the same noise each "
+                   "time")
+    where.plotly_chart(grid_figure(decode_png(job.grid["png"]), labels),
+                       key=f"grid-{job.job_id}")
 
 
 POLL_S = 1.0

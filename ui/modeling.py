@@ -29,11 +29,17 @@ def job_spec(predictor: bool = False) -> JobSpec:
 
         arch, model_config = get_kind(state.get(state.DATA_KIND) or "tabular").default_arch, {}
     if is_generator(arch):
+        from dl_core.models import get_model
         from dl_core.training.generative import GENERATION_TASK
 
+        # An image generator learns the pixel table as images (its shape option included).
+        kind = state.get(state.DATA_KIND) or "tabular"
+        image = kind == "image" and kind in get_model(arch).kinds
         return build_job_spec(
             dataset_path=ds["path"], dataset_name=ds["name"], target=generator_target() or "",
-            task=GENERATION_TASK, arch=state.get(state.ARCH), data_kind="tabular",
+            task=GENERATION_TASK, arch=state.get(state.ARCH),
+            data_kind="image" if image else "tabular",
+            options=state.get(state.DATA_OPTIONS) if image else None,
             model_config=state.get(state.MODEL_CONFIG),
             train_config=state.get(state.GEN_TRAIN_CONFIG), exclude=state.get(state.EXCLUDE),
         )

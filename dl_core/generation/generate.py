@@ -60,6 +60,23 @@ def generator_run(run_id: str) -> Any:
     return run
 
 
+def load_generator(run_id: str) -> Any:
+    """The fitted :class:`~dl_core.generation.synthesizer.Synthesizer` a generator run logged.
+
+    Raises:
+        DataError: if the run stored none.
+    """
+    from dl_core import tracking
+    from dl_core.backend import build_lock
+    from dl_core.generation.synthesizer import load_synthesizer
+    from dl_core.training.generative import SYNTH_DIR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = tracking.download_folder(run_id, SYNTH_DIR, Path(tmp))
+        with build_lock():  # loading networks draws default seeds (a job may be seeding now)
+            return load_synthesizer(folder)
+
+
 def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | None = None,
              *, counts: Mapping[Any, int] | None = None,
              record: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -85,9 +102,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         ConfigError: for a bad ``n``.
         DataError: for a run that is not a generator or a condition it cannot meet.
     """
-    from dl_core import tracking
-    from dl_core.generation.synthesizer import load_synthesizer
-    from dl_core.training.generative import SYNTH_DIR, is_image, report_metrics, score
+    from dl_core.training.generative import is_image, report_metrics, score
 
     if counts:
         if condition:
@@ -105,12 +120,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         if column not in train.columns:
             raise DataError(f"There is no column '{column}' in the training table; columns: "
                             f"{', '.join(map(str, train.columns[:30]))}.")
-    from dl_core.backend import build_lock
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = tracking.download_folder(run_id, SYNTH_DIR, Path(tmp))
-        with build_lock():  # loading networks draws default seeds (a job may be seeding now)
-            synth = load_synthesizer(folder)
+    synth = load_generator(run_id)
     started = time.perf_counter()
     if counts:
         if not is_image(synth):

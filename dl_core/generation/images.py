@@ -61,7 +61,7 @@ class ImageTable:
         pixel_columns: Pixel columns in row-major ``H, W, C`` order, as in the training CSV.
         columns: The columns sampled frames have, in training order: the pixels and the label.
         shape: ``(H, W, C)``.
-        scale: 255.0 (8-bit) or 1.0.
+        scale: 255.0 (8-bit), 16.0 (4-bit digits) or 1.0.
         integer_pixels: Pixels are written back as whole numbers (they were in training).
         label: The label column (the condition), None when unconditional.
         classes: Label values (JSON-able, original type) in index order.
@@ -405,20 +405,25 @@ def grid_png(grid: np.ndarray, *, target_width: int = 320) -> bytes:
     return png_bytes(image, upscale=max(1, min(8, target_width // image.shape[1])))
 
 
+#: The value of an empty cell of a grid (the padding's grey).
+BLANK = 0.5
+
+
 def sample_grid(table: ImageTable, df: pd.DataFrame,
                 per_row: int = 8) -> tuple[np.ndarray, list[Any]]:
     """A grid of the images in ``df`` and the class of each row: the first ``per_row`` images of
-    each class (at most :data:`MAX_PREVIEW_ROWS` classes; blank where a class has fewer), or
+    each class (at most :data:`MAX_PREVIEW_ROWS` classes; mid grey, like the padding, where a
+    class has fewer: black would pass for a dark image), or
     ``per_row`` rows of ``per_row`` when unconditional."""
     x, y = table.arrays(df)
     if y is None:
         rows = max(1, min(per_row, math.ceil(len(x) / per_row)))
-        grid = np.zeros((rows * per_row, *table.shape), dtype=np.float32)
+        grid = np.full((rows * per_row, *table.shape), BLANK, dtype=np.float32)
         take = min(len(x), len(grid))
         grid[:take] = x[:take]
         return grid.reshape(rows, per_row, *table.shape), [None] * rows
     present = [k for k in range(table.n_classes) if (y == k).any()][:MAX_PREVIEW_ROWS]
-    grid = np.zeros((max(1, len(present)), per_row, *table.shape), dtype=np.float32)
+    grid = np.full((max(1, len(present)), per_row, *table.shape), BLANK, dtype=np.float32)
     for r, k in enumerate(present):
         images = x[y == k][:per_row]
         grid[r, :len(images)] = images

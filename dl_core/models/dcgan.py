@@ -5,11 +5,12 @@
   odd sides) and a sigmoid: pixel intensities in [0, 1].
 - **Critic**: stride-2 convolutions (LeakyReLU 0.2) and a dense layer to features ``h``; the
   score is ``w . h + embed(label) . h``, the projection discriminator (Miyato & Koyama, 2018): a
-  label embedding that asks "is this a real image *of this class*", which keeps samples on their
-  class far better than feeding the label in as an input channel.
-- **Loss**: ``non_saturating`` (the default, which the digits bench shows better: see
-  bench/README.md) with spectral normalisation of every critic layer, or ``wgan_gp``
-  (Wasserstein loss and gradient penalty, no normalisation in the critic).
+  label embedding that asks "is this a real image *of this class*".
+- **Loss**: ``wgan_gp`` (the default: Wasserstein loss with a gradient penalty, no normalisation
+  in the critic), or ``non_saturating`` with spectral normalisation of every critic layer. On
+  the digits bench (bench/README.md) WGAN-GP is the better of the two at the same steps: label
+  agreement 0.99 against 0.94, Fréchet distance 1.08 against 1.57 (floor 0.39), precision 0.94
+  against 0.79, recall 0.68 against 0.81.
 - **EMA**: the generator that samples (and is saved) is an exponential moving average of the
   trained generator's weights, which smooths the last steps' oscillation away (Yazıcı et al.,
   2019); its decay warms up so a short fit is not an average of its random start.
@@ -34,7 +35,7 @@ from dl_core.generation.image_networks import (
 )
 from dl_core.models.registry import register_model
 
-LOSSES = ("non_saturating", "wgan_gp")
+LOSSES = ("wgan_gp", "non_saturating")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class DCGANConfig:
 
     noise_dim: int = param(64, min=1, max=1024, help="Width of the generator's input noise.")
     filters: tuple[int, ...] = param(
-        (64, 128), min=1, max=1024,
+        (32, 64), min=1, max=1024,
         help="Filters of each stride-2 convolution of the critic, first to last (the generator "
              "mirrors them); each halves the image.",
     )
@@ -52,14 +53,14 @@ class DCGANConfig:
     label_embedding: int = param(16, min=1, max=512,
                                  help="Width of the label's embedding in the generator.")
     loss: str = param(
-        "non_saturating", choices=LOSSES,
-        help="non_saturating: the GAN loss with spectral normalisation in the critic; wgan_gp: "
-             "Wasserstein loss with a gradient penalty.",
+        "wgan_gp", choices=LOSSES,
+        help="wgan_gp: Wasserstein loss with a gradient penalty; non_saturating: the GAN loss "
+             "with spectral normalisation in the critic.",
     )
-    generator_lr: float = param(2e-4, min=1e-6, max=1.0, log=True,
+    generator_lr: float = param(5e-4, min=1e-6, max=1.0, log=True,
                                 label="Generator learning rate",
                                 help="Adam's learning rate for the generator.")
-    critic_lr: float = param(2e-4, min=1e-6, max=1.0, log=True, label="Critic learning rate",
+    critic_lr: float = param(1e-3, min=1e-6, max=1.0, log=True, label="Critic learning rate",
                              help="Adam's learning rate for the critic.")
     critic_steps: int = param(1, min=1, max=20, help="Critic updates per generator update.")
     gp_weight: float = param(10.0, min=0.0, max=1000.0, label="Gradient-penalty weight",

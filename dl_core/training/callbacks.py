@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 import time
-
-import math
 
 import numpy as np
 
@@ -14,6 +14,74 @@ from dl_core.training.spec import Reporter
 
 #: Seconds between batched writes of per-epoch metrics to MLflow during training.
 METRIC_FLUSH_S = 5.0
+#: Seconds the end of a fit keeps retrying to write its epochs while the store does not answer
+#: (a tracking server restarting) before the run fails with a message.
+TRACKING_GRACE_S = float(os.environ.get("DLX_TRACKING_GRACE_S", "60"))
+
+
+class MetricBuffer:
+    """Per-epoch metrics on their way to MLflow, written in batches off the training loop.
+
+    Every ``METRIC_FLUSH_S`` a background thread writes what is pending. While the store does
+    not answer (a tracking server restarting, a locked database) the epochs stay pending and
+    the next write retries them; :meth:`close` writes the rest, retrying for
+    ``TRACKING_GRACE_S``. The live curves come from the progress events, never from here.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.pending: list[tuple[int, dict[str, float]]] = []
+        self.lock = threading.Lock()
+        self.writer: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.flushed = time.perf_counter()
+
+    def add(self, step: int, logs: dict[str, float]) -> None:
+        with self.lock:
+            self.pending.append((step, logs))
+        busy = self.writer is not None and self.writer.is_alive()
+        if not busy and time.perf_counter() - self.flushed >= METRIC_FLUSH_S:
+            self.flushed = time.perf_counter()
+            self.writer = threading.Thread(target=self.write, name="metrics", daemon=True)
+            self.writer.start()
+
+    def write(self) -> bool:
+        """Write what is pending; on failure keep it for the next try. Whether all is written."""
+        from dl_core import tracking
+
+        with self.lock:
+            batch = list(self.pending)
+        if batch:
+            try:
+                tracking.log_metric_steps(self.run_id, batch)
+            except Exception as exc:  # kept: retried at the next write
+                self.error = exc
+                return False
+            with self.lock:
+                del self.pending[:len(batch)]
+        self.error = None
+        return True
+
+    def close(self) -> None:
+        """Write every pending epoch, retrying while the store does not answer.
+
+        Raises:
+            TrackingError: if it still does not answer after ``TRACKING_GRACE_S`` seconds.
+        """
+        from dl_core import tracking
+
+        if self.writer is not None:
+            self.writer.join()
+        deadline = time.monotonic() + TRACKING_GRACE_S
+        delay = 0.5
+        while not self.write():
+            fault = tracking.store_fault(self.error)
+            # Only a store that does not answer may come back; a full disk or a bug will not.
+            if fault is None or fault[0] != tracking.UNREACHABLE or time.monotonic() >= deadline:
+                error = tracking.store_error(self.error, f"record {len(self.pending)} epoch(s)")
+                raise (error or self.error) from self.error
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 #: Per-epoch metrics in the target's units when multiplied by its scale (regression).
 SCALED_METRICS = ("mae", "rmse")
 
@@ -39,24 +107,17 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
 
     ``target_scale`` converts regression errors to the data's units (see :func:`in_data_units`).
     """
-    from dl_core import tracking
     from dl_core.backend import keras
 
     k = keras()
 
     class ProgressCallback(k.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.started = self.flushed = time.perf_counter()
-            self.pending: list[tuple[int, dict[str, float]]] = []
-
-        def flush(self) -> None:
-            if self.pending:
-                tracking.log_metric_steps(run_id, self.pending)
-                self.pending = []
-            self.flushed = time.perf_counter()
+            self.started = time.perf_counter()
+            self.metrics = MetricBuffer(run_id)
 
         def on_train_end(self, logs=None):
-            self.flush()
+            self.metrics.close()
 
         # The stop check sits at batch *begin*: a batch-end hook makes Keras turn every
         # batch's logs into Python numbers (a device sync per step, ~10% slower fits).
@@ -69,9 +130,7 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
                 {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}, target_scale)
             # Epochs reach MLflow in batches every few seconds: a write per epoch cost ~8% of a
             # small model's fit on 2 cores. The live curves come from ``report``, not MLflow.
-            self.pending.append((epoch + 1, logs))
-            if time.perf_counter() - self.flushed >= METRIC_FLUSH_S:
-                self.flush()
+            self.metrics.add(epoch + 1, logs)
             elapsed = time.perf_counter() - self.started
             done = epoch + 1
             report({

@@ -22,7 +22,7 @@ import pandas as pd
 
 from dl_core.config import param, to_params, validate_fields
 from dl_core.errors import DataError
-from dl_core.training.callbacks import METRIC_FLUSH_S
+from dl_core.training.callbacks import MetricBuffer
 from dl_core.training.spec import TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -159,21 +159,14 @@ class GenerativeTrainer(Trainer):
         synth = job.entry.build(job.model_cfg)
         epochs = self.epochs(job)
         started = time.perf_counter()
-        state = {"flushed": started, "pending": [], "epoch": 0, "preview_s": 0.0}
+        state = {"epoch": 0, "preview_s": 0.0}
         every = max(1, epochs // 10)
-
-        def flush() -> None:
-            if state["pending"]:
-                tracking.log_metric_steps(run_id, state["pending"])
-                state["pending"] = []
-            state["flushed"] = time.perf_counter()
+        metrics = MetricBuffer(run_id)
 
         def on_epoch(epoch: int, logs: dict[str, float]) -> None:
             logs = {k: float(v) for k, v in logs.items()}
             state["epoch"] = epoch
-            state["pending"].append((epoch, logs))
-            if time.perf_counter() - state["flushed"] >= METRIC_FLUSH_S:
-                flush()
+            metrics.add(epoch, logs)
             elapsed = time.perf_counter() - started
             job.report({"type": "epoch", "epoch": epoch, "epochs": epochs, "logs": logs,
                         "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
@@ -189,7 +182,7 @@ class GenerativeTrainer(Trainer):
         history = synth.fit(data.train, condition_columns=data.condition_columns,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                             on_epoch=on_epoch, stop=job.stop)
-        flush()
+        metrics.close()
         # The Train page's previews are not the fit: fit_seconds compares with other libraries.
         fit_seconds = time.perf_counter() - started - state["preview_s"]
         status = "KILLED" if job.stop.is_set() else "FINISHED"

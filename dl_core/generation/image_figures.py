@@ -1,0 +1,131 @@
+"""Plotly figures and PNGs of image generators: sample grids with their row labels, the latent
+map, the decoded latent plane and interpolation strips.
+
+Pure functions of arrays and of the latent explorer's answers
+(:mod:`dl_core.generation.latent`); the Train and Generate pages show them, nothing here imports
+streamlit or TensorFlow. Images are zoomed by whole numbers before the browser sees them, so 8x8
+digits stay crisp instead of being smoothed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dl_core.generation.image_export import upscale_for
+from dl_core.generation.images import BLANK, png_bytes, tile
+from dl_core.generation.latent import unpack
+
+#: Height, in pixels, a sample grid is zoomed to at least (whole-number zoom).
+GRID_MIN_PX = 360
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def decode_png(png: bytes | str) -> np.ndarray:
+    """A PNG (bytes, or base64 text as an ``image_grid`` event carries it) as a uint8 array."""
+    from PIL import Image
+
+    if isinstance(png, str):
+        png = base64.b64decode(png)
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def grid_figure(image: np.ndarray, row_labels: Sequence[Any] = (), *,
+                label_title: str = "class") -> go.Figure:
+    """A tiled grid (a uint8 image from :func:`~dl_core.generation.images.tile`) with each row's
+    class written beside it; zoomed to at least :data:`GRID_MIN_PX` pixels high."""
+    image = np.asarray(image, dtype=np.uint8)
+    zoom = max(1, -(-GRID_MIN_PX // image.shape[0]))
+    height = image.shape[0] * zoom
+    fig = go.Figure(go.Image(source=_data_uri(png_bytes(image, upscale=zoom)), hoverinfo="skip"))
+    labelled = [lab for lab in row_labels if lab is not None]
+    if labelled:
+        rows = len(row_labels)
+        fig.update_yaxes(tickvals=[(i + 0.5) * height / rows for i in range(rows)],
+                         ticktext=[str(lab) for lab in row_labels], title=label_title,
+                         showgrid=False)
+    else:
+        fig.update_yaxes(visible=False)
+    fig.update_xaxes(visible=False)
+    fig.update_layout(height=min(720, height + 40), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
+
+
+def map_figure(answer: dict[str, Any], picked: tuple[int | None, ...] = ()) -> go.Figure:
+    """The latent map: one point per training image, coloured by class; the ``picked`` row
+    positions (A, B) are marked and joined (the interpolation's path: a straight line in the
+    latent space stays straight under a linear projection)."""
+    labels = answer["labels"]
+    x, y, index = (np.asarray(answer[k]) for k in ("x", "y", "index"))
+    fig = go.Figure()
+    groups = [(None, np.ones(len(x), dtype=bool))] if labels is None else [
+        (c, np.array([lab == c for lab in labels])) for c in _ordered(labels)]
+    for value, mask in groups:
+        fig.add_trace(go.Scatter(
+            x=x[mask], y=y[mask], mode="markers", name="images" if value is None else str(value),
+            customdata=index[mask], marker={"size": 6, "opacity": 0.75},
+            hovertemplate="image #%{customdata}" + ("" if value is None else f" · {value}")
+                          + "<extra></extra>"))
+    where = {int(i): k for k, i in enumerate(index)}
+    ends = [(name, where[p]) for name, p in zip("AB", picked, strict=False)
+            if p is not None and p in where]
+    if ends:
+        fig.add_trace(go.Scatter(
+            x=[x[k] for _, k in ends], y=[y[k] for _, k in ends], mode="lines+markers+text",
+            text=[name for name, _ in ends], textposition="top center", name="A → B",
+            line={"color": "black", "dash": "dot"},
+            marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "black"}},
+            hoverinfo="skip"))
+    fig.update_layout(xaxis_title=answer["axes"][0], yaxis_title=answer["axes"][1],
+                      legend_title="class" if labels is not None else None, height=480,
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, clickmode="event+select")
+    return fig
+
+
+def _ordered(labels: list[Any]) -> list[Any]:
+    seen = list(dict.fromkeys(labels))
+    try:
+        return sorted(seen)
+    except TypeError:
+        return seen
+
+
+def plane_figure(answer: dict[str, Any], pad: int = 1) -> go.Figure:
+    """The decoded plane as one image whose axes read the latent coordinates."""
+    images = unpack(answer["images"])
+    side_h, side_w, h, w = images.shape[:4]
+    zoom = upscale_for(images.shape[2:])
+    source = _data_uri(png_bytes(tile(images, pad=pad), upscale=zoom))
+    cell_h, cell_w = (h + pad) * zoom, (w + pad) * zoom
+
+    def ticks(count: int, cell: int, values: list[float]) -> dict[str, Any]:
+        every = max(1, count // 5)
+        keep = range(0, count, every)
+        return {"tickvals": [pad * zoom + cell * i + cell / 2 for i in keep],
+                "ticktext": [f"{values[i]:.2f}" for i in keep]}
+
+    fig = go.Figure(go.Image(source=source, hoverinfo="skip"))
+    fig.update_xaxes(title="z1", **ticks(side_w, cell_w, answer["z1"]))
+    fig.update_yaxes(title="z2", **ticks(side_h, cell_h, answer["z2"]))
+    title = "" if answer.get("label") is None else f"decoded as class {answer['label']}"
+    fig.update_layout(title=title, height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def strip_png(answer: dict[str, Any]) -> bytes:
+    """The interpolation as one PNG: a row per decoded class, the real images A and B at the
+    two ends of the first row (grey cells below them)."""
+    images, ends = unpack(answer["images"]), unpack(answer["ends"])
+    rows, steps = images.shape[:2]
+    blank = np.full(images.shape[2:], BLANK, dtype=np.float32)
+    grid = np.stack([np.stack([ends[0] if r == 0 else blank, *images[r],
+                               ends[1] if r == 0 else blank]) for r in range(rows)])
+    return png_bytes(tile(grid, pad=1), upscale=upscale_for(images.shape[2:]))

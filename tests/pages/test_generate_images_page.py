@@ -1,0 +1,187 @@
+"""The Generate page for an image generator: per-class counts, the preview by class, the three
+downloads, the image report (fidelity beside privacy), the latent explorer; and the pixel CSV
+that `generate` writes loads back through the Data page as images."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dl_core import tracking
+from dl_core.generation.image_figures import decode_png
+from tests.pages.apptest import open_app, recorded_downloads
+from ui import state
+
+
+def figure(at, key: str):
+    """The plotly figure the page drew with widget key ``key``."""
+    import plotly.io
+
+    chart = next(c for c in at.get("plotly_chart") if key in c.proto.id)
+    return plotly.io.from_json(chart.proto.spec)
+
+
+def values(array) -> list:
+    """A trace's array as a list (plotly sends numbers as typed base64 arrays)."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+@pytest.fixture(scope="module")
+def image_page(image_generator_run):
+    """The page after asking for 4 zeros and 3 sevens, and the files its downloads send."""
+    import streamlit as st
+
+    st.cache_data.clear()  # the run listing an earlier test cached predates this run
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(image_generator_run).run()
+    assert not at.exception
+    at.radio(key="gen_img_mode").set_value("Per-class counts").run()
+    for i in range(10):
+        at.number_input(key=f"gen_count_{i}").set_value({0: 4, 7: 3}.get(i, 0))
+    with recorded_downloads() as files:
+        at.button(key="gen_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at, files  # the page, and what its download buttons send
+
+
+def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
+                                                                    image_generator_run):
+    at, files = image_page
+    success = at.success[0].value
+    assert success.startswith("Generated 7 images (per-class counts) · seed 0 · recorded as run")
+    generation = success.split("recorded as run `")[1].rstrip("`.")
+    run = tracking.get_run(generation)
+    assert run.data.tags[tracking.TAG_KIND] == "generation"
+    assert run.data.tags[tracking.TAG_PARENT] == image_generator_run
+    rows = at.session_state["generation_result"]["rows"]
+    assert rows["label"].value_counts().to_dict() == {0: 4, 7: 3}
+    # The preview has one row per class asked for, labelled.
+    preview = figure(at, "gen_img_preview")
+    assert list(preview.layout.yaxis.ticktext) == ["0", "7"]
+    # Ten cells a row: the 4 zeros, then mid-grey blanks (black would pass for a dark image).
+    image = decode_png(preview.data[0].source.split(",", 1)[1])
+    zoom = image.shape[0] // (2 * 9 + 1)
+    cell = image[zoom * 1:zoom * 9, zoom * (1 + 4 * 9):zoom * (9 + 4 * 9)]
+    assert (cell == 128).all()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download grid (PNG)", "Download images (ZIP of PNGs)",
+                      "Download pixel CSV"]
+    files = {name.rsplit(".", 1)[1]: data for name, data in files.items()}
+    # 7 images: a 3 x 3 grid of 8x8 cells (1-pixel padding) zoomed 4x; a PNG each; the rows.
+    assert Image.open(io.BytesIO(files["png"])).size == ((3 * 9 + 1) * 4, (3 * 9 + 1) * 4)
+    with zipfile.ZipFile(io.BytesIO(files["zip"])) as archive:
+        assert sorted(n.split("_")[1] for n in archive.namelist()) == ["0.png"] * 4 + ["7.png"] * 3
+    back = pd.read_csv(io.BytesIO(files["csv"]))
+    pd.testing.assert_frame_equal(back, rows.reset_index(drop=True), check_dtype=False)
+
+
+def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
+    at, _ = image_page
+    generation = at.session_state["generation_result"]["report"]["run_id"]
+    metrics = tracking.get_run(generation).data.metrics
+    shown = {m.label: m.value for m in at.metric}
+    assert list(shown) == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
+                           "Recall", "Copies", "Memorisation ratio"]
+    assert float(shown["Fréchet distance"]) == pytest.approx(metrics["frechet_distance"],
+                                                             abs=5e-3)
+    assert float(shown["Precision"]) == pytest.approx(metrics["precision"], abs=5e-4)
+    assert shown["Copies"] == f"{int(metrics['copies']):,}"
+    assert float(shown["Memorisation ratio"]) == pytest.approx(metrics["memorisation_ratio"],
+                                                               abs=5e-3)
+
+
+def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page):
+    at, _ = image_page
+    classes = [t for t in figure(at, "lat_map").data if t.name != "A → B"]
+    assert [t.name for t in classes] == [str(c) for c in range(10)]
+    assert sum(len(values(t.x)) for t in classes) == 84  # all training images (30% held out)
+    a, b = at.selectbox(key="lat_a"), at.selectbox(key="lat_b")
+    # By default A and B are of different classes, so the strip is decoded as both.
+    assert a.value != b.value
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert len(captions) == 1
+    assert captions[0].startswith("A (real) → 10 images decoded along the straight line")
+    assert "(top) and" in captions[0]
+    at.selectbox(key="lat_b").set_value(83).run()
+    assert not at.exception
+    # B is marked where image #83 sits on the map, joined to A.
+    trace = next(t for t in classes if 83 in values(t.customdata))
+    where = values(trace.customdata).index(83)
+    path = next(t for t in figure(at, "lat_map").data if t.name == "A → B")
+    assert list(path.text) == ["A", "B"]
+    assert (values(path.x)[1], values(path.y)[1]) == pytest.approx(
+        (values(trace.x)[where], values(trace.y)[where]))
+    assert figure(at, "lat_plane").layout.title.text == "decoded as class 0"
+    at.selectbox(key="lat_plane_class").select(7).run()
+    assert figure(at, "lat_plane").layout.title.text == "decoded as class 7"
+    assert not at.exception and not at.error
+
+
+def test_the_pixel_csv_from_generate_loads_back_through_the_data_page(image_generator_run,
+                                                                      tmp_path):
+    from dl_core.cli import main
+
+    out = tmp_path / "more-digits.csv"
+    assert main(["generate", image_generator_run, "--n", "100", "--out", str(out)]) == 0
+    at = open_app("app_pages/data.py")
+    at.file_uploader(key="upload").set_value(("more-digits.csv", out.read_bytes(),
+                                              "text/csv")).run()
+    assert not at.exception
+    assert at.selectbox(key="kind_choice").value == "image"
+    assert at.session_state[state.TARGET] == "label"
+    [done] = [s.value for s in at.success]
+    assert "target `label` · 8 × 8 × 1 images ·" in done, done
+
+
+def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(image_page):
+    from dl_core.data.samples import build_sample
+    from dl_core.data.storage import store_dataset
+    from dl_core.training import JobSpec
+    from tests.pages.apptest import wait_until
+    from ui.loaders import executor
+
+    digits = build_sample("digits").sample(50, random_state=1).reset_index(drop=True)
+    spec = JobSpec(dataset_path=str(store_dataset(digits)), dataset_name="digits-watch",
+                   target="label", task="generation", arch="conv_vae", data_kind="image",
+                   model_config={"filters": "4", "dense_units": "8"},
+                   train_config={"epochs": "2", "batch_size": "32", "sample_size": "20"})
+    job_id = executor().submit(spec)  # the worker the page tests warmed
+    at = open_app()
+    at.session_state[state.JOB_ID] = job_id
+    at.switch_page("app_pages/train.py").run()
+    wait_until(at, lambda a: not executor().progress(job_id).active)
+    assert executor().progress(job_id).status == "finished"
+    for page in ("app_pages/data.py", "app_pages/train.py"):  # leave the page and come back
+        at.switch_page(page).run()
+    assert not at.exception and not at.error
+    grid = figure(at, f"grid-{job_id}")
+    assert list(grid.layout.yaxis.ticktext) == [str(c) for c in range(10)]
+    labels = [m.label for m in at.metric]
+    assert labels[:5] == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
+                          "Recall"]
+    shown = executor().progress(job_id).grid
+    assert any(m.value.startswith(f"**Samples after epoch {shown['epoch']}** · one row per class")
+               for m in at.markdown)
+    assert shown["epoch"] == 2 and shown["row_labels"] == list(range(10))
+
+
+def test_the_runs_page_shows_an_image_generators_samples_and_report(image_generator_run):
+    from tests.pages.test_runs_pages import runs_page, select_rows
+
+    at = runs_page("digits-gen")
+    select_rows(at, [tracking.get_run(image_generator_run).info.run_name])
+    metrics = tracking.get_run(image_generator_run).data.metrics
+    shown = {m.label: m.value for m in at.metric}
+    assert float(shown["Recall"]) == pytest.approx(metrics["recall"], abs=5e-4)
+    assert shown["Copies"] == f"{int(metrics['copies']):,}" and "Memorisation ratio" in shown
+    # The grid of the report's sample the run logged.
+    grid = figure(at, f"grid_{image_generator_run}")
+    assert grid.data[0].source.startswith("data:image/png;base64,")

@@ -1,0 +1,308 @@
+"""Generate-page helpers for image generators: ask for images (like the training mix, one class
+or per-class counts), preview them by class, download them, read the image report and explore a
+latent space.
+
+The images come from the worker as rows of the training pixel table; they are turned back into
+images here with the generator's :class:`~dl_core.generation.images.ImageTable` (numpy only).
+The latent explorer's views are computed in the worker too (TensorFlow never loads here) and
+drawn with plotly. Fidelity is never shown without the privacy figures: a generator that copies
+its training images scores perfect fidelity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dl_core.generation import image_export
+from dl_core.generation.image_figures import grid_figure, map_figure, plane_figure, strip_png
+from dl_core.generation.images import ImageTable, sample_grid, tile
+from ui.errors import shown_errors
+from ui.loaders import executor
+
+LIKE_TRAINING, ONE_CLASS, COUNTS = "Like the training mix", "One class", "Per-class counts"
+#: The grid of samples an image generator run logs (``generation/grid.png``).
+GRID_FILE = "generation/grid.png"
+#: Images per class row of the preview.
+PREVIEW_PER_ROW = 10
+
+
+def is_image_run(row: pd.Series) -> bool:
+    """Whether a runs-frame row is an image generator's run (tagged ``data_kind=image``)."""
+    return str(row.get("tags.data_kind") or "") == "image"
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the generator's training images…")
+def image_table(run_id: str) -> ImageTable:
+    """The generator's pixel layout and classes (:func:`image_export.run_table`)."""
+    return image_export.run_table(run_id)
+
+
+def has_latent(arch: str) -> bool:
+    """Whether the registered generator ``arch`` has an encoder (the latent explorer)."""
+    from dl_core.models import get_model
+
+    entry = get_model(arch)
+    return bool(getattr(type(entry.build(entry.config_cls())), "has_latent", False))
+
+
+# -- asking ----------------------------------------------------------------------------------
+
+
+def _classes_text(table: ImageTable) -> str:
+    return ", ".join(f"{c} {f:.0%}" for c, f in zip(table.classes, table.class_freq, strict=True))
+
+
+def request_widgets(table: ImageTable) -> dict[str, Any]:
+    """How many images of which classes, and the seed: ``{"n", "seed", "condition",
+    "counts", "what"}`` (``counts`` None unless per class)."""
+    mode = LIKE_TRAINING
+    if table.label is not None:
+        mode = st.radio(
+            "Classes", (LIKE_TRAINING, ONE_CLASS, COUNTS), key="gen_img_mode", horizontal=True,
+            help=f"Like the training mix: each image's '{table.label}' is drawn with the "
+                 "training frequencies. One class: only that class (e.g. more of a rare one). "
+                 "Per-class counts: as many of each class as you ask.")
+    left, right = st.columns(2)
+    seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
+                              help="The same seed gives the same images.")
+    request = {"seed": seed, "condition": {}, "counts": None, "what": ""}
+    if mode == COUNTS:
+        counts = {}
+        per_line = min(10, len(table.classes))
+        for start in range(0, len(table.classes), per_line):
+            for cell, i in zip(st.columns(per_line), range(start, len(table.classes)),
+                               strict=False):
+                counts[table.classes[i]] = cell.number_input(
+                    str(table.classes[i]), 0, image_export.MAX_IMAGES, 10, key=f"gen_count_{i}")
+        n = sum(counts.values())
+        left.markdown(f"**{n:,} images** · the sum of the counts below (at most "
+                      f"{image_export.MAX_IMAGES:,})")
+        return {**request, "n": n, "counts": counts, "what": "per-class counts"}
+    n = left.number_input("Images", 1, image_export.MAX_IMAGES, 100, step=50, key="gen_img_n")
+    if table.label is None:
+        st.caption("This generator was trained without a label column: its images have no "
+                   "class to ask for.")
+        return {**request, "n": n}
+    if mode == ONE_CLASS:
+        value = st.selectbox(f"Class ('{table.label}')", list(table.classes), format_func=str,
+                             key="gen_img_class")
+        return {**request, "n": n, "condition": {table.label: value},
+                "what": f"{table.label} = {value}"}
+    st.caption(f"Training mix of '{table.label}': {_classes_text(table)}.")
+    return {**request, "n": n, "what": "like the training mix"}
+
+
+def run_generation(run_id: str, request: dict[str, Any]) -> None:
+    """Generate in the worker (recorded as a run); keep the images for this session."""
+    from ui.generate import RESULT
+    from ui.runs import refresh
+
+    counts = request["counts"]
+    if counts is not None and sum(counts.values()) == 0:
+        st.error("Ask for at least one image: every class count is 0.", icon=":material/error:")
+        return
+    if counts is not None and sum(counts.values()) > image_export.MAX_IMAGES:
+        st.error(f"At most {image_export.MAX_IMAGES:,} images at a time; the counts add up to "
+                 f"{sum(counts.values()):,}.", icon=":material/error:")
+        return
+    with st.spinner(f"Generating {int(request['n']):,} images and scoring them…"):
+        rows, report = executor().generate(
+            run_id, int(request["n"]), seed=int(request["seed"]),
+            condition=request["condition"], counts=counts)
+    st.session_state[RESULT] = {"source": run_id, "rows": rows, "report": report,
+                                "what": request["what"]}
+    refresh()  # the Runs page lists the new generation at once
+
+
+# -- the result ------------------------------------------------------------------------------
+
+
+def show_result(result: dict[str, Any], table: ImageTable) -> None:
+    """What was generated: a summary line, the preview by class, the downloads."""
+    rows, report = result["rows"], result["report"]
+    x, y = table.arrays(rows)
+    what = f" ({result['what']})" if result.get("what") else ""
+    st.success(f"Generated {len(rows):,} images{what} · seed {report['seed']} · recorded as run "
+               f"`{report['run_id']}`.")
+    for note in report.get("notes", []):
+        st.info(note, icon=":material/info:")
+    grid, labels = sample_grid(table, rows, per_row=PREVIEW_PER_ROW)
+    shown = "the first images of each class, a row each" if y is not None else "the first images"
+    st.markdown(f"**Preview** · {shown}")
+    st.plotly_chart(grid_figure(tile(grid), labels, label_title=table.label or ""),
+                    key="gen_img_preview")
+    stem = f"synthetic-{report['source_run_id'][:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}"
+    png, zipped, csv = st.columns(3)
+    png.download_button(
+        "Download grid (PNG)", lambda: image_export.contact_sheet_png(x, y),
+        file_name=f"{stem}.png", mime="image/png", key="gen_dl_png", on_click="ignore",
+        help=f"The images grouped by class in one picture (the first "
+             f"{image_export.MAX_GRID_IMAGES:,}).")
+    zipped.download_button(
+        "Download images (ZIP of PNGs)", lambda: image_export.zip_pngs(x, y, table.classes),
+        file_name=f"{stem}.zip", mime="application/zip", key="gen_dl_zip", on_click="ignore",
+        help="One PNG per image at its own size, named by number and class.")
+    csv.download_button(
+        "Download pixel CSV", lambda: image_export.image_file(rows, table, ".csv"),
+        file_name=f"{stem}.csv", mime="text/csv", key="gen_dl_csv", on_click="ignore",
+        help="The training file's columns, pixel scale and label column: upload it on the Data "
+             "page to train on the synthetic images (augmentation).")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def image_headline(report: dict[str, Any]) -> None:
+    """The image report: fidelity in a reference classifier's eyes beside privacy (never
+    fidelity alone)."""
+    fid, priv = st.columns([6, 3])
+    with fid:
+        st.markdown("**Fidelity** · seen by a classifier trained on the real training images")
+        c = st.columns(5)
+        c[0].metric("Agreement", _fmt(report.get("agreement")),
+                    help="Share of the images the reference classifier puts in the class they "
+                         "were generated for (— without a label). 1 = every image reads as its "
+                         "class.")
+        c[1].metric("Fréchet distance", _fmt(report["frechet_distance"], 2),
+                    help="Distance between the classifier-feature statistics of the synthetic "
+                         "images and of held-out real images (lower is better); read it against "
+                         "the floor.")
+        c[2].metric("Real-vs-real floor", _fmt(report["frechet_floor"], 2),
+                    help="The same distance between the real training images and the held-out "
+                         "ones: about what a perfect generator would score.")
+        c[3].metric("Precision", _fmt(report["precision"]),
+                    help="Share of synthetic images inside the neighbourhoods (k = 3) of the "
+                         "held-out real images: are they realistic?")
+        c[4].metric("Recall", _fmt(report["recall"]),
+                    help="Share of held-out real images inside the synthetic images' "
+                         "neighbourhoods: do they cover the variety? One image per class "
+                         "scores near 0.")
+    with priv:
+        st.markdown("**Privacy** · copies and closeness")
+        c = st.columns(2)
+        c[0].metric("Copies", f"{int(report['copies']):,}",
+                    help="Synthetic images equal to a training image.")
+        c[1].metric("Memorisation ratio", _fmt(report["memorisation_ratio"], 2),
+                    help="Median distance of synthetic images to their nearest training image, "
+                         "over that of held-out real images. About 1: no closer than new real "
+                         "images; far below 1: copying.")
+    accuracy = report.get("reference_accuracy")
+    reads = ("" if accuracy is None else f" The reference classifier reads {accuracy:.0%} of "
+             "the held-out real images right: agreement near that is as good as real images.")
+    st.caption(f"Scored on {report.get('n_synthetic', 0):,} synthetic, "
+               f"{report.get('n_train', 0):,} training and {report.get('n_holdout', 0):,} "
+               f"held-out real images (never seen by the generator).{reads} A generator can "
+               "score high agreement by making one image per class: precision and recall "
+               "together catch it; one that memorises scores well on everything but the ratio.")
+
+
+def logged_grid(run_id: str) -> None:
+    """The grid of report samples an image generator run logged (the Runs page)."""
+    from dl_core import tracking
+    from dl_core.generation.image_figures import decode_png, grid_figure
+
+    png = tracking.artifact_bytes(run_id, GRID_FILE)
+    if png is not None:
+        st.markdown("**Samples** · from the report's sample")
+        st.plotly_chart(grid_figure(decode_png(png)), key=f"grid_{run_id}")
+
+
+# -- the latent explorer ----------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def latent_view(run_id: str, view: str, **params: Any) -> dict[str, Any]:
+    """One view of the run's latent space from the worker (cached: a finished run's codes do
+    not change)."""
+    return executor().latent(run_id, view, **params)
+
+
+def _label_of(answer: dict[str, Any], position: int) -> str:
+    labels = answer["labels"]
+    return "" if labels is None else f" · class {labels[answer['index'].index(position)]}"
+
+
+def _take_clicks(answer: dict[str, Any]) -> None:
+    """A point clicked (or a box of points) on the map becomes image A or B, in turn."""
+    event = st.session_state.get("lat_map")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    picked = []
+    for point in points:
+        data = point.get("customdata")
+        data = data[0] if isinstance(data, list) and data else data
+        if isinstance(data, (int, float)) and int(data) in answer["index"]:
+            picked.append(int(data))
+    if not picked or picked == st.session_state.get("_lat_seen"):
+        return
+    st.session_state["_lat_seen"] = picked
+    if len(picked) >= 2:
+        st.session_state["lat_a"], st.session_state["lat_b"] = picked[:2]
+        return
+    slot = st.session_state.get("_lat_next", "lat_a")
+    st.session_state[slot] = picked[0]
+    st.session_state["_lat_next"] = "lat_b" if slot == "lat_a" else "lat_a"
+
+
+def _default_picks(answer: dict[str, Any]) -> None:
+    index, labels = answer["index"], answer["labels"]
+    if st.session_state.get("lat_a") not in index:
+        st.session_state["lat_a"] = index[0]
+    if st.session_state.get("lat_b") not in index:
+        a = st.session_state["lat_a"]
+        label_a = None if labels is None else labels[index.index(a)]
+        others = [i for k, i in enumerate(index) if i != a
+                  and (labels is None or labels[k] != label_a)]
+        st.session_state["lat_b"] = (others or [i for i in index if i != a] or [a])[0]
+
+
+def latent_explorer(run_id: str, table: ImageTable) -> None:
+    """The map of encoded training images; two picked images and the strip between them; for a
+    2-D latent, the decoded plane."""
+    st.subheader("Latent space")
+    with st.spinner("Encoding the training images (in the background worker)…"):
+        answer = latent_view(run_id, "map")
+    dim = answer["latent_dim"]
+    how = ("The latent space is 2-D: the map shows it as it is." if dim == 2 else
+           f"The latent space has {dim} dimensions: the map is its projection on the two main "
+           "directions (PCA) of the training images' codes.")
+    st.caption(f"Each point is a training image, placed where the encoder puts it (the mean of "
+               f"its code){' and coloured by class' if table.label else ''}. {how} Click two "
+               "points, or pick two images below, to see what the decoder draws on the way "
+               "from one to the other.")
+    _default_picks(answer)
+    _take_clicks(answer)
+    picked = (st.session_state["lat_a"], st.session_state["lat_b"])
+    st.plotly_chart(map_figure(answer, picked), key="lat_map", on_select="rerun",
+                    selection_mode="points")
+    left, right = st.columns(2)
+    for cell, key, name in ((left, "lat_a", "Image A"), (right, "lat_b", "Image B")):
+        cell.selectbox(name, answer["index"], key=key,
+                       format_func=lambda i: f"training image #{i}{_label_of(answer, i)}")
+    with shown_errors("Interpolating"):
+        strip = latent_view(run_id, "interpolate", a=int(st.session_state["lat_a"]),
+                            b=int(st.session_state["lat_b"]))
+        classes = [c for c in strip["row_labels"] if c is not None]
+        decoded = (f"; decoded as class {' (top) and '.join(map(str, classes))} (bottom)"
+                   if len(classes) > 1 else f"; decoded as class {classes[0]}" if classes else "")
+        st.image(strip_png(strip), caption=f"A (real) → {len(strip['t'])} images decoded along "
+                 f"the straight line between their codes → B (real){decoded}.")
+    if dim == 2:
+        plane_explorer(run_id, table)
+
+
+def plane_explorer(run_id: str, table: ImageTable) -> None:
+    """The decoder's images over a grid of the 2-D latent plane (one class when conditional)."""
+    st.markdown("**The decoded plane** · what the decoder draws at each point of the latent "
+                "plane (the bulk of the prior: its 5th to 95th percentiles)")
+    label = None
+    if table.label is not None:
+        label = st.selectbox("Decode as class", list(table.classes), key="lat_plane_class",
+                             format_func=str)
+    with shown_errors("Decoding the plane"), st.spinner("Decoding the plane…"):
+        st.plotly_chart(plane_figure(latent_view(run_id, "plane", label=label)),
+                        key="lat_plane")
