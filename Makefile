@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # smaller CPU build; `make run TF_BUILD=cpu` overrides. Switching an existing .venv: `make clean`.
 TF_BUILD ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 
-.PHONY: run test install install-dev browser bench clean
+.PHONY: run test install install-dev browser postgres bench clean
 
 $(VENV)/.installed: requirements.txt requirements-$(TF_BUILD).txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -33,11 +33,16 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The team-server test runs Debian's PostgreSQL server (any version) on 127.0.0.1.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 # DLX_EXECUTOR=ray (training on a Ray cluster) needs Ray installed as well.
 run: install $(if $(filter ray,$(DLX_EXECUTOR)),$(VENV)/.installed-ray)
 	$(PY) -m streamlit run streamlit_app.py
 
-test: install-dev browser
+test: install-dev browser postgres
 	$(PY) -m pytest -q
 
 bench: install-dev browser

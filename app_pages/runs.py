@@ -8,8 +8,8 @@ from ui.errors import shown_errors
 
 title, refresh = st.columns([5, 1])
 title.title("Runs")
-if refresh.button("Refresh", key="runs_refresh", help="Read the store again now."):
-    ui_runs.refresh()
+if refresh.button("Refresh", key="runs_refresh", help="Read every run again now."):
+    ui_runs.reload()
 df = None
 with shown_errors("Reading the runs"):
     df = ui_runs.all_runs()

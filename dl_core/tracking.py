@@ -406,9 +406,10 @@ def start_run(
     from mlflow.entities import Param
 
     c = client()
-    # Tag values as text: a tracking server's client refuses numbers (rows, columns).
+    # Tag values as text: a tracking server's client refuses numbers (rows, columns); a None
+    # tag is left out rather than stored as the text "None".
     all_tags = {k: str(v) for k, v in {TAG_WORKER_PID: os.getpid(), TAG_HOST: socket.gethostname(),
-                                       TAG_EXECUTOR: "local", **tags}.items()}
+                                       TAG_EXECUTOR: "local", **tags}.items() if v is not None}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     try:
@@ -746,13 +747,38 @@ def experiments() -> dict[str, str]:
             for e in client().search_experiments(view_type=ViewType.ACTIVE_ONLY)}
 
 
+def _record(info: Any, data: Any, names: dict[str, str]) -> dict[str, Any]:
+    rec = {
+        "run_id": info.run_id, "run_name": info.run_name, "experiment_id": info.experiment_id,
+        "experiment": names.get(info.experiment_id, info.experiment_id),
+        "status": info.status, "start_time": info.start_time, "end_time": info.end_time,
+    }
+    rec.update({f"params.{k}": v for k, v in data.params.items()})
+    rec.update({f"metrics.{k}": v for k, v in data.metrics.items()})
+    rec.update({f"tags.{k}": v for k, v in data.tags.items()})
+    return rec
+
+
 def search_run_records(experiment_ids: list[str] | None = None, filter_string: str = "",
                        max_results: int | None = None) -> list[dict[str, Any]]:
     """Every active run of the given experiments (all by default) as one flat dict each.
 
     Keys follow ``mlflow.search_runs``' column names: ``run_id``, ``run_name``,
     ``experiment_id``, ``experiment``, ``status``, ``start_time``, ``end_time`` (ms), and
-    ``params.<k>``, ``metrics.<k>`` (latest value), ``tags.<k>``. Pages through the results.
+    ``params.<k>``, ``metrics.<k>`` (latest value), ``tags.<k>``. Pages through the results,
+    newest first (MLflow breaks ties by run id).
+
+    Raises:
+        TrackingError: if the store cannot be searched.
+    """
+    return search_run_records_any([filter_string], experiment_ids, max_results)
+
+
+def search_run_records_any(filter_strings: list[str], experiment_ids: list[str] | None = None,
+                           max_results: int | None = None) -> list[dict[str, Any]]:
+    """Runs matching ANY of ``filter_strings`` (MLflow filters only AND), each once.
+
+    Records as :func:`search_run_records`; one search per filter, in the order given.
 
     Raises:
         TrackingError: if the store cannot be searched.
@@ -769,29 +795,20 @@ def search_run_records(experiment_ids: list[str] | None = None, filter_string: s
         if not ids:
             return []
         c = client()
-        out: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page_size = SEARCH_PAGE_SIZE if max_results is None else min(
-                SEARCH_PAGE_SIZE, max_results - len(out))
-            page = c.search_runs(ids, filter_string=filter_string, max_results=page_size,
-                                 order_by=["attributes.start_time DESC"], page_token=token)
-            for r in page:
-                info, data = r.info, r.data
-                rec = {
-                    "run_id": info.run_id, "run_name": info.run_name,
-                    "experiment_id": info.experiment_id,
-                    "experiment": names.get(info.experiment_id, info.experiment_id),
-                    "status": info.status, "start_time": info.start_time,
-                    "end_time": info.end_time,
-                }
-                rec.update({f"params.{k}": v for k, v in data.params.items()})
-                rec.update({f"metrics.{k}": v for k, v in data.metrics.items()})
-                rec.update({f"tags.{k}": v for k, v in data.tags.items()})
-                out.append(rec)
-            token = page.token
-            if not token or (max_results is not None and len(out) >= max_results):
-                return out
+        out: dict[str, dict[str, Any]] = {}
+        for filter_string in filter_strings:
+            token = None
+            while max_results is None or len(out) < max_results:
+                page_size = SEARCH_PAGE_SIZE if max_results is None else min(
+                    SEARCH_PAGE_SIZE, max_results - len(out))
+                page = c.search_runs(ids, filter_string=filter_string, max_results=page_size,
+                                     order_by=["attributes.start_time DESC"], page_token=token)
+                for r in page:
+                    out.setdefault(r.info.run_id, _record(r.info, r.data, names))
+                token = page.token
+                if not token:
+                    break
+        return list(out.values())
     except Exception as exc:
         raise TrackingError(
             f"Cannot search the runs of the MLflow store at {tracking_uri()!r}: {exc}."
@@ -799,6 +816,53 @@ def search_run_records(experiment_ids: list[str] | None = None, filter_string: s
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def changed_run_records(since_ms: int, run_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Runs that may have changed since ``since_ms`` (epoch ms): started or ended since then,
+    not ended yet, or named in ``run_ids``. MLflow keeps no "last modified" time on a run, so
+    an edit to a run that had ended before (a tag, a rename) is only seen through ``run_ids``
+    or a full read.
+
+    Raises:
+        TrackingError: if the store cannot be searched.
+    """
+    since_ms = int(since_ms)
+    filters = [f"attributes.start_time >= {since_ms}", f"attributes.end_time >= {since_ms}",
+               "attributes.status = 'RUNNING'", "attributes.status = 'SCHEDULED'"]
+    ids = sorted(set(run_ids))
+    for i in range(0, len(ids), 100):
+        quoted = ", ".join(f"'{r}'" for r in ids[i : i + 100] if r.isalnum())
+        if quoted:
+            filters.append(f"attributes.run_id IN ({quoted})")
+    return search_run_records_any(filters)
+
+
+def deleted_run_ids() -> set[str]:
+    """Ids of the runs in MLflow's bin (deleted, not yet removed by ``mlflow gc``).
+
+    Raises:
+        TrackingError: if the store cannot be searched.
+    """
+    from mlflow.entities import ViewType
+
+    try:
+        c = client()
+        ids = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
+        out: set[str] = set()
+        token = None
+        while ids:
+            page = c.search_runs(ids, run_view_type=ViewType.DELETED_ONLY,
+                                 max_results=SEARCH_PAGE_SIZE, page_token=token)
+            out.update(r.info.run_id for r in page)
+            token = page.token
+            if not token:
+                break
+        return out
+    except Exception as exc:
+        raise TrackingError(
+            f"Cannot search the runs of the MLflow store at {tracking_uri()!r}: {exc}."
+        ) from exc
 
 
 def run_name(run_id: str) -> str:

@@ -103,6 +103,6 @@ def threshold_section(run_id: str, val: dict[str, Any] | None, saved: float) -> 
         with shown_errors("Saving the threshold"):
             thresholds.save_threshold(run_id, t, rule, detail)
             run_artifacts.clear()  # the run's report changed
-            refresh()
+            refresh(run_id)
             st.toast(f"Saved threshold {t:.2f}; the test split is reported at it below.")
             st.rerun()

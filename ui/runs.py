@@ -14,6 +14,7 @@ import streamlit as st
 from dl_core import compare, tracking
 from dl_core import evaluation as ev
 from dl_core.export import to_safe_csv
+from dl_core.runs_index import RunsIndex
 from ui import state
 from ui.loaders import run_artifacts
 
@@ -25,10 +26,19 @@ _SUMMARY_METRICS = ("epochs_run", "best_epoch", "best_val_loss", "trial_value", 
                     "trials_run")
 
 
+@st.cache_resource(show_spinner=False)
+def _runs_index(tracking_uri: str) -> RunsIndex:
+    """One index per store for the whole server (it locks itself): sessions share its reads."""
+    return RunsIndex()
+
+
 @st.cache_data(ttl=10, max_entries=2, show_spinner="Reading runs from MLflow…")
 def all_runs() -> pd.DataFrame:
-    """Every active run of the store as one frame (refreshed every 10 s or after an edit)."""
-    return compare.runs_frame(tracking.search_run_records())
+    """Every active run of the store as one frame (refreshed every 10 s or after an edit).
+
+    After the first read, only the runs that changed are read (see :mod:`dl_core.runs_index`).
+    """
+    return _runs_index(tracking.tracking_uri()).frame()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -50,7 +60,17 @@ def run_label(row: pd.Series) -> str:
             f"{row['status']} · {when}")
 
 
-def refresh() -> None:
+def refresh(*run_ids: str) -> None:
+    """Show changes now: new, running and ended runs at the next read, and ``run_ids`` (runs
+    this app edited after they ended: tags, names, thresholds) read again."""
+    if run_ids:
+        _runs_index(tracking.tracking_uri()).mark_changed(run_ids)
+    all_runs.clear()
+
+
+def reload() -> None:
+    """Read every run again (the Refresh button): edits made outside this app show too."""
+    _runs_index(tracking.tracking_uri()).reload()
     all_runs.clear()
 
 
@@ -278,7 +298,7 @@ def edit_run(row: pd.Series) -> None:
             tracking.rename_run(run_id, name)
         tracking.update_tags(run_id, {**new, tracking.TAG_NOTE: note},
                              delete=[k for k in user_tags if k not in new])
-        refresh()
+        refresh(run_id)
         st.toast("Saved.")
         st.rerun()
 
@@ -294,7 +314,7 @@ def edit_run(row: pd.Series) -> None:
             tracking.delete_run(run_id)
             st.session_state.pop(confirm_key, None)
             st.session_state["_runs_selected"] = []
-            refresh()
+            refresh(run_id)
             st.rerun()
         if no.button("Cancel", key="delete_no"):
             st.session_state.pop(confirm_key, None)
