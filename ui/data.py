@@ -25,6 +25,7 @@ def use_table(df: pd.DataFrame, name: str, target: str | None = None, kind: str 
     state.put(state.TASK, None)
     state.put(state.EXCLUDE, [])
     state.put(state.TRAIN_CONFIG, {})  # its defaults depend on the data
+    state.put(state.GEN_TARGET, None)  # the old table's generator target: follow the new target
     state.put(state.DATA_KIND, kind)
     state.put(state.DATA_OPTIONS, dict(options or {}))
 

@@ -18,8 +18,22 @@ STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circl
 # What a user looks at first, in this order; the Evaluate page has the rest.
 HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2", "rmse", "mae", "mape")
 # A generator's: fidelity beside privacy (never alone), utility; the Generate page has the rest.
-GENERATOR_METRICS = ("quality", "column_shapes", "column_pairs", "copies", "dcr_closer_to_train",
-                     "tstr_ratio", "fit_seconds")
+# Named as the Generate page names them (raw keys such as dcr_closer_to_train told a newcomer
+# nothing), with what each means.
+GENERATOR_METRICS = {"quality": "Quality", "column_shapes": "Shapes", "column_pairs": "Pairs",
+                     "copies": "Copied rows", "dcr_closer_to_train": "DCR share",
+                     "tstr_ratio": "TSTR / TRTR", "fit_seconds": "Fit seconds"}
+GENERATOR_HELP = {
+    "quality": "Fidelity, 1 = like the real rows: the mean of Shapes and Pairs.",
+    "column_shapes": "Mean over columns of 1 - KS (numbers, dates) or 1 - TVD (categories).",
+    "column_pairs": "Correlation and contingency similarity of the column pairs.",
+    "copies": "Synthetic rows equal to a training row in every column.",
+    "dcr_closer_to_train": "Share of synthetic rows closer to the training rows than the median "
+                           "held-out real row is. About 0.5: no closer than new real people; "
+                           "towards 1: memorised.",
+    "tstr_ratio": "A model trained on synthetic rows, tested on real held-out rows, over one "
+                  "trained on real rows (1 = as useful).",
+}
 # An image generator's: fidelity in a reference classifier's features beside privacy, as the
 # Generate page names them.
 IMAGE_GENERATOR_METRICS = {"agreement": "Agreement", "frechet_distance": "Fréchet distance",
@@ -71,7 +85,7 @@ def render_job(job: JobState) -> None:
             st.warning(f"Stopped after {job.epoch} epoch(s); the model so far was evaluated and "
                        "recorded as a KILLED run.")
         names, prefix = (GENERATOR_METRICS, "") if generator else (HEADLINE_METRICS, "test ")
-        labels = {}
+        labels, helps = (GENERATOR_METRICS, GENERATOR_HELP) if generator else ({}, {})
         if "frechet_distance" in job.metrics:
             names = labels = IMAGE_GENERATOR_METRICS
         shown = [k for k in names if k in job.metrics]
@@ -79,7 +93,7 @@ def render_job(job: JobState) -> None:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):
                 value = job.metrics[name]
                 col.metric(labels.get(name, f"{prefix}{name}"),
-                           "—" if value is None else f"{value:.4g}")
+                           "—" if value is None else f"{value:.4g}", help=helps.get(name))
         if generator:
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")

@@ -2,7 +2,8 @@
 
 A pixel CSV holds a label column plus ``H x W`` (or ``H x W x C``) numeric pixel columns in
 row-major order, named like ``pixel0..pixel783``, ``px_3_4``, ``1x1..28x28``, or simply many
-numeric columns whose count is a square. Values are 0-255 (8-bit) or 0-1.
+numeric columns whose count is a square. Values are 0-255 (8-bit), 0-1, or whole numbers
+0-16 (4-bit, like scikit-learn's digits).
 """
 
 from __future__ import annotations
@@ -126,7 +127,13 @@ def _scale_of(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     if finite.size == 0 or finite.min() < 0 or finite.max() > 255:
         return None
-    return 255.0 if finite.max() > 1 else 1.0
+    if finite.max() <= 1:
+        return 1.0
+    # Whole numbers up to 16: 4-bit intensities (scikit-learn's and UCI's digits, 0..16). Read
+    # as 0..255 they were near-black and a generator learnt black images.
+    if finite.max() <= 16 and np.all(finite == np.round(finite)):
+        return 16.0
+    return 255.0
 
 
 def detect_pixel_layout(df: pd.DataFrame, target: str | None = None) -> PixelLayout | None:
@@ -206,7 +213,7 @@ def resolve_shape(pixels: list[str], shape: tuple[int, int, int] | None) -> tupl
 
 
 def pixel_matrix(df: pd.DataFrame, pixels: list[str]) -> tuple[np.ndarray, float]:
-    """The pixels as a float array and their scale (255 or 1).
+    """The pixels as a float array and their scale (255, 16 or 1).
 
     Raises:
         DataError: for non-numeric, missing or out-of-range (below 0, above 255) pixels.

@@ -61,7 +61,7 @@ class ImageTable:
         pixel_columns: Pixel columns in row-major ``H, W, C`` order, as in the training CSV.
         columns: The columns sampled frames have, in training order: the pixels and the label.
         shape: ``(H, W, C)``.
-        scale: 255.0 (8-bit) or 1.0.
+        scale: 255.0 (8-bit), 16.0 (4-bit digits) or 1.0.
         integer_pixels: Pixels are written back as whole numbers (they were in training).
         label: The label column (the condition), None when unconditional.
         classes: Label values (JSON-able, original type) in index order.

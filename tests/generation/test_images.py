@@ -41,6 +41,23 @@ def test_an_8bit_pixel_frame_round_trips_exactly(digits):
     assert ImageTable.from_dict(json.loads(json.dumps(table.to_dict()))) == table
 
 
+def test_scikit_learns_0_to_16_digits_read_as_4_bit_not_near_black():
+    """sklearn's digits saved as they come (0..16): read as 0..255 they were near-black and a
+    conv_vae learnt black images; as 4-bit they fill 0..1 and come back as written."""
+    from sklearn.datasets import load_digits
+
+    from dl_core.data.images import detect_pixel_layout
+
+    bunch = load_digits()
+    df = pd.DataFrame(bunch.data[:60].astype(int), columns=[f"px{i}" for i in range(64)])
+    df.insert(0, "label", bunch.target[:60])
+    assert detect_pixel_layout(df, "label").scale == 16.0
+    table = ImageTable.from_frame(df, "label")
+    x, y = table.arrays(df)
+    assert table.scale == 16.0 and x.max() == 1.0 and table.integer_pixels
+    pd.testing.assert_frame_equal(table.frame(x, y), df)
+
+
 def test_a_unit_scale_frame_with_text_labels_round_trips(digits):
     df = digits.drop(columns="label") / 255.0
     df["kind"] = np.where(digits["label"] % 2 == 0, "even", "odd")

@@ -98,8 +98,8 @@ def test_model_and_train_pages_fit_a_generator_without_a_target():
     assert run.data.params["target"] == "" and "tstr_ratio" not in run.data.metrics
     at.run()
     labels = {m.label: m.value for m in at.metric}
-    assert float(labels["quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
-    assert "copies" in labels and "dcr_closer_to_train" in labels
+    assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
+    assert "Copied rows" in labels and "DCR share" in labels
     assert any(m.value.startswith("**Fresh samples**") for m in at.markdown)
     assert not at.exception and not at.error
     # Generators are not offered where predictions are made.

@@ -59,3 +59,44 @@ def test_train_page_curves_name_the_kl_divergence_in_capitals():
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     titles = [a["text"] for a in spec["layout"]["annotations"]]
     assert titles == ["Loss", "Reconstruction", "KL"]
+
+
+def test_a_new_table_drops_the_old_tables_generator_target():
+    """A generator target picked for one table ("smoker") made the next table's generator
+    unlabelled, though its Data page named a label: the new table's target is the default."""
+    at = open_app("app_pages/data.py")
+    load_sample(at, "churn")
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("copula").run()
+    at.selectbox(key="gen_target_choice").select("(none)").run()
+    at.switch_page("app_pages/data.py").run()
+    load_sample(at, "digits")
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("image_kde").run()
+    assert not at.exception
+    assert at.selectbox(key="gen_target_choice").value == "label"
+
+
+def _finished_tvae_job():
+    from unittest.mock import patch
+
+    from dl_core.jobs import JobState
+    from ui.jobs import render_job
+
+    with patch("ui.jobs.st.page_link"):  # no page registry in a function-only app
+        render_job(JobState(
+            job_id="j2", status="finished", epoch=3, epochs=3,
+            spec={"task": "generation", "arch": "tvae", "dataset_name": "churn",
+                  "target": "churn"},
+            metrics={"quality": 0.84, "column_shapes": 0.95, "column_pairs": 0.73, "copies": 0,
+                     "dcr_closer_to_train": 0.19, "tstr_ratio": 0.64, "fit_seconds": 13.2}))
+
+
+def test_train_page_names_a_table_generators_figures_as_the_generate_page_does():
+    at = AppTest.from_function(_finished_tvae_job, default_timeout=60).run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert list(shown) == ["Quality", "Shapes", "Pairs", "Copied rows", "DCR share",
+                           "TSTR / TRTR", "Fit seconds"]
+    assert shown["DCR share"] == "0.19"
+    assert all(m.help for m in at.metric if m.label != "Fit seconds")
