@@ -107,15 +107,15 @@ def main() -> None:
         assert not at.exception, at.exception
         return at, time.perf_counter() - t0
 
-    from ui.runs import _runs_index, all_runs, reload
+    from ui.runs import runs_index, all_runs, reload
 
     _, first = render()  # includes importing plotly, scikit-learn and MLflow once per server
     reload()
     _, full = render()  # a new session after the Refresh button: every run read again
-    assert _runs_index(tracking.tracking_uri()).last_read == "full"
+    assert runs_index(tracking.tracking_uri()).last_read == "full"
     all_runs.clear()
     _, cold = render()  # a new session after the 10 s cache expired: changed runs read
-    assert _runs_index(tracking.tracking_uri()).last_read == "changes"
+    assert runs_index(tracking.tracking_uri()).last_read == "changes"
     at, warm = render()  # a new session within the ttl
     rows = len(at.dataframe(key="runs_table").value)
     t0 = time.perf_counter()

@@ -119,16 +119,27 @@ def weather_log() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def image_generator_run() -> str:
-    """One tiny conditional conv_vae (2-D latent) trained on 120 digits, shared by the page, CLI
-    and browser tests of image generation (the server and CLI share this session's store)."""
+def image_generator_job() -> tuple[str, str]:
+    """One tiny conditional conv_vae (2-D latent) trained on 120 digits by the app's executor
+    (the warm worker the page tests share, so the Train page can show its job), for the page,
+    CLI and browser tests of image generation: ``(job id, run id)``."""
     from dl_core.data.samples import build_sample
     from dl_core.data.storage import store_dataset
-    from dl_core.training import JobSpec, run_training
+    from dl_core.training import JobSpec
+    from ui.loaders import executor
 
     digits = build_sample("digits").sample(120, random_state=0).reset_index(drop=True)
     spec = JobSpec(dataset_path=str(store_dataset(digits)), dataset_name="digits-gen",
                    target="label", task="generation", arch="conv_vae", data_kind="image",
                    model_config={"filters": "8,16", "dense_units": "32", "latent_dim": "2"},
                    train_config={"epochs": "2", "batch_size": "32"})
-    return run_training(spec).run_id
+    job_id = executor().submit(spec)
+    job = executor().wait(job_id, timeout=600)
+    assert job.status == "finished", job.error
+    return job_id, job.run_id
+
+
+@pytest.fixture(scope="session")
+def image_generator_run(image_generator_job) -> str:
+    """The run id of :func:`image_generator_job` (the server and CLI share this store)."""
+    return image_generator_job[1]

@@ -157,6 +157,26 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+#: What each figure of the image report means (the Generate page's and the Train page's help).
+IMAGE_HELP = {
+    "agreement": "Share of the images the reference classifier puts in the class they were "
+                 "generated for (— without a label). 1 = every image reads as its class.",
+    "frechet_distance": "Distance between the classifier-feature statistics of the synthetic "
+                        "images and of held-out real images (lower is better); read it against "
+                        "the floor.",
+    "frechet_floor": "The same distance between the real training images and the held-out ones: "
+                     "about what a perfect generator would score.",
+    "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
+                 "real images: are they realistic?",
+    "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
+              "they cover the variety? One image per class scores near 0.",
+    "copies": "Synthetic images equal to a training image.",
+    "memorisation_ratio": "Median distance of synthetic images to their nearest training image, "
+                          "over that of held-out real images. About 1: no closer than new real "
+                          "images; far below 1: copying.",
+}
+
+
 def image_headline(report: dict[str, Any]) -> None:
     """The image report: fidelity in a reference classifier's eyes beside privacy (never
     fidelity alone)."""
@@ -164,33 +184,17 @@ def image_headline(report: dict[str, Any]) -> None:
     with fid:
         st.markdown("**Fidelity** · seen by a classifier trained on the real training images")
         c = st.columns(5)
-        c[0].metric("Agreement", _fmt(report.get("agreement")),
-                    help="Share of the images the reference classifier puts in the class they "
-                         "were generated for (— without a label). 1 = every image reads as its "
-                         "class.")
-        c[1].metric("Fréchet distance", _fmt(report["frechet_distance"], 2),
-                    help="Distance between the classifier-feature statistics of the synthetic "
-                         "images and of held-out real images (lower is better); read it against "
-                         "the floor.")
-        c[2].metric("Real-vs-real floor", _fmt(report["frechet_floor"], 2),
-                    help="The same distance between the real training images and the held-out "
-                         "ones: about what a perfect generator would score.")
-        c[3].metric("Precision", _fmt(report["precision"]),
-                    help="Share of synthetic images inside the neighbourhoods (k = 3) of the "
-                         "held-out real images: are they realistic?")
-        c[4].metric("Recall", _fmt(report["recall"]),
-                    help="Share of held-out real images inside the synthetic images' "
-                         "neighbourhoods: do they cover the variety? One image per class "
-                         "scores near 0.")
+        for cell, (key, label, digits) in zip(c, (
+                ("agreement", "Agreement", 3), ("frechet_distance", "Fréchet distance", 2),
+                ("frechet_floor", "Real-vs-real floor", 2), ("precision", "Precision", 3),
+                ("recall", "Recall", 3)), strict=True):
+            cell.metric(label, _fmt(report.get(key), digits), help=IMAGE_HELP[key])
     with priv:
         st.markdown("**Privacy** · copies and closeness")
         c = st.columns(2)
-        c[0].metric("Copies", f"{int(report['copies']):,}",
-                    help="Synthetic images equal to a training image.")
-        c[1].metric("Memorisation ratio", _fmt(report["memorisation_ratio"], 2),
-                    help="Median distance of synthetic images to their nearest training image, "
-                         "over that of held-out real images. About 1: no closer than new real "
-                         "images; far below 1: copying.")
+        c[0].metric("Copies", f"{int(report['copies']):,}", help=IMAGE_HELP["copies"])
+        c[1].metric("Memorisation ratio", _fmt(report.get("memorisation_ratio"), 2),
+                    help=IMAGE_HELP["memorisation_ratio"])
     accuracy = report.get("reference_accuracy")
     reads = ("" if accuracy is None else f" The reference classifier reads {accuracy:.0%} of "
              "the held-out real images right: agreement near that is as good as real images.")

@@ -87,7 +87,10 @@ def render_job(job: JobState) -> None:
         names, prefix = (GENERATOR_METRICS, "") if generator else (HEADLINE_METRICS, "test ")
         labels, helps = (GENERATOR_METRICS, GENERATOR_HELP) if generator else ({}, {})
         if "frechet_distance" in job.metrics:
+            from ui.generate_images import IMAGE_HELP
+
             names = labels = IMAGE_GENERATOR_METRICS
+            helps = IMAGE_HELP
         shown = [k for k in names if k in job.metrics]
         if shown:
             for col, name in zip(st.columns(len(shown)), shown, strict=True):

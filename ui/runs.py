@@ -27,7 +27,7 @@ _SUMMARY_METRICS = ("epochs_run", "best_epoch", "best_val_loss", "trial_value", 
 
 
 @st.cache_resource(show_spinner=False)
-def _runs_index(tracking_uri: str) -> RunsIndex:
+def runs_index(tracking_uri: str) -> RunsIndex:
     """One index per store for the whole server (it locks itself): sessions share its reads."""
     return RunsIndex()
 
@@ -38,7 +38,7 @@ def all_runs() -> pd.DataFrame:
 
     After the first read, only the runs that changed are read (see :mod:`dl_core.runs_index`).
     """
-    return _runs_index(tracking.tracking_uri()).frame()
+    return runs_index(tracking.tracking_uri()).frame()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -64,13 +64,13 @@ def refresh(*run_ids: str) -> None:
     """Show changes now: new, running and ended runs at the next read, and ``run_ids`` (runs
     this app edited after they ended: tags, names, thresholds) read again."""
     if run_ids:
-        _runs_index(tracking.tracking_uri()).mark_changed(run_ids)
+        runs_index(tracking.tracking_uri()).mark_changed(run_ids)
     all_runs.clear()
 
 
 def reload() -> None:
     """Read every run again (the Refresh button): edits made outside this app show too."""
-    _runs_index(tracking.tracking_uri()).reload()
+    runs_index(tracking.tracking_uri()).reload()
     all_runs.clear()
 
 

@@ -97,7 +97,8 @@ SAMPLES: dict[str, Sample] = {
             title="Handwritten digits (8x8 images)",
             description=(
                 "1,797 handwritten digits as 8x8 grey images, one row per image: a label and "
-                "64 pixel columns (0-255). Predict the digit with a CNN."
+                "64 pixel columns (0-255). Predict the digit with a CNN, or make new digits "
+                "with an image generator (conv_vae, dcgan)."
             ),
             target="label",
             task="multiclass",

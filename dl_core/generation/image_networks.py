@@ -35,7 +35,7 @@ from dl_core.backend import build_lock
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.images import ImageSynthesizer
-from dl_core.generation.neural import _config_dict, _epoch_callback, _tuples, effective_batch
+from dl_core.generation.neural import config_dict, epoch_callback, as_tuples, effective_batch
 
 STATE_FILE = "state.json"
 #: Training steps per compiled call (fewer Python round trips; the stop flag is read between).
@@ -109,7 +109,7 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         steps = -(-steps // STEPS_PER_CALL) * STEPS_PER_CALL  # whole compiled calls
         dataset = _batches(x, labels, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.loss_names}
-        callback = _epoch_callback(self.loss_names, history, on_epoch, stop)
+        callback = epoch_callback(self.loss_names, history, on_epoch, stop)
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=0,
                       callbacks=[callback], shuffle=False)
@@ -150,7 +150,7 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         self.save_table(folder)
         for name in self.NETWORKS:
             self.networks[name].save(folder / f"{name}.keras")
-        state = {"config": _config_dict(self.cfg), **self.state}
+        state = {"config": config_dict(self.cfg), **self.state}
         (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     @classmethod
@@ -162,7 +162,7 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         except (OSError, ValueError):
             raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
         values = state.pop("config")
-        cfg = cls.config_cls(**{f.name: _tuples(values[f.name]) for f in fields(cls.config_cls)
+        cfg = cls.config_cls(**{f.name: as_tuples(values[f.name]) for f in fields(cls.config_cls)
                                 if f.name in values})
         synth = cls(cfg)
         synth.load_table(folder)

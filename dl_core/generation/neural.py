@@ -126,7 +126,7 @@ class NeuralSynthesizer(Synthesizer):
         batch = effective_batch(len(df), batch_size, self.MIN_BATCH)
         model, dataset = self.training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
-        callback = _epoch_callback(self.LOSSES, history, on_epoch, stop)
+        callback = epoch_callback(self.LOSSES, history, on_epoch, stop)
         extra = {}
         if self.MIN_STEPS_PER_EPOCH:
             extra["steps_per_epoch"] = max(len(df) // batch, self.MIN_STEPS_PER_EPOCH)
@@ -182,7 +182,7 @@ class NeuralSynthesizer(Synthesizer):
         self.codec.save(folder / CODEC_FILE)
         for name in self.NETWORKS:
             self.networks[name].save(folder / f"{name}.keras")
-        state = {"config": _config_dict(self.cfg), **self.state}
+        state = {"config": config_dict(self.cfg), **self.state}
         (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     @classmethod
@@ -194,7 +194,7 @@ class NeuralSynthesizer(Synthesizer):
         except (OSError, ValueError):
             raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
         values = state.pop("config")
-        cfg = cls.config_cls(**{f.name: _tuples(values[f.name]) for f in fields(cls.config_cls)
+        cfg = cls.config_cls(**{f.name: as_tuples(values[f.name]) for f in fields(cls.config_cls)
                                 if f.name in values})
         synth = cls(cfg)
         synth.codec = TableCodec.load(folder / CODEC_FILE)
@@ -397,7 +397,10 @@ def batches(encoded: np.ndarray, batch_size: int, seed: int, drop_remainder: boo
     )
 
 
-def _epoch_callback(names, history, on_epoch, stop):
+def epoch_callback(names, history, on_epoch, stop):
+    """A Keras callback that appends the named losses to ``history`` after every epoch, calls
+    ``on_epoch(epoch_1_based, values)`` (the live curves) and ends the fit once ``stop`` is set
+    (after the current batch). Shared by the tabular and image networks."""
     keras = _keras()
 
     class _Report(keras.callbacks.Callback):
@@ -424,9 +427,11 @@ def _matches(column: pd.Series, value) -> np.ndarray:
     return (column.astype(str) == str(value)).to_numpy()
 
 
-def _config_dict(cfg) -> dict:
+def config_dict(cfg) -> dict:
+    """A network's config as JSON-able values (tuples as lists), for its saved ``state.json``."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
 
 
-def _tuples(value):
+def as_tuples(value):
+    """The inverse of :func:`config_dict` for one value (a JSON list back to a tuple)."""
     return tuple(value) if isinstance(value, list) else value

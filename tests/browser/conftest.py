@@ -63,7 +63,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants_of(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         for child in _children(todo.pop()):
@@ -72,7 +72,7 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -80,14 +80,14 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = [p for p in pids if _alive(p)]
+        pids = [p for p in pids if is_alive(p)]
         if not pids:
             return []
         time.sleep(0.2)
-    return [p for p in pids if _alive(p)]
+    return [p for p in pids if is_alive(p)]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -145,7 +145,7 @@ def serving_app(log_dir: Path) -> Iterator[tuple[str, int]]:
         _wait_healthy(url, proc, log)
         yield url, proc.pid
     finally:
-        descendants = _descendants(proc.pid)  # the worker lives in its own session
+        descendants = descendants_of(proc.pid)  # the worker lives in its own session
         try:
             os.killpg(proc.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -156,7 +156,7 @@ def serving_app(log_dir: Path) -> Iterator[tuple[str, int]]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         # The worker sees EOF on stdin once the server is gone, ends its runs and exits.
-        left = _wait_gone(descendants, timeout=30)
+        left = wait_gone(descendants, timeout=30)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert not left, f"processes left running after the server stopped: {left}"

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from dl_core import tracking
-from tests.browser.conftest import _alive, _descendants, _wait_gone, serving_app
+from tests.browser.conftest import is_alive, descendants_of, wait_gone, serving_app
 from tests.browser.test_upload_train_evaluate import churn_csv, go_to, select, settle
 
 pytestmark = pytest.mark.browser
@@ -85,14 +85,14 @@ def test_a_closed_tab_finishes_its_job_and_a_stopped_server_kills_its_runs(brows
         context, page = new_page(browser, url)
         start_training(page, churn_csv(tmp_path / "sigterm.csv"), epochs=3000, patience=0)
         seen = shown_epoch(page, 3000, at_least=5)
-        worker = _descendants(server_pid)
+        worker = descendants_of(server_pid)
         os.kill(server_pid, signal.SIGTERM)
-        assert _wait_gone([server_pid], timeout=30) == []
-        assert _wait_gone(worker, timeout=30) == []
+        assert wait_gone([server_pid], timeout=30) == []
+        assert wait_gone(worker, timeout=30) == []
         context.close()
         run = only_run("sigterm")
         assert run["status"] == "KILLED"
         assert "app stopped" in run[f"tags.{tracking.TAG_ERROR}"]
         steps = loss_steps(run["run_id"])
         assert len(steps) >= seen and steps == list(range(1, len(steps) + 1))
-        assert not _alive(server_pid)
+        assert not is_alive(server_pid)

@@ -141,36 +141,25 @@ def test_the_pixel_csv_from_generate_loads_back_through_the_data_page(image_gene
     assert "target `label` · 8 × 8 × 1 images ·" in done, done
 
 
-def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(image_page):
-    from dl_core.data.samples import build_sample
-    from dl_core.data.storage import store_dataset
-    from dl_core.training import JobSpec
-    from tests.pages.apptest import wait_until
+def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
+        image_generator_job):
     from ui.loaders import executor
 
-    digits = build_sample("digits").sample(50, random_state=1).reset_index(drop=True)
-    spec = JobSpec(dataset_path=str(store_dataset(digits)), dataset_name="digits-watch",
-                   target="label", task="generation", arch="conv_vae", data_kind="image",
-                   model_config={"filters": "4", "dense_units": "8"},
-                   train_config={"epochs": "2", "batch_size": "32", "sample_size": "20"})
-    job_id = executor().submit(spec)  # the worker the page tests warmed
+    job_id, _ = image_generator_job  # trained by the executor these pages share
     at = open_app()
     at.session_state[state.JOB_ID] = job_id
-    at.switch_page("app_pages/train.py").run()
-    wait_until(at, lambda a: not executor().progress(job_id).active)
-    assert executor().progress(job_id).status == "finished"
-    for page in ("app_pages/data.py", "app_pages/train.py"):  # leave the page and come back
-        at.switch_page(page).run()
+    for page in ("app_pages/train.py", "app_pages/data.py", "app_pages/train.py"):
+        at.switch_page(page).run()  # the job's view, then away and back
     assert not at.exception and not at.error
     grid = figure(at, f"grid-{job_id}")
     assert list(grid.layout.yaxis.ticktext) == [str(c) for c in range(10)]
+    shown = executor().progress(job_id).grid
+    assert shown["epoch"] == 2 and shown["row_labels"] == list(range(10))
+    assert any(m.value.startswith("**Samples after epoch 2** · one row per class")
+               for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert labels[:5] == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
                           "Recall"]
-    shown = executor().progress(job_id).grid
-    assert any(m.value.startswith(f"**Samples after epoch {shown['epoch']}** · one row per class")
-               for m in at.markdown)
-    assert shown["epoch"] == 2 and shown["row_labels"] == list(range(10))
 
 
 def test_the_runs_page_shows_an_image_generators_samples_and_report(image_generator_run):
