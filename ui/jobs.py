@@ -10,6 +10,7 @@ from dl_core.jobs import JobState
 from ui import state
 from ui.errors import shown_errors
 from ui.loaders import executor
+from ui.modeling import fits_in_one_pass
 
 STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                "evaluating": ":material/calculate:", "finished": ":material/check_circle:",
@@ -43,6 +44,9 @@ IMAGE_GENERATOR_METRICS = {"agreement": "Agreement", "frechet_distance": "Fréch
                            "fit_seconds": "Fit seconds"}
 
 
+METRICS_PER_ROW = 4
+
+
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return "estimating…"
@@ -70,13 +74,15 @@ def render_job(job: JobState) -> None:
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
                     scoring if job.status == "evaluating" else "Starting…")
     curves, grid = (st.columns([3, 2]) if job.grid else (st.container(), None))
-    if job.history:
+    one_pass = generator and fits_in_one_pass(spec["arch"])
+    if job.history and not one_pass:  # one point "at epoch 1" is no curve
         # A stable key updates the chart in place instead of re-creating it every second.
         curves.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
     if job.grid and grid is not None:
-        image_grid(grid, job)
+        image_grid(grid, job, one_pass)
     if job.samples and not images:  # an image's pixel values say nothing; its grid does
-        st.markdown(f"**Fresh samples** · generated after epoch {job.samples_epoch}")
+        st.markdown("**Fresh samples** · " + ("from the fitted model" if one_pass else
+                                                f"generated after epoch {job.samples_epoch}"))
         st.dataframe(pd.DataFrame(job.samples), hide_index=True, key=f"samples-{job.job_id}")
     if job.status == "failed":
         st.error(job.error or "Training failed.", icon=":material/error:")
@@ -92,11 +98,17 @@ def render_job(job: JobState) -> None:
             names = labels = IMAGE_GENERATOR_METRICS
             helps = IMAGE_HELP
         shown = [k for k in names if k in job.metrics]
-        if shown:
-            for col, name in zip(st.columns(len(shown)), shown, strict=True):
+        # At most METRICS_PER_ROW a row: eight in one row cut "0.9873" to "0.9…" on a laptop.
+        for start in range(0, len(shown), METRICS_PER_ROW):
+            row = shown[start:start + METRICS_PER_ROW]
+            for col, name in zip(st.columns(METRICS_PER_ROW), row, strict=False):
                 value = job.metrics[name]
                 col.metric(labels.get(name, f"{prefix}{name}"),
                            "—" if value is None else f"{value:.4g}", help=helps.get(name))
+        if one_pass and job.history:  # what the fit chose, in words instead of a one-point chart
+            st.caption("Fitted in one pass · " + " · ".join(
+                f"{name.replace('_', ' ')} {values[-1]:.4g}" for name, values in job.history.items()
+                if values and name != "epoch"))
         if generator:
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
@@ -105,15 +117,18 @@ def render_job(job: JobState) -> None:
                          icon=":material/monitoring:")
 
 
-def image_grid(where, job: JobState) -> None:
+def image_grid(where, job: JobState, one_pass: bool = False) -> None:
     """An image generator's latest grid from fixed noise (the same noise every time, so the
     grids show it learning), a row per class."""
     from dl_core.generation.image_figures import decode_png, grid_figure
 
     labels = job.grid.get("row_labels") or []
     rows = "one row per class" if any(v is not None for v in labels) else "fixed noise"
-    where.markdown(f"**Samples after epoch {job.grid['epoch']}** · {rows}, the same noise each "
-                   "time")
+    if one_pass:
+        where.markdown(f"**Samples from the fitted model** · {rows}")
+    else:
+        where.markdown(f"**Samples after epoch {job.grid['epoch']}** · {rows}, the same noise "
+                       "each time")
     where.plotly_chart(grid_figure(decode_png(job.grid["png"]), labels),
                        key=f"grid-{job.job_id}")
 

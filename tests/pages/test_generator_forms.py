@@ -100,3 +100,29 @@ def test_train_page_names_a_table_generators_figures_as_the_generate_page_does()
                            "TSTR / TRTR", "Fit seconds"]
     assert shown["DCR share"] == "0.19"
     assert all(m.help for m in at.metric if m.label != "Fit seconds")
+    # Rows of four: seven in one row cut 0.8404 to "0.8…" on a 1300-pixel-wide window.
+    assert [c.weight for c in at.columns] == [0.25] * 8
+
+
+def _finished_copula_job():
+    from unittest.mock import patch
+
+    from dl_core.jobs import JobState
+    from ui.jobs import render_job
+
+    with patch("ui.jobs.st.page_link"):
+        render_job(JobState(
+            job_id="j3", status="finished", epoch=1, epochs=1,
+            spec={"task": "generation", "arch": "copula", "dataset_name": "tips", "target": ""},
+            history={"validation_log_likelihood": [-3.25]}, samples=[{"tip": 2.5}],
+            samples_epoch=1, metrics={"quality": 0.92}))
+
+
+def test_a_one_pass_generator_gets_no_one_point_curve_nor_epoch_wording():
+    at = AppTest.from_function(_finished_copula_job, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 0  # one dot "at epoch 1" explained nothing
+    texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert "**Fresh samples** · from the fitted model" in texts
+    assert "Fitted in one pass · validation log likelihood -3.25" in texts
+    assert not any("epoch" in t for t in texts)
