@@ -29,7 +29,7 @@ shown = compare.sort_runs(shown, metric, descending)
 differs_only = st.toggle("Only params that differ (between the selected runs, or all shown)",
                          key="differs_only")
 st.caption(f"{len(shown):,} of {len(df):,} runs · select rows to compare them · "
-           "↳ marks a sweep's trials")
+           "↳ marks a sweep's trials and a generator's generations")
 selected = ui_runs.runs_table(shown, differs_only)
 
 sweep = st.session_state.get("runs_sweep")

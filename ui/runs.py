@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +23,11 @@ TABLE_KEY = "runs_table"
 ALL_SWEEPS = ""
 MAX_SIDE_BY_SIDE = 8
 # Metrics that summarise a run rather than follow it per epoch.
+# A generator's figures (tables, then images): its columns in the table and the CSV, so
+# generators are compared like any other run (only test_* were shown: none of a generator's).
+GENERATOR_FIGURES = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
+                     "dcr_closer_to_train", "tstr_ratio", "agreement", "frechet_distance",
+                     "frechet_floor", "precision", "recall", "memorisation_ratio")
 _SUMMARY_METRICS = ("epochs_run", "best_epoch", "best_val_loss", "trial_value", "best_value",
                     "trials_run")
 
@@ -149,7 +155,10 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
         params = [p.removeprefix("params.")
                   for p in compare.differing(basis, [f"params.{p}" for p in params])]
     metrics = [m for m in compare.columns_of(df, "metrics.") if m.startswith("test_")]
-    view = compare.table_view(df, params, [*metrics, "epochs_run"])
+    figures = [m for m in GENERATOR_FIGURES if f"metrics.{m}" in df.columns]
+    view = compare.table_view(df, params, [*metrics, *figures, "epochs_run"])
+    # A classifier's last training-epoch "precision" is no generator figure: blank it there.
+    view.loc[(df["task"] != "generation").to_numpy(), figures] = np.nan
     ids = list(view.index)
     _keep_selection(ids)
     event = st.dataframe(

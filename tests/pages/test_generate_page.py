@@ -113,6 +113,15 @@ def test_runs_page_shows_a_generator_and_hands_it_to_generate(copula_run):
     from tests.pages.test_runs_pages import runs_page, select_rows
 
     at = runs_page("page-gen")
+    # The generator's figures are columns of the table and of its CSV, like test metrics are.
+    table = at.dataframe(key="runs_table").value
+    metrics = tracking.get_run(copula_run).data.metrics
+    assert table.loc[copula_run, "quality"] == pytest.approx(metrics["quality"])
+    assert table.loc[copula_run, "dcr_closer_to_train"] == pytest.approx(
+        metrics["dcr_closer_to_train"])
+    # Generations sit under their generator marked ↳ too, not only a sweep's trials.
+    assert any("↳ marks a sweep's trials and a generator's generations" in c.value
+               for c in at.caption)
     select_rows(at, [tracking.get_run(copula_run).info.run_name])
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Quality"]) == pytest.approx(
