@@ -64,8 +64,17 @@ target = st.selectbox(label, columns, key="target_choice",
 if target is None:  # no column is named like a target: the user decides, nothing is guessed
     state.put(state.TARGET, None)
     state.put(state.TASK, None)
+    from dl_core.models import list_models
+
+    # Someone here to make synthetic rows was only told to pick a column to predict.
+    makers = list_models(kind, family="generative")
     st.info("No column is named like a target (label, class, price, churn…). Pick the column "
-            "to predict above.", icon=":material/ads_click:")
+            "to predict above" + (", or go on to the Model page to train a generator of "
+                                  "synthetic data: it needs no target." if makers else "."),
+            icon=":material/ads_click:")
+    if makers:
+        st.page_link("app_pages/model.py", label="Next: train a generator",
+                     icon=":material/auto_awesome:")
     st.stop()
 if data_kind.fixed_task:
     task = data_kind.fixed_task

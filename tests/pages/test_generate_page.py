@@ -55,6 +55,8 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     assert labels["Copied rows"] == f"{int(run.data.metrics['copies']):,}"
     assert float(labels["DCR share"]) == pytest.approx(
         run.data.metrics["dcr_closer_to_train"], abs=5e-3)
+    # The four fidelity figures two a row (half their group's width each), not four abreast.
+    assert [c.weight for c in at.columns].count(0.25) == 0
     preview = at.dataframe[0].value  # the preview comes first, the pair scores later
     assert len(preview) == 200 and set(preview["churn"]) == {"Yes"}
     assert at.get("plotly_chart") and at.selectbox(key="gen_overlay_col").options
@@ -179,3 +181,16 @@ def test_a_table_without_a_target_lists_only_generators_and_trains_one():
     at.button(key="train").click().run()
     run_id = wait_for_run(at)
     assert tracking.get_run(run_id).data.tags["family"] == "generative"
+
+
+def test_the_data_page_without_a_target_points_to_the_generators():
+    """A newcomer here to make synthetic rows was told only "pick the column to predict"."""
+    at = open_app("app_pages/data.py")
+    df = pd.DataFrame({"tip": [1.5, 2.0, 3.25, 4.0] * 10, "day": ["Thu", "Fri"] * 20})
+    at.session_state[state.DATASET] = {"name": "no-target", "path": str(store_dataset(df)),
+                                       "rows": len(df), "cols": 2, "token": "t2"}
+    at.session_state[state.TARGET] = None
+    at.run()
+    assert not at.exception
+    assert at.info[-1].value.endswith("train a generator of synthetic data: it needs no target.")
+    assert [p.proto.label for p in at.get("page_link")] == ["Next: train a generator"]
