@@ -43,6 +43,9 @@ def test_home_links_every_step():
     nav = re.findall(r'st\.Page\("app_pages/\w+\.py", title="(\w+)"', Path(APP).read_text())
     linked = [re.match(r"\*\*(\w+)\*\*", e.proto.label).group(1) for e in at.get("page_link")]
     assert linked == [t for t in nav if t != "Home"]
+    # Generate makes images too (the landing page spoke of rows only).
+    generate = next(e.proto.label for e in at.get("page_link") if "**Generate**" in e.proto.label)
+    assert "images (conv_vae, dcgan, image_kde)" in generate
 
 
 def test_sample_to_trained_evaluated_model():
