@@ -73,8 +73,10 @@ def render_job(job: JobState) -> None:
                    else "Evaluating on the test split…")
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
                     scoring if job.status == "evaluating" else "Starting…")
-    curves, grid = (st.columns([3, 2]) if job.grid else (st.container(), None))
     one_pass = generator and fits_in_one_pass(spec["arch"])
+    # A one-pass fit has no curves: its grid does not sit beside an empty column.
+    curves, grid = ((st.container(), st.columns([2, 3])[0]) if job.grid and one_pass else
+                    st.columns([3, 2]) if job.grid else (st.container(), None))
     if job.history and not one_pass:  # one point "at epoch 1" is no curve
         # A stable key updates the chart in place instead of re-creating it every second.
         curves.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")

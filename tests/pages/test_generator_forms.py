@@ -126,3 +126,33 @@ def test_a_one_pass_generator_gets_no_one_point_curve_nor_epoch_wording():
     assert "**Fresh samples** · from the fitted model" in texts
     assert "Fitted in one pass · validation log likelihood -3.25" in texts
     assert not any("epoch" in t for t in texts)
+
+
+def _finished_image_kde_job():
+    import base64
+    from unittest.mock import patch
+
+    import numpy as np
+
+    from dl_core.generation.images import png_bytes
+    from dl_core.jobs import JobState
+    from ui.jobs import render_job
+
+    png = base64.b64encode(png_bytes(np.zeros((16, 8), dtype=np.uint8))).decode()
+    with patch("ui.jobs.st.page_link"):
+        render_job(JobState(
+            job_id="j4", status="finished", epoch=1, epochs=1,
+            spec={"task": "generation", "arch": "image_kde", "dataset_name": "digits",
+                  "target": "label", "data_kind": "image"},
+            history={"width": [0.63]}, grid={"png": png, "epoch": 1, "row_labels": [0, 1]},
+            metrics={"agreement": 0.98, "frechet_distance": 0.43}))
+
+
+def test_a_one_pass_image_generators_grid_leads_its_row():
+    """image_kde's grid sat in the right of two columns, the left (for curves) left empty."""
+    at = AppTest.from_function(_finished_image_kde_job, default_timeout=60).run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown]
+    assert "**Samples from the fitted model** · one row per class" in shown
+    assert [round(c.weight, 2) for c in at.columns][:2] == [0.4, 0.6]
+    assert len(at.columns[0].get("plotly_chart")) == 1  # the grid is in the first column
