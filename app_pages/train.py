@@ -38,8 +38,14 @@ else:
         train_cfg, gen_target = state.get(state.GEN_TRAIN_CONFIG), generator_target()
         made = "images" if state.get(state.DATA_KIND) == "image" else "rows"
         what = made + (f" conditioned on `{gen_target}`" if gen_target else "")
-    how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch "
-           f"{train_cfg.get('batch_size', 'default')} · change them on the Model page")
+    batch = train_cfg.get("batch_size", "default")
+    if is_generator(arch):  # "batch 500" where a network cut it to 32 misled
+        from ui.generate import used_batch
+
+        used = used_batch(arch, ds["rows"], train_cfg)
+        batch = f"{used:,} ({batch:,} asked)" if used is not None and used < batch else batch
+    how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch {batch} · change them on "
+           "the Model page")
     if fits_in_one_pass(arch):
         how = "fits in one pass over the training rows (no epochs or batches)"
     st.markdown(f"**{ds['name']}** {what} with `{arch}` · {how}.")

@@ -92,6 +92,21 @@ def _batch_note(synth: Any, n_train: int, batch_size: int) -> str:
             "still gets enough steps an epoch")
 
 
+def used_batch(arch: str, rows: int, train_cfg: dict[str, Any]) -> int | None:
+    """The batch a generator network really fits in on ``rows`` rows (its own cut to a tenth
+    of the training rows), or None for one without batches."""
+    from dl_core.generation.neural import effective_batch
+    from dl_core.models import get_model
+
+    entry = get_model(arch)
+    floor = getattr(entry.build(entry.config_cls()), "MIN_BATCH", None)
+    asked = train_cfg.get("batch_size")
+    if floor is None or not asked:
+        return None
+    held = int(round(rows * float(train_cfg.get("holdout_size", 0.3))))
+    return effective_batch(rows - held, int(asked), floor)
+
+
 def generator_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Finished (or stopped) generator training runs, newest first."""
     if "tags.family" not in df:

@@ -35,6 +35,10 @@ def test_model_and_train_pages_show_epochs_and_batch_only_where_a_generator_has_
     # What neural.effective_batch does with 1,400 rows: a tenth of them, 140, not 500.
     summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
     assert "batches of **140** rows, not 500" in summary
+    at.switch_page("app_pages/train.py").run()
+    intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
+    assert "300 epochs max, batch 140 (500 asked)" in intro  # it said "batch 500"
+    at.switch_page("app_pages/model.py").run()
     at.number_input(key="gen_train.batch_size").set_value(100).run()
     summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
     assert "batches of" not in summary  # 100 is below the cap: used as asked
