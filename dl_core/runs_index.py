@@ -91,6 +91,14 @@ class RunsIndex:
             new = compare.runs_frame(changed)
             columns = list(keep.columns) + [c for c in new.columns if c not in keep.columns]
             merged = pd.concat([new, keep], ignore_index=True)[columns]
+            # A column all-missing in the new rows comes back as objects (None); keep the full
+            # read's dtype so the frame equals what a full read gives.
+            for column in keep.columns:
+                if merged[column].dtype != keep[column].dtype:
+                    try:
+                        merged[column] = merged[column].astype(keep[column].dtype)
+                    except (TypeError, ValueError):
+                        pass
         else:
             merged = keep.copy()
         merged["experiment"] = merged["experiment_id"].map(names)  # renamed experiments

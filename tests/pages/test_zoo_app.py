@@ -17,7 +17,11 @@ def test_digits_cnn_from_data_to_misclassified_images():
 
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
-    assert at.selectbox(key="arch_choice").options == ["Convolutional network (CNN)"]
+    # The CNN first (the image kind's default), then the image generators.
+    options = at.selectbox(key="arch_choice").options
+    assert options[0] == "Convolutional network (CNN)"
+    assert at.selectbox(key="arch_choice").value == "cnn"
+    assert any(o.startswith("Convolutional VAE") for o in options[1:])
     at.number_input(key="blocks.cnn.0.filters").set_value(8).run()
     at.button(key="blocks.cnn.1.remove").click().run()  # one conv block is enough here
     assert not at.exception
