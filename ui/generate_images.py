@@ -170,7 +170,8 @@ IMAGE_HELP = {
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
               "they cover the variety? One image per class scores near 0.",
-    "copies": "Synthetic images equal to a training image.",
+    "copies": "Synthetic images equal, pixel for pixel, to a training image (a copy of a real "
+              "image, not a new one).",
     "memorisation_ratio": "Median distance of synthetic images to their nearest training image, "
                           "over that of held-out real images. About 1: no closer than new real "
                           "images; far below 1: copying.",
@@ -180,7 +181,9 @@ IMAGE_HELP = {
 def image_headline(report: dict[str, Any]) -> None:
     """The image report: fidelity in a reference classifier's eyes beside privacy (never
     fidelity alone)."""
-    fid, priv = st.columns([6, 3])
+    # Full-width rows, privacy straight under fidelity: side by side, the labels were cut
+    # ("Fréchet di…", "Memorisation r…").
+    fid, priv = st.container(), st.container()
     with fid:
         st.markdown("**Fidelity** · seen by a classifier trained on the real training images")
         c = st.columns(5)
@@ -191,7 +194,7 @@ def image_headline(report: dict[str, Any]) -> None:
             cell.metric(label, _fmt(report.get(key), digits), help=IMAGE_HELP[key])
     with priv:
         st.markdown("**Privacy** · copies and closeness")
-        c = st.columns(2)
+        c = st.columns(5)
         c[0].metric("Copies", f"{int(report['copies']):,}", help=IMAGE_HELP["copies"])
         c[1].metric("Memorisation ratio", _fmt(report.get("memorisation_ratio"), 2),
                     help=IMAGE_HELP["memorisation_ratio"])

@@ -90,6 +90,9 @@ def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
     shown = {m.label: m.value for m in at.metric}
     assert list(shown) == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
                            "Recall", "Copies", "Memorisation ratio"]
+    # Full-width rows of five, privacy under fidelity: squeezed beside each other (a 6:3
+    # split) the labels were cut to "Fréchet di…" and "Memorisation r…".
+    assert [round(c.weight, 3) for c in at.columns].count(round(6 / 9, 3)) == 0
     assert float(shown["Fréchet distance"]) == pytest.approx(metrics["frechet_distance"],
                                                              abs=5e-3)
     assert float(shown["Precision"]) == pytest.approx(metrics["precision"], abs=5e-4)
