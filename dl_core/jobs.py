@@ -243,13 +243,34 @@ class Executor(abc.ABC):
         raise TrainingError(f"Job {job_id} did not finish within {timeout:.0f} s.")
 
 
-class LocalExecutor(Executor):
+class JobTable:
+    """The job states an executor keeps, under its lock; pages read copies (an executor's
+    threads go on updating the originals)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, JobState] = {}
+
+    def progress(self, job_id: str) -> JobState:
+        with self._lock:
+            try:
+                return copy.deepcopy(self._jobs[job_id])
+            except KeyError:
+                raise TrainingError(f"No job {job_id!r} on this server.") from None
+
+    def jobs(self) -> list[JobState]:
+        """All jobs of this server, newest first."""
+        with self._lock:
+            states = [copy.deepcopy(j) for j in self._jobs.values()]
+        return sorted(states, key=lambda j: j.submitted_at, reverse=True)
+
+
+class LocalExecutor(JobTable, Executor):
     """Runs jobs one after another in a warm worker process on this machine."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__()
         self._env = env
-        self._lock = threading.Lock()
-        self._jobs: dict[str, JobState] = {}
         self._proc: subprocess.Popen | None = None
         self._log = Path(tempfile.gettempdir()) / f"dl_explorer_worker_{os.getpid()}.log"
         self.device: str | None = None
@@ -451,19 +472,6 @@ class LocalExecutor(Executor):
                                           n_trials=n, sweep=spec.to_dict())
         self._send({"cmd": "sweep", "job_id": job_id, "spec": spec.to_dict()})
         return job_id
-
-    def progress(self, job_id: str) -> JobState:
-        with self._lock:
-            try:
-                return copy.deepcopy(self._jobs[job_id])
-            except KeyError:
-                raise TrainingError(f"No job {job_id!r} on this server.") from None
-
-    def jobs(self) -> list[JobState]:
-        """All jobs of this server, newest first."""
-        with self._lock:
-            states = [copy.deepcopy(j) for j in self._jobs.values()]
-        return sorted(states, key=lambda j: j.submitted_at, reverse=True)
 
     def stop(self, job_id: str) -> None:
         with self._lock:

@@ -17,7 +17,6 @@ tracking server, and datasets must sit on storage every node reads.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import os
@@ -29,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from dl_core.errors import ConfigError, DLExplorerError, TrainingError
-from dl_core.jobs import Executor, JobState, LocalExecutor, apply_event
+from dl_core.jobs import Executor, JobState, JobTable, LocalExecutor, apply_event
 from dl_core.sweeps import SweepSpec, TrialRunner
 from dl_core.training import JobSpec, Reporter, TrainingResult
 
@@ -252,7 +251,7 @@ class RayTrials(TrialRunner):
         self.ray.kill(self.bus)
 
 
-class RayExecutor(Executor):
+class RayExecutor(JobTable, Executor):
     """The :class:`~dl_core.jobs.Executor` the pages use with ``DLX_EXECUTOR=ray``.
 
     Training jobs and sweeps run on the Ray cluster (a thread here relays each job's events
@@ -262,9 +261,8 @@ class RayExecutor(Executor):
     """
 
     def __init__(self, local: LocalExecutor | None = None) -> None:
+        super().__init__()
         self._local = local or LocalExecutor()
-        self._lock = threading.Lock()
-        self._jobs: dict[str, JobState] = {}
         self._stops: dict[str, threading.Event] = {}
         self._joining = False
         self.device: str | None = None
@@ -323,18 +321,6 @@ class RayExecutor(Executor):
                          n_trials=n, sweep=spec.to_dict())
         return self._start(state, lambda report, stop: run_sweep(spec, report, stop,
                                                                  runner=RayTrials()))
-
-    def progress(self, job_id: str) -> JobState:
-        with self._lock:
-            try:
-                return copy.deepcopy(self._jobs[job_id])
-            except KeyError:
-                raise TrainingError(f"No job {job_id!r} on this server.") from None
-
-    def jobs(self) -> list[JobState]:
-        with self._lock:
-            states = [copy.deepcopy(j) for j in self._jobs.values()]
-        return sorted(states, key=lambda j: j.submitted_at, reverse=True)
 
     def stop(self, job_id: str) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from dl_core import tracking
 from dl_core.cli import main
 from dl_core.data.samples import build_sample
 
@@ -32,7 +33,10 @@ def test_png_is_a_grid_of_the_images_with_the_report_last(image_generator_run, t
     assert code == 0, err
     assert result["rows"] == 12 and result["source_run_id"] == image_generator_run
     assert FIGURES <= set(result) and result["out"] == str(out.resolve())
-    assert 0.0 <= result["precision"] <= 1.0 and result["frechet_floor"] > 0
+    # The printed figures are the recorded generation's.
+    recorded = tracking.get_run(result["run_id"]).data.metrics
+    for key in ("precision", "recall", "frechet_distance", "memorisation_ratio"):
+        assert result[key] == pytest.approx(recorded[key]), key
     image = Image.open(out)
     # 12 images: 4 columns x 3 rows of 8x8 cells, 1-pixel padding, zoomed 4x.
     assert image.format == "PNG" and image.size == ((4 * 9 + 1) * 4, (3 * 9 + 1) * 4)

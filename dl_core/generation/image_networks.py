@@ -21,11 +21,9 @@ size and a crop trims the odd pixel, so any ``H x W x C`` fits (8x8 digits, 28x2
 from __future__ import annotations
 
 import abc
-import json
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,9 +33,8 @@ from dl_core.backend import build_lock
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.images import ImageSynthesizer
-from dl_core.generation.neural import config_dict, epoch_callback, as_tuples, effective_batch
+from dl_core.generation.neural import effective_batch, epoch_callback, load_networks, save_networks
 
-STATE_FILE = "state.json"
 #: Training steps per compiled call (fewer Python round trips; the stop flag is read between).
 STEPS_PER_CALL = 16
 
@@ -148,29 +145,12 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.save_table(folder)
-        for name in self.NETWORKS:
-            self.networks[name].save(folder / f"{name}.keras")
-        state = {"config": config_dict(self.cfg), **self.state}
-        (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        save_networks(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> ImageNetworkSynthesizer:
-        keras = _keras()
-        folder = Path(folder)
-        try:
-            state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
-        values = state.pop("config")
-        cfg = cls.config_cls(**{f.name: as_tuples(values[f.name]) for f in fields(cls.config_cls)
-                                if f.name in values})
-        synth = cls(cfg)
-        synth.load_table(folder)
-        synth.state = state
-        synth.networks = {
-            name: keras.saving.load_model(folder / f"{name}.keras", compile=False)
-            for name in cls.NETWORKS
-        }
+        synth = load_networks(cls, Path(folder))
+        synth.load_table(Path(folder))
         return synth
 
 

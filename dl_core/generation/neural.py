@@ -180,29 +180,12 @@ class NeuralSynthesizer(Synthesizer):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.codec.save(folder / CODEC_FILE)
-        for name in self.NETWORKS:
-            self.networks[name].save(folder / f"{name}.keras")
-        state = {"config": config_dict(self.cfg), **self.state}
-        (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        save_networks(self, folder)
 
     @classmethod
     def load(cls, folder: Path) -> NeuralSynthesizer:
-        keras = _keras()
-        folder = Path(folder)
-        try:
-            state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
-        values = state.pop("config")
-        cfg = cls.config_cls(**{f.name: as_tuples(values[f.name]) for f in fields(cls.config_cls)
-                                if f.name in values})
-        synth = cls(cfg)
-        synth.codec = TableCodec.load(folder / CODEC_FILE)
-        synth.state = state
-        synth.networks = {
-            name: keras.saving.load_model(folder / f"{name}.keras", compile=False)
-            for name in cls.NETWORKS
-        }
+        synth = load_networks(cls, Path(folder))
+        synth.codec = TableCodec.load(Path(folder) / CODEC_FILE)
         return synth
 
     # --- helpers for subclasses ------------------------------------------------------------------
@@ -425,6 +408,36 @@ def _matches(column: pd.Series, value) -> np.ndarray:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return column.isna().to_numpy()
     return (column.astype(str) == str(value)).to_numpy()
+
+
+def save_networks(synth: Any, folder: Path) -> None:
+    """Write a network synthesizer's ``NETWORKS`` (a ``.keras`` file each) and its config and
+    state (``state.json``): the stored form shared by the table and image networks."""
+    for name in synth.NETWORKS:
+        synth.networks[name].save(folder / f"{name}.keras")
+    state = {"config": config_dict(synth.cfg), **synth.state}
+    (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def load_networks(cls: Any, folder: Path) -> Any:
+    """A ``cls`` with the config, state and networks :func:`save_networks` wrote (what it
+    learnt of its data, codec or image table, is the caller's to read).
+
+    Raises:
+        DataError: if the folder holds no saved ``cls``.
+    """
+    keras = _keras()
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise DataError(f"{folder} holds no saved {cls.__name__} ({STATE_FILE}).") from None
+    values = state.pop("config")
+    synth = cls(cls.config_cls(**{f.name: as_tuples(values[f.name])
+                                  for f in fields(cls.config_cls) if f.name in values}))
+    synth.state = state
+    synth.networks = {name: keras.saving.load_model(folder / f"{name}.keras", compile=False)
+                      for name in cls.NETWORKS}
+    return synth
 
 
 def config_dict(cfg) -> dict:
