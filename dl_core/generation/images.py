@@ -270,12 +270,16 @@ class ImageSynthesizer(Synthesizer):
     def fit(self, df: pd.DataFrame, *, condition_columns: Sequence[str] = (), epochs: int = 1,
             batch_size: int = 64, seed: int = 0,
             on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-            stop: threading.Event | None = None) -> dict[str, list[float]]:
+            stop: threading.Event | None = None,
+            shape: tuple[int, int, int] | None = None) -> dict[str, list[float]]:
+        """:meth:`Synthesizer.fit`; ``shape`` is the ``(H, W, C)`` the user gave (needed when
+        the pixel count is not a square, and a 4x16 table must not be read as 8x8; default:
+        inferred, see :meth:`ImageTable.from_frame`)."""
         if len(condition_columns) > 1:
             raise DataError(f"An image generator is conditioned on one label column; got "
                             f"{list(condition_columns)}.")
         label = condition_columns[0] if condition_columns else None
-        self.table = ImageTable.from_frame(df, label)
+        self.table = ImageTable.from_frame(df, label, shape)
         x, y = self.table.arrays(df)
         if y is not None:  # rows without a label cannot teach a class
             keep = y >= 0

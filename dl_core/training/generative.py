@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,8 @@ class GenerativeData:
     #: The column sampling is conditioned on and utility predicts (None: no target).
     target: str | None
     condition_columns: tuple[str, ...]
+    #: More keyword arguments of the synthesizer's fit (an image generator's ``shape``).
+    fit_options: dict[str, Any] = field(default_factory=dict)
 
 
 def split_rows(df: pd.DataFrame, holdout_size: float, seed: int,
@@ -129,10 +131,12 @@ class GenerativeTrainer(Trainer):
             from dl_core.generation.images import ImageTable
 
             # Refuse a table that is not images before a run is recorded; the label (if any)
-            # is what an image generator is conditioned on, whatever its dtype.
-            ImageTable.from_frame(df, target, job.spec.image_shape or None)
+            # is what an image generator is conditioned on, whatever its dtype. The fit reads
+            # the pixels in the shape checked here (the user's, when given: 4x16 is not 8x8).
+            table = ImageTable.from_frame(df, target, job.spec.image_shape or None)
             train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
-            return GenerativeData(train, holdout, target, (target,) if target else ())
+            return GenerativeData(train, holdout, target, (target,) if target else (),
+                                  {"shape": table.shape})
         train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
         conditions: tuple[str, ...] = ()
         if target is not None:
@@ -181,7 +185,7 @@ class GenerativeTrainer(Trainer):
 
         history = synth.fit(data.train, condition_columns=data.condition_columns,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                            on_epoch=on_epoch, stop=job.stop)
+                            on_epoch=on_epoch, stop=job.stop, **data.fit_options)
         metrics.close()
         # The Train page's previews are not the fit: fit_seconds compares with other libraries.
         fit_seconds = time.perf_counter() - started - state["preview_s"]

@@ -63,3 +63,16 @@ class MeanImages(ImageSynthesizer):
         synth.load_table(folder)
         synth.means = np.asarray(json.loads((Path(folder) / "means.json").read_text()))
         return synth
+
+
+def stripes_table(n: int, shape: tuple[int, int, int], seed: int = 0) -> pd.DataFrame:
+    """``n`` noisy ``H x W x C`` images (0..255, ``pixel0..``) of two classes: horizontal
+    stripes (``label`` "h") and vertical ones ("v"); for shapes the pixel count cannot tell."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 40, size=(n, *shape))
+    labels = np.array(["h", "v"])[np.arange(n) % 2]
+    images[labels == "h", ::2] += 200
+    images[labels == "v", :, ::2] += 200
+    pixels = pd.DataFrame(images.reshape(n, -1), columns=[f"pixel{i}" for i in range(
+        int(np.prod(shape)))])
+    return pd.concat([pd.Series(labels, name="label"), pixels], axis=1)

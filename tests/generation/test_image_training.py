@@ -17,7 +17,7 @@ from dl_core.data.storage import store_dataset
 from dl_core.errors import DataError
 from dl_core.models import register_model, unregister_model
 from dl_core.training import JobSpec, run_training
-from tests.generation.images import MeanConfig, MeanImages, digits_table
+from tests.generation.images import MeanConfig, MeanImages, digits_table, stripes_table
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,51 @@ def test_cli_trains_image_kde_and_generates_with_the_image_figures(tmp_path, cap
     assert "tstr_ratio" not in result and result["agreement"] > 0.8
     rows = pd.read_csv(out)
     assert list(rows.columns) == list(digits_table(1).columns) and rows["label"].nunique() > 4
+
+
+def test_cli_trains_and_generates_colour_images_in_the_shape_given(tmp_path, capsys):
+    """45 pixels are no square: the run needs --image-shape, and its images keep it."""
+    import zipfile
+
+    from PIL import Image
+
+    from dl_core.cli import main
+
+    def run(*args: str) -> dict:
+        assert main(list(args)) == 0, capsys.readouterr().err
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    data = tmp_path / "stripes.csv"
+    stripes_table(60, (3, 5, 3)).to_csv(data, index=False)
+    trained = run("train", str(data), "--target", "label", "--arch", "image_kde",
+                  "--image-shape", "3x5x3", "--quiet")
+    assert trained["status"] == "FINISHED" and trained["metrics"]["agreement"] > 0.9
+    out = tmp_path / "more.zip"
+    run("generate", trained["run_id"], "--n", "4", "--out", str(out))
+    with zipfile.ZipFile(out) as archive:
+        images = [Image.open(io.BytesIO(archive.read(n))) for n in archive.namelist()]
+    assert {(im.size, im.mode) for im in images} == {((5, 3), "RGB")}  # (width, height)
+    out = tmp_path / "more.csv"
+    run("generate", trained["run_id"], "--n", "4", "--out", str(out))
+    assert list(pd.read_csv(out).columns) == list(stripes_table(1, (3, 5, 3)).columns)
+
+
+def test_a_network_learns_4x16_images_as_4x16_not_8x8():
+    """64 pixels read as 8x8 unless the shape given reaches the fit."""
+    df = stripes_table(80, (4, 16, 1))
+    spec = JobSpec(dataset_path=str(store_dataset(df)), dataset_name="stripes", target="label",
+                   task="generation", arch="conv_vae", data_kind="image", image_shape=(4, 16, 1),
+                   model_config={"filters": "8,16", "dense_units": "16", "latent_dim": "2"},
+                   train_config={"epochs": "1", "batch_size": "32"})
+    events: list[dict] = []
+    result = run_training(spec, report=events.append)
+    assert result.status == "FINISHED"
+    samples = pd.read_csv(io.BytesIO(tracking.artifact_bytes(result.run_id,
+                                                             "generation/samples.csv")))
+    assert list(samples.columns) == list(df.columns)
+    # Two rows (classes) of 8 images of 4x16 pixels, 1-pixel padding, zoomed 2x (8x8 images
+    # would make a 76x292 grid).
+    grid = png_image(tracking.artifact_bytes(result.run_id, "generation/grid.png"))
+    assert grid.shape[:2] == (2 * (2 * 5 + 1), 2 * (8 * 17 + 1))
+    live = png_image(base64.b64decode([e for e in events if e["type"] == "image_grid"][-1]["png"]))
+    assert live.shape == grid.shape
