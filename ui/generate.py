@@ -29,7 +29,7 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
     """The Model page for a generator: its target (optional), its and the fit's options."""
     import dataclasses
 
-    from dl_core.training.generative import GenerativeTrainConfig
+    from dl_core.training.generative import GenerativeTrainConfig, holdout_rows
     from ui.modeling import generator_target
 
     columns = [NONE, *map(str, df.columns)]
@@ -67,44 +67,48 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         state.put(state.MODEL_CONFIG, dataclasses.asdict(model_cfg))
         state.put(state.GEN_TRAIN_CONFIG, dataclasses.asdict(train_cfg))
         state.put(state.GEN_TARGET, "" if target == NONE else target)
-        held = int(round(len(df) * train_cfg.holdout_size))
+        held = holdout_rows(len(df), train_cfg.holdout_size)
         n_train = len(df) - held
         st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
                     "are never seen and anchor the privacy "
                     + ("figures" if images else "and utility figures") + " · "
                     + (f"conditioned on `{target}`" if target != NONE else
-                       "no label" if images else "no target")
-                    + _batch_note(synth, n_train, train_cfg.batch_size))
+                       "no label" if images else "no target"))
+        plan = fit_plan_note(synth, n_train, train_cfg.batch_size, noun)
+        if plan:  # under the batch size it explains
+            right.caption(plan)
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
 
 
-def _batch_note(synth: Any, n_train: int, batch_size: int) -> str:
-    """Where a network fits in smaller batches than asked, the batch it uses and why."""
-    from dl_core.generation.neural import NeuralSynthesizer, effective_batch
-
-    if not isinstance(synth, NeuralSynthesizer):
+def fit_plan_note(synth: Any, n_train: int, batch_size: int, noun: str = "rows") -> str:
+    """The batch and steps an epoch a generator network really fits with on ``n_train``
+    training rows (its own ``fit_plan``: a small table or image set gets a batch cut to a
+    tenth of it, and enough steps), or "" for a generator without batches."""
+    if not hasattr(synth, "fit_plan"):
         return ""
-    batch = effective_batch(n_train, batch_size, synth.MIN_BATCH)
-    if batch >= batch_size:
-        return ""
-    return (f" · batches of **{batch:,}** rows, not {batch_size:,}: a network's batch is cut "
-            f"to a tenth of the training rows (at least {synth.MIN_BATCH}), so a small table "
-            "still gets enough steps an epoch")
+    batch, steps = synth.fit_plan(n_train, batch_size)
+    why = ("as asked" if batch >= batch_size else
+           f"not the {batch_size:,} asked: a tenth of the {noun}, at least {synth.MIN_BATCH}")
+    least = synth.MIN_STEPS_PER_EPOCH
+    repeat = f" (at least {least}: the {noun} repeat)" if least and steps > n_train // batch \
+        else ""
+    return (f"On these {n_train:,} {noun} the network trains at batch {batch:,} ({why}) and "
+            f"{steps:,} steps an epoch{repeat}.")
 
 
 def used_batch(arch: str, rows: int, train_cfg: dict[str, Any]) -> int | None:
     """The batch a generator network really fits in on ``rows`` rows (its own cut to a tenth
     of the training rows), or None for one without batches."""
-    from dl_core.generation.neural import effective_batch
     from dl_core.models import get_model
+    from dl_core.training.generative import holdout_rows
 
     entry = get_model(arch)
-    floor = getattr(entry.build(entry.config_cls()), "MIN_BATCH", None)
+    synth = entry.build(entry.config_cls())
     asked = train_cfg.get("batch_size")
-    if floor is None or not asked:
+    if not hasattr(synth, "fit_plan") or not asked:
         return None
-    held = int(round(rows * float(train_cfg.get("holdout_size", 0.3))))
-    return effective_batch(rows - held, int(asked), floor)
+    held = holdout_rows(rows, float(train_cfg.get("holdout_size", 0.3)))
+    return synth.fit_plan(rows - held, int(asked))[0]
 
 
 def generator_runs(df: pd.DataFrame) -> pd.DataFrame:

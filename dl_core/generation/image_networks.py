@@ -33,7 +33,7 @@ from dl_core.backend import build_lock
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.images import ImageSynthesizer
-from dl_core.generation.neural import effective_batch, epoch_callback, load_networks, save_networks
+from dl_core.generation.neural import epoch_callback, epoch_plan, load_networks, save_networks
 
 #: Training steps per compiled call (fewer Python round trips; the stop flag is read between).
 STEPS_PER_CALL = 16
@@ -97,13 +97,11 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         if n < 2:
             raise DataError(f"An image generator needs at least 2 training images; got {n}.")
         labels = np.zeros(n, dtype=np.int32) if y is None else np.asarray(y, dtype=np.int32)
-        batch = effective_batch(n, batch_size, self.MIN_BATCH)
+        batch, steps = self.fit_plan(n, batch_size)
         self.state = {}
         with build_lock():  # a model built meanwhile in the worker must not shift the seed
             keras.utils.set_random_seed(seed)
             model = self.training_model(x, labels, batch, seed)
-        steps = max(n // batch, self.MIN_STEPS_PER_EPOCH)
-        steps = -(-steps // STEPS_PER_CALL) * STEPS_PER_CALL  # whole compiled calls
         dataset = _batches(x, labels, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.loss_names}
         callback = epoch_callback(self.loss_names, history, on_epoch, stop)
@@ -114,6 +112,12 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         self.state["batch_size"] = batch
         self.after_fit(model)
         return history
+
+    def fit_plan(self, n_rows: int, batch_size: int) -> tuple[int, int]:
+        """The batch and the steps an epoch :meth:`fit_arrays` takes on ``n_rows`` images
+        (whole compiled calls; what the Model and Train pages tell the user)."""
+        return epoch_plan(n_rows, batch_size, self.MIN_BATCH, self.MIN_STEPS_PER_EPOCH,
+                          STEPS_PER_CALL)
 
     @property
     def loss_names(self) -> tuple[str, ...]:

@@ -123,13 +123,13 @@ class NeuralSynthesizer(Synthesizer):
         encoded = codec.transform(df)
         self.codec = codec
         self.state = {"condition_columns": list(condition_columns)}
-        batch = effective_batch(len(df), batch_size, self.MIN_BATCH)
+        batch, steps = self.fit_plan(len(df), batch_size)
         model, dataset = self.training_model(encoded, batch, seed)
         history: dict[str, list[float]] = {name: [] for name in self.LOSSES}
         callback = epoch_callback(self.LOSSES, history, on_epoch, stop)
         extra = {}
         if self.MIN_STEPS_PER_EPOCH:
-            extra["steps_per_epoch"] = max(len(df) // batch, self.MIN_STEPS_PER_EPOCH)
+            extra["steps_per_epoch"] = steps
             dataset = dataset.repeat()
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False,
@@ -138,6 +138,11 @@ class NeuralSynthesizer(Synthesizer):
         self.state["category_bias"] = self._calibrate(encoded, rng)
         self.state["value_maps"] = self._calibrate_values(df, rng)
         return history
+
+    def fit_plan(self, n_rows: int, batch_size: int) -> tuple[int, int]:
+        """The batch and the steps an epoch :meth:`fit` takes on ``n_rows`` training rows
+        (:func:`epoch_plan`; what the Model and Train pages tell the user)."""
+        return epoch_plan(n_rows, batch_size, self.MIN_BATCH, self.MIN_STEPS_PER_EPOCH)
 
     def sample(self, n: int, *, seed: int | None = None,
                condition: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -298,6 +303,19 @@ def effective_batch(n_rows: int, batch_size: int, floor: int = 32) -> int:
     sample: TVAE quality 0.87 at batch 500, 0.93 at 100, same epochs, bench/synth_quality.py).
     """
     return max(1, min(batch_size, n_rows, max(floor, n_rows // 10)))
+
+
+def epoch_plan(n_rows: int, batch_size: int, floor: int, min_steps: int,
+               per_call: int = 1) -> tuple[int, int]:
+    """The batch (:func:`effective_batch`) and steps an epoch of a network fit on ``n_rows``.
+
+    With ``min_steps`` the rows repeat and an epoch is at least that many steps (whole batches
+    only), rounded up to whole compiled calls of ``per_call`` steps; without, an epoch is one
+    pass over the rows, the last batch smaller.
+    """
+    batch = effective_batch(n_rows, batch_size, floor)
+    steps = max(n_rows // batch, min_steps) if min_steps else -(-n_rows // batch)
+    return batch, -(-steps // per_call) * per_call
 
 
 def original_conditions(codec: TableCodec, n: int, rng: np.random.Generator,

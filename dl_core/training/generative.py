@@ -11,6 +11,7 @@ sets, so a later generation (:mod:`dl_core.generation.generate`) is scored again
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -87,6 +88,12 @@ class GenerativeData:
     fit_options: dict[str, Any] = field(default_factory=dict)
 
 
+def holdout_rows(n_rows: int, holdout_size: float) -> int:
+    """How many of ``n_rows`` rows :func:`split_rows` holds out (a share rounded up, as
+    scikit-learn's ``train_test_split`` does); the Model page counts the training rows with it."""
+    return math.ceil(holdout_size * n_rows)
+
+
 def split_rows(df: pd.DataFrame, holdout_size: float, seed: int,
                target: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A seeded random split; stratified on a categorical target so rare classes are in both."""
@@ -97,7 +104,8 @@ def split_rows(df: pd.DataFrame, holdout_size: float, seed: int,
         counts = df[target].value_counts(dropna=False)
         if 1 < len(counts) <= 50 and counts.min() >= 2:
             stratify = df[target].astype("string").fillna("\x00missing").to_numpy(dtype=object)
-    train, holdout = train_test_split(df, test_size=holdout_size, random_state=seed,
+    train, holdout = train_test_split(df, test_size=holdout_rows(len(df), holdout_size),
+                                      random_state=seed,
                                       stratify=stratify)
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
@@ -121,7 +129,7 @@ class GenerativeTrainer(Trainer):
             raise DataError(f"There is no column '{target}' in the table; columns: "
                             f"{', '.join(map(str, df.columns[:30]))}.")
         df = df.drop(columns=[c for c in job.spec.exclude if c in df.columns and c != target])
-        n_holdout = int(round(len(df) * cfg.holdout_size))
+        n_holdout = holdout_rows(len(df), cfg.holdout_size)
         if len(df) - n_holdout < _MIN_TRAIN_ROWS or n_holdout < 2:
             raise DataError(
                 f"A generator needs at least {_MIN_TRAIN_ROWS} training rows and 2 held-out "

@@ -32,19 +32,45 @@ def test_model_and_train_pages_show_epochs_and_batch_only_where_a_generator_has_
     at.selectbox(key="arch_choice").select("tvae").run()
     assert _has_widget(at, "gen_train.epochs") and _has_widget(at, "gen_train.batch_size")
     assert at.number_input(key="gen_train.batch_size").value == 500
-    # What neural.effective_batch does with 1,400 rows: a tenth of them, 140, not 500.
-    summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
-    assert "batches of **140** rows, not 500" in summary
+    # What neural.effective_batch does with 1,400 rows: a tenth of them, 140, not 500; tvae
+    # takes one pass over the rows an epoch.
+    assert _plan(at) == ("On these 1,400 rows the network trains at batch 140 (not the 500 "
+                         "asked: a tenth of the rows, at least 32) and 10 steps an epoch.")
     at.switch_page("app_pages/train.py").run()
     intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
     assert "300 epochs max, batch 140 (500 asked)" in intro  # it said "batch 500"
     at.switch_page("app_pages/model.py").run()
     at.number_input(key="gen_train.batch_size").set_value(100).run()
-    summary = next(m.value for m in at.markdown if m.value.startswith("**Generator** ·"))
-    assert "batches of" not in summary  # 100 is below the cap: used as asked
+    # 100 is below the cap: used as asked.
+    assert _plan(at) == "On these 1,400 rows the network trains at batch 100 (as asked) and 14 " \
+                        "steps an epoch."
     at.switch_page("app_pages/train.py").run()
     intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
     assert "300 epochs max, batch 100" in intro
+
+
+def _plan(at: AppTest) -> str:
+    """The Model page's caption of the batch and steps a generator network really fits with."""
+    plans = [c.value for c in at.caption if c.value.startswith("On these ")]
+    assert len(plans) == 1, [c.value for c in at.caption]
+    return plans[0]
+
+
+def test_model_page_says_the_batch_and_steps_an_image_network_trains_with():
+    at = open_app("app_pages/data.py")
+    load_sample(at, "digits")  # 1,797 images: 1,257 train at the default held-out share of 0.3
+    at.switch_page("app_pages/model.py").run()
+    for arch in ("conv_vae", "dcgan"):
+        at.selectbox(key="arch_choice").select(arch).run()
+        assert not at.exception
+        # What image_networks fits with: a tenth of 1,257 images, and 10 steps made 16.
+        assert _plan(at) == ("On these 1,257 images the network trains at batch 125 (not the "
+                             "500 asked: a tenth of the images, at least 32) and 16 steps an "
+                             "epoch (at least 16: the images repeat)."), arch
+    at.number_input(key="gen_train.holdout_size").set_value(0.5).run()
+    assert _plan(at).startswith("On these 898 images the network trains at batch 89 ")
+    at.selectbox(key="arch_choice").select("image_kde").run()  # no batches: nothing said
+    assert not [c for c in at.caption if c.value.startswith("On these ")]
 
 
 def _live_tvae_job():
