@@ -121,6 +121,23 @@ def test_a_diverging_loss_stops_at_once_and_fails_with_advice(tiny_regression):
     assert len(tracking.metric_history(run_id, ["loss"])["loss"]) >= 1  # the epochs before it
 
 
+def test_a_diverged_gan_is_told_which_loss_and_both_learning_rates():
+    """The generator networks fail through the same check, naming their own losses and rates
+    (their optimizer is always Adam: no advice to switch to it)."""
+    from dl_core.generation.neural import check_finite_losses
+    from dl_core.models.dcgan import DCGANConfig
+
+    history = {"generator": [1.5, 2.5, float("nan")], "critic": [0.5, float("inf"), 1.0]}
+    cfg = DCGANConfig(generator_lr=0.5, critic_lr=1.0)
+    with pytest.raises(TrainingError, match=(
+            r"^The critic loss became inf in epoch 2 \(it was 0\.5 after epoch 1\), so training "
+            r"was stopped: the weights diverged\. Lower the learning rates \(they were "
+            r"generator_lr = 0\.5, critic_lr = 1; try generator_lr = 0\.05, critic_lr = 0\.1\) "
+            r"and train again\.$")):
+        check_finite_losses(history, ("generator", "critic"), cfg)
+    check_finite_losses({"generator": [1.0], "critic": [2.0]}, ("generator", "critic"), cfg)
+
+
 def test_bad_target_is_a_data_error_and_records_nothing(tiny_binary):
     before = len(tracking.search_run_records())
     df = tiny_binary.assign(label="same")

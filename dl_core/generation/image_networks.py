@@ -33,7 +33,13 @@ from dl_core.backend import build_lock
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.images import ImageSynthesizer
-from dl_core.generation.neural import epoch_callback, epoch_plan, load_networks, save_networks
+from dl_core.generation.neural import (
+    check_finite_losses,
+    epoch_callback,
+    epoch_plan,
+    load_networks,
+    save_networks,
+)
 
 #: Training steps per compiled call (fewer Python round trips; the stop flag is read between).
 STEPS_PER_CALL = 16
@@ -108,6 +114,7 @@ class ImageNetworkSynthesizer(ImageSynthesizer):
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=0,
                       callbacks=[callback], shuffle=False)
+        check_finite_losses(history, self.loss_names, self.cfg)
         self.state["steps_per_epoch"] = steps
         self.state["batch_size"] = batch
         self.after_fit(model)

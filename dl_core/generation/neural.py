@@ -34,8 +34,8 @@ backend is TensorFlow); everything else goes through ``keras.ops``.
 from __future__ import annotations
 
 import abc
-
 import json
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields
@@ -134,6 +134,7 @@ class NeuralSynthesizer(Synthesizer):
         if stop is None or not stop.is_set():
             model.fit(dataset, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False,
                       **extra)
+        check_finite_losses(history, self.LOSSES, self.cfg)
         rng = np.random.default_rng(seed)
         self.state["category_bias"] = self._calibrate(encoded, rng)
         self.state["value_maps"] = self._calibrate_values(df, rng)
@@ -416,10 +417,33 @@ def epoch_callback(names, history, on_epoch, stop):
                 history[name].append(value)
             if on_epoch is not None:
                 on_epoch(epoch + 1, values)
-            if stop is not None and stop.is_set():
+            # Diverged: no later epoch mends it (the fit then fails, check_finite_losses).
+            if (stop is not None and stop.is_set()) or not all(map(math.isfinite,
+                                                                   values.values())):
                 self.model.stop_training = True
 
     return _Report()
+
+
+def learning_rates(cfg: Any) -> dict[str, float]:
+    """A network's learning rates by option name: ``learning_rate``, or a GAN's
+    ``generator_lr`` and ``critic_lr``."""
+    return {f.name: float(getattr(cfg, f.name)) for f in fields(cfg)
+            if f.name == "learning_rate" or f.name.endswith("_lr")}
+
+
+def check_finite_losses(history: Mapping[str, Sequence[float]], names: Sequence[str],
+                        cfg: Any) -> None:
+    """Fail a network fit whose loss became NaN or infinite (:func:`epoch_callback` stopped
+    it at the end of that epoch), with the supervised trainer's advice
+    (:func:`~dl_core.training.callbacks.check_finite_loss`): lower the learning rate(s).
+
+    Raises:
+        TrainingError: naming the loss, the epoch and the learning rates to try.
+    """
+    from dl_core.training.callbacks import check_finite_loss
+
+    check_finite_loss(history, learning_rates(cfg), losses=names, optimizer_advice=False)
 
 
 def _matches(column: pd.Series, value) -> np.ndarray:

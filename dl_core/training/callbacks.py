@@ -6,6 +6,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -154,19 +155,41 @@ def terminate_on_nan():
     return callback
 
 
-def check_finite_loss(history: dict[str, list[float]], learning_rate: float) -> None:
-    """Fail a fit whose loss became NaN or infinite (``TerminateOnNaN`` stopped it there).
+def check_finite_loss(history: Mapping[str, Sequence[float]],
+                      learning_rate: float | Mapping[str, float], *,
+                      losses: Sequence[str] = ("loss",), optimizer_advice: bool = True) -> None:
+    """Fail a fit whose loss became NaN or infinite (``TerminateOnNaN`` stopped it there; a
+    generator network's fit stops at the end of that epoch).
+
+    Args:
+        history: Per-epoch values by name.
+        learning_rate: The learning rate, or a generator's rates by option name
+            (``{"generator_lr": ..., "critic_lr": ...}``).
+        losses: The names in ``history`` to check (a GAN has a generator and a critic loss).
+        optimizer_advice: Also suggest Adam (where the user chose the optimizer).
 
     Raises:
-        TrainingError: naming the epoch, with advice to lower the learning rate.
+        TrainingError: naming the loss and the epoch, with advice to lower the learning rate.
     """
-    losses = history.get("loss", [])
-    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
-    if bad is None:
+    found = [(i, k, name) for k, name in enumerate(losses)
+             for i, v in enumerate(history.get(name, ())) if not math.isfinite(v)]
+    if not found:
         return
-    before = f" (it was {losses[bad - 1]:.4g} after epoch {bad})" if bad else ""
+    bad, _, name = min(found)  # the first epoch; in it, the first loss named (the total)
+    values = history[name]
+    before = f" (it was {values[bad - 1]:.4g} after epoch {bad})" if bad else ""
+    rates = learning_rate if isinstance(learning_rate, Mapping) else {"": learning_rate}
+    if not rates:
+        lower = "Lower the learning rate"
+    elif len(rates) == 1:
+        rate = next(iter(rates.values()))
+        lower = f"Lower the learning rate (it was {rate:g}; try {rate / 10:g})"
+    else:
+        lower = (f"Lower the learning rates (they were "
+                 + ", ".join(f"{k} = {v:g}" for k, v in rates.items()) + "; try "
+                 + ", ".join(f"{k} = {v / 10:g}" for k, v in rates.items()) + ")")
     raise TrainingError(
-        f"The training loss became {losses[bad]} in epoch {bad + 1}{before}, so training was "
-        f"stopped: the weights diverged. Lower the learning rate (it was {learning_rate:g}; try "
-        f"{learning_rate / 10:g}), or use the Adam optimizer, and train again."
+        f"The {'training' if name == 'loss' else name} loss became {values[bad]} in epoch "
+        f"{bad + 1}{before}, so training was stopped: the weights diverged. {lower}"
+        + (", or use the Adam optimizer," if optimizer_advice else "") + " and train again."
     )

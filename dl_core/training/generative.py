@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dl_core.config import param, to_params, validate_fields
-from dl_core.errors import DataError
+from dl_core.errors import DataError, TrainingError
 from dl_core.training.callbacks import MetricBuffer
 from dl_core.training.spec import TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
@@ -191,9 +191,13 @@ class GenerativeTrainer(Trainer):
                     self._preview(job, synth, epoch, cfg.seed)
                 state["preview_s"] += time.perf_counter() - began
 
-        history = synth.fit(data.train, condition_columns=data.condition_columns,
-                            epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
-                            on_epoch=on_epoch, stop=job.stop, **data.fit_options)
+        try:
+            history = synth.fit(data.train, condition_columns=data.condition_columns,
+                                epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                                on_epoch=on_epoch, stop=job.stop, **data.fit_options)
+        except TrainingError:  # a diverged network: its epochs stay on the FAILED run
+            metrics.close()
+            raise
         metrics.close()
         # The Train page's previews are not the fit: fit_seconds compares with other libraries.
         fit_seconds = time.perf_counter() - started - state["preview_s"]

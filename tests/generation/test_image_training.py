@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -192,3 +193,29 @@ def test_a_network_learns_4x16_images_as_4x16_not_8x8():
     assert grid.shape[:2] == (2 * (2 * 5 + 1), 2 * (8 * 17 + 1))
     live = png_image(base64.b64decode([e for e in events if e["type"] == "image_grid"][-1]["png"]))
     assert live.shape == grid.shape
+
+
+def test_a_diverging_generator_stops_and_fails_with_advice():
+    """As a supervised run does: the epoch the loss became NaN is the last, and the run is
+    FAILED with what to change, not a model of NaN images scored and stored."""
+    from dl_core.errors import TrainingError
+
+    spec = JobSpec(dataset_path=str(store_dataset(digits_table(64))), dataset_name="digits",
+                   target="label", task="generation", arch="conv_vae", data_kind="image",
+                   model_config={"filters": "8,16", "dense_units": "16", "latent_dim": "2",
+                                 "learning_rate": "1.0"},
+                   train_config={"epochs": "20", "batch_size": "32"})
+    events: list[dict] = []
+    with pytest.raises(TrainingError, match=r"The training loss became (nan|inf) in epoch \d+.* "
+                                            r"Lower the learning rate \(it was 1; try 0\.1\) "
+                                            r"and train again\."):
+        run_training(spec, report=events.append)
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert len(epochs) < 20 and not math.isfinite(epochs[-1]["logs"]["loss"])
+    assert all(math.isfinite(e["logs"]["loss"]) for e in epochs[:-1])
+    assert not [e for e in events if e["type"] == "evaluating"]
+    run_id = next(e["run_id"] for e in events if e["type"] == "started")
+    run = tracking.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert "Lower the learning rate" in run.data.tags[tracking.TAG_ERROR]
+    assert not [p for p in tracking.artifact_paths(run_id) if p.startswith("synthesizer")]
