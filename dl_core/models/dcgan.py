@@ -11,6 +11,13 @@
   the digits bench (bench/README.md) WGAN-GP is the better of the two at the same steps: label
   agreement 0.99 against 0.94, Fréchet distance 1.08 against 1.57 (floor 0.39), precision 0.94
   against 0.79, recall 0.68 against 0.81.
+- **Mode seeking** (Mao et al., 2019): the generator's loss adds ``diversity_weight`` over the
+  ratio of the distance between two images of the same class to the distance between their
+  noises, so different noises make different digits. On the digits bench's tuning splits 0.1
+  lowers the Fréchet distance (1.7 to 1.3 times the floor) and lifts recall (0.64 to 0.73) for
+  some precision (0.93 to 0.88); 0.15 and more cost agreement and precision.
+- **Temperature**: samples are drawn from noise spread by ``temperature`` (1.1: a little wider
+  than in training, for recall; below 1 it is the truncation trick, for typical images).
 - **EMA**: the generator that samples (and is saved) is an exponential moving average of the
   trained generator's weights, which smooths the last steps' oscillation away (Yazıcı et al.,
   2019); its decay warms up so a short fit is not an average of its random start.
@@ -65,6 +72,16 @@ class DCGANConfig:
     critic_steps: int = param(1, min=1, max=20, help="Critic updates per generator update.")
     gp_weight: float = param(10.0, min=0.0, max=1000.0, label="Gradient-penalty weight",
                              help="Weight of the gradient penalty (wgan_gp).")
+    diversity_weight: float = param(
+        0.1, min=0.0, max=100.0, label="Diversity weight",
+        help="Weight of the mode-seeking term (Mao et al., 2019): two noise vectors of the same "
+             "class must give images as far apart as the noises are (0: off).",
+    )
+    temperature: float = param(
+        1.1, min=0.1, max=3.0,
+        help="Spread of the noise the generator samples from (1: as trained; above 1 more "
+             "varied, less typical images; below 1 the reverse, the truncation trick).",
+    )
     ema_decay: float = param(
         0.999, min=0.0, max=0.99999, label="EMA decay",
         help="Decay of the moving average of the generator's weights that samples (0: the "
@@ -159,6 +176,7 @@ class DCGANSynthesizer(ImageNetworkSynthesizer):
             generator, self.networks["generator"], self.networks["critic"],
             conditional=bool(self.n_classes), noise_dim=cfg.noise_dim, loss=cfg.loss,
             gp_weight=cfg.gp_weight, critic_steps=cfg.critic_steps, ema_decay=cfg.ema_decay,
+            diversity_weight=cfg.diversity_weight,
             seed=seed,
         )
         # WGAN-GP's Adam (Gulrajani et al.): beta_1 0 and 0.9; DCGAN's: 0.5 and 0.999.
@@ -173,8 +191,8 @@ class DCGANSynthesizer(ImageNetworkSynthesizer):
     def sample_arrays(self, labels: np.ndarray | None, n: int, seed: int | None) -> np.ndarray:
         self._check_networks()
         rng = np.random.default_rng(seed)
-        noise = rng.standard_normal((int(n), self.cfg.noise_dim)).astype(np.float32)
-        return predict(self.networks["generator"], self._inputs(noise, labels))
+        noise = rng.standard_normal((int(n), self.cfg.noise_dim)) * self.cfg.temperature
+        return predict(self.networks["generator"], self._inputs(noise.astype(np.float32), labels))
 
 
 @functools.cache
@@ -190,7 +208,8 @@ def _gan_model_class():
         average."""
 
         def __init__(self, generator, average, critic, *, conditional, noise_dim, loss,
-                     gp_weight, critic_steps, ema_decay, seed, **kwargs):
+                     gp_weight, critic_steps, ema_decay, seed, diversity_weight=0.0,
+                     **kwargs):
             super().__init__(name="dcgan", **kwargs)
             self.generator = generator
             self.average = average
@@ -201,6 +220,7 @@ def _gan_model_class():
             self.gp_weight = gp_weight
             self.critic_steps = critic_steps
             self.ema_decay = ema_decay
+            self.diversity_weight = diversity_weight
             self.seed_generator = keras.random.SeedGenerator(seed)
             names = ("generator", "critic") + (("gradient_penalty",) if self.wgan else ())
             self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -221,8 +241,9 @@ def _gan_model_class():
         def _with(self, first, y):
             return [first, y] if self.conditional else first
 
-        def fake(self, y, n):
-            noise = keras.random.normal((n, self.noise_dim), seed=self.seed_generator)
+        def fake(self, y, n, noise=None):
+            if noise is None:
+                noise = keras.random.normal((n, self.noise_dim), seed=self.seed_generator)
             return self.generator(self._with(noise, y), training=True)
 
         def gradient_penalty(self, real, fake, y):
@@ -257,11 +278,19 @@ def _gan_model_class():
                 self.critic_optimizer.apply_gradients(zip(grads, variables))
 
             with tf.GradientTape() as tape:
-                fake_score = self.critic(self._with(self.fake(y, n), y), training=True)
+                noise = keras.random.normal((n, self.noise_dim), seed=self.seed_generator)
+                fake = self.fake(y, n, noise)
+                fake_score = self.critic(self._with(fake, y), training=True)
                 if self.wgan:
                     generator_loss = -ops.mean(fake_score)
                 else:
                     generator_loss = ops.mean(ops.softplus(-fake_score))
+                if self.diversity_weight:
+                    other = keras.random.normal((n, self.noise_dim), seed=self.seed_generator)
+                    spread = (ops.mean(ops.abs(fake - self.fake(y, n, other)), axis=(1, 2, 3))
+                              / ops.mean(ops.abs(noise - other), axis=1))
+                    generator_loss = generator_loss + self.diversity_weight / (
+                        ops.mean(spread) + 1e-5)
             variables = self.generator.trainable_variables
             grads = tape.gradient(generator_loss, variables)
             self.generator_optimizer.apply_gradients(zip(grads, variables))
