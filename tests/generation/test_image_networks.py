@@ -98,15 +98,22 @@ def test_vae_encodes_to_its_latent_and_decodes_images(fitted, digits):
     synth = fitted["conv_vae"]["reloaded"]
     x, y = synth.table.arrays(digits.iloc[:10])
     z = synth.encode_arrays(x, y)
-    assert z.shape == (10, synth.latent_dim) == (10, 8)
+    assert z.shape == (10, synth.latent_dim) == (10, 16)
     np.testing.assert_allclose(synth.encode_arrays(x, y), z)  # posterior means: no draw
     images = synth.decode_arrays(z, y)
     assert images.shape == (10, 8, 8, 1)
     assert images.min() >= 0.0 and images.max() <= 1.0
-    # Samples are drawn where the training images' codes are (a Gaussian fitted to them, kept
-    # through save and load), not from N(0, I).
-    codes = synth.encode_arrays(*synth.table.arrays(digits))
-    np.testing.assert_allclose(synth.state["prior"]["mean"], codes.mean(axis=0), atol=1e-4)
+    # Samples of a class are drawn where that class's training codes are (a Gaussian mixture
+    # per class fitted to them, kept through save and load), not from N(0, I): 12 images a
+    # class fit one Gaussian (one per 20 images at most).
+    x_all, y_all = synth.table.arrays(digits)
+    codes = synth.encode_arrays(x_all, y_all)
+    classes = synth.state["prior"]["classes"]
+    assert len(classes) == 10 and all(len(c["weights"]) == 1 for c in classes)
+    for k in range(10):
+        np.testing.assert_allclose(classes[k]["means"][0], codes[y_all == k].mean(axis=0),
+                                   atol=1e-4)
+    assert np.abs(np.subtract(classes[1]["means"][0], classes[7]["means"][0])).max() > 0.01
     # Sampling is decoding prior draws: the same seed gives the same images.
     np.testing.assert_allclose(synth.sample_arrays(y, 10, seed=2), synth.sample_arrays(y, 10, 2))
 
@@ -167,3 +174,49 @@ def test_gan_samples_from_the_moving_average_of_its_generator(digits, monkeypatc
 
     assert not same(kept, trained[0].generator.get_weights())
     assert not same(kept, start[0])
+
+
+def _spread(images: np.ndarray) -> float:
+    """Mean pixel standard deviation across images (of one class)."""
+    return float(images.reshape(len(images), -1).std(axis=0).mean())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_temperature_widens_the_variety_of_a_class(fitted, arch):
+    """The same fitted network drawn at a low and a high temperature: the same seed, images of
+    one class far more alike at 0.1 than at 2."""
+    import dataclasses
+
+    synth = fitted[arch]["reloaded"]
+    sevens = np.full(40, synth.table.label_index(7))
+    spreads, kept = {}, synth.cfg
+    try:
+        for temperature in (0.1, 2.0):
+            synth.cfg = dataclasses.replace(kept, temperature=temperature)
+            spreads[temperature] = _spread(synth.sample_arrays(sevens, 40, seed=3))
+    finally:
+        synth.cfg = kept
+    assert spreads[2.0] > 3 * spreads[0.1]
+
+
+def test_vae_prior_has_a_gaussian_per_twenty_images_of_a_class():
+    """60 sevens and 25 ones: the sevens' codes get 3 Gaussians, the ones' 1 (one per 20
+    images at most); their weights are shares."""
+    digits = digits_table()
+    df = pd.concat([digits[digits["label"] == 7].iloc[:60], digits[digits["label"] == 1].iloc[:25]])
+    synth, _ = _fit("conv_vae", df, epochs=1)
+    classes = synth.state["prior"]["classes"]
+    assert [len(c["weights"]) for c in classes] == [1, 3]  # classes sorted: 1, then 7
+    np.testing.assert_allclose(sum(classes[1]["weights"]), 1.0)
+    assert np.asarray(classes[1]["chols"]).shape == (3, 16, 16)
+
+
+def test_gan_diversity_term_spreads_a_class(digits):
+    """The mode-seeking term (diversity_weight) pushes two noises of one class apart: after the
+    same short fit from the same seed, a class varies more with it than without."""
+    spreads = {}
+    for weight in (0.0, 1.0):
+        synth, _ = _fit("dcgan", digits, epochs=2, config={"diversity_weight": weight})
+        threes = np.full(40, synth.table.label_index(3))
+        spreads[weight] = _spread(synth.sample_arrays(threes, 40, seed=4))
+    assert spreads[1.0] > 1.3 * spreads[0.0]
