@@ -301,7 +301,7 @@ def _vae_model_class():
     family="generative",
     title="Convolutional VAE (images)",
     description="Synthetic images from a convolutional variational autoencoder, conditional on "
-                "the label; its 2-D latent space can be explored.",
+                "the label; its latent space can be explored on a 2-D map.",
 )
 def build(cfg: ConvVAEConfig) -> ConvVAESynthesizer:
     """An unfitted conv VAE (its networks are built when it fits, once the images fix their

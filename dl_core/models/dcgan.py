@@ -322,7 +322,8 @@ def _gan_model_class():
     family="generative",
     title="Conditional DCGAN (images)",
     description="Synthetic images from a conditional convolutional GAN (projection critic, "
-                "spectral normalisation or gradient penalty, moving-average generator).",
+                "gradient penalty or spectral normalisation, a mode-seeking term, "
+                "moving-average generator).",
 )
 def build(cfg: DCGANConfig) -> DCGANSynthesizer:
     """An unfitted conditional DCGAN (its networks are built when it fits, once the images fix
