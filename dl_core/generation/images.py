@@ -380,6 +380,8 @@ def tile(grid: np.ndarray, pad: int = 1) -> np.ndarray:
         for k in range(cols):
             top, left = pad + r * (h + pad), pad + k * (w + pad)
             out[top:top + h, left:left + w] = grid[r, k]
+    # A diverged network's NaN pixels show as the padding's grey, not as whatever a cast makes.
+    out = np.nan_to_num(out, nan=0.5)
     image = np.round(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
     return image[..., 0] if c == 1 else image
 

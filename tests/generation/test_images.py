@@ -133,6 +133,15 @@ def test_tile_and_png(fitted):
     assert rgb.shape == (6, 11, 3) and tuple(rgb[1, 1]) == (255, 0, 0)
 
 
+def test_a_diverged_networks_nan_pixels_tile_as_grey():
+    """A grid drawn in the epoch a network diverged (NaN pixels) shows grey, like the padding."""
+    grid = np.zeros((1, 2, 3, 3))
+    grid[0, 1] = np.nan
+    with np.errstate(invalid="raise"):
+        image = tile(grid)
+    assert (image[1:4, 5:8] == 128).all() and (image[1:4, 1:4] == 0).all()
+
+
 def test_saved_generator_samples_the_same(fitted, tmp_path):
     fitted.save(tmp_path)
     again = MeanImages.load(tmp_path)
