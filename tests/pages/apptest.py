@@ -101,3 +101,14 @@ def recorded_downloads() -> Iterator[dict[str, bytes]]:
     with mock.patch.object(MediaFileManager, "add", recording_add), \
             mock.patch.object(MediaFileManager, "add_deferred", recording_deferred):
         yield files
+
+
+def recorded_generation(at: AppTest, parent: str):
+    """The MLflow run the Generate page's success message names, checked to be a generation
+    of the generator run ``parent``."""
+    from dl_core import tracking
+
+    run = tracking.get_run(at.success[0].value.split("recorded as run `")[1].rstrip("`."))
+    assert run.data.tags[tracking.TAG_KIND] == "generation"
+    assert run.data.tags[tracking.TAG_PARENT] == parent
+    return run

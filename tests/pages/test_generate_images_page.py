@@ -15,7 +15,7 @@ from PIL import Image
 
 from dl_core import tracking
 from dl_core.generation.image_figures import decode_png
-from tests.pages.apptest import open_app, recorded_downloads
+from tests.pages.apptest import open_app, recorded_downloads, recorded_generation
 from ui import state
 
 
@@ -57,10 +57,7 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     at, files = image_page
     success = at.success[0].value
     assert success.startswith("Generated 7 images (per-class counts) · seed 0 · recorded as run")
-    generation = success.split("recorded as run `")[1].rstrip("`.")
-    run = tracking.get_run(generation)
-    assert run.data.tags[tracking.TAG_KIND] == "generation"
-    assert run.data.tags[tracking.TAG_PARENT] == image_generator_run
+    recorded_generation(at, image_generator_run)
     rows = at.session_state["generation_result"]["rows"]
     assert rows["label"].value_counts().to_dict() == {0: 4, 7: 3}
     # The preview has one row per class asked for, labelled.

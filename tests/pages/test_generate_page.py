@@ -12,7 +12,7 @@ import streamlit as st
 from dl_core import tracking
 from dl_core.data.storage import store_dataset
 from dl_core.training import JobSpec, run_training
-from tests.pages.apptest import open_app, recorded_downloads
+from tests.pages.apptest import open_app, recorded_downloads, recorded_generation
 from ui import state
 
 FORMULA = "=cmd|' /C calc'!A0"
@@ -45,10 +45,7 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     assert not at.exception and not at.error, [e.value for e in at.error]
     success = at.success[0].value
     assert success.startswith("Generated 300 rows where churn = Yes")
-    generation = success.split("recorded as run `")[1].rstrip("`.")
-    run = tracking.get_run(generation)
-    assert run.data.tags[tracking.TAG_KIND] == "generation"
-    assert run.data.tags[tracking.TAG_PARENT] == copula_run
+    run = recorded_generation(at, copula_run)
     labels = {m.label: m.value for m in at.metric}
     # Fidelity is shown with privacy, and the figures are the recorded run's.
     assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
