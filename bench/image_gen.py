@@ -21,11 +21,14 @@ Figures only, no assertions::
     python bench/image_gen.py --models image_kde --seed 1
     python bench/image_gen.py --size 28 --epochs-28 3  # also time an epoch on 28x28
     python bench/image_gen.py --json /tmp/image-gen.json
+    python bench/image_gen.py --models conv_vae --seed 1 --set latent_dim=32 \
+        --temperatures 1.1,1.2,1.3                     # a variant, drawn at three temperatures
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -79,10 +82,14 @@ def upsample(df: pd.DataFrame, size: int) -> pd.DataFrame:
     return out
 
 
-def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int):
-    """Generator ``name`` (default config) fitted on ``train``; the times each epoch ended."""
+def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int,
+        overrides: dict | None = None):
+    """Generator ``name`` (default config, but ``overrides``) fitted on ``train``; the times each
+    epoch ended."""
     entry = get_model(name)
-    synth = entry.build(entry.config_cls())
+    known = {f.name for f in dataclasses.fields(entry.config_cls)}
+    synth = entry.build(entry.config_cls(**{k: v for k, v in (overrides or {}).items()
+                                            if k in known}))
     ends: list[float] = []
     start = time.perf_counter()
     synth.fit(train, condition_columns=("label",), epochs=epochs, batch_size=batch_size,
@@ -90,22 +97,37 @@ def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int)
     return synth, time.perf_counter() - start, np.diff([start, *ends])
 
 
-def quality(models: list[str], seed: int, epochs: int, batch_size: int) -> list[dict]:
+def quality(models: list[str], seed: int, epochs: int, batch_size: int,
+            overrides: dict | None = None, temperatures: list[float] | None = None) -> list[dict]:
     train, holdout = digits_split(seed)
     table = ImageTable.from_frame(train, "label")
     rows = []
     for name in [*models, "copy"]:
         if name == "copy":
-            synthetic, fit_s, epoch_s = train, None, []
+            draws, fit_s, epoch_s = [(name, train)], None, []
         else:
-            synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size)
-            synthetic = synth.sample(len(train), seed=seed)
-        report = image_report(train, synthetic, holdout, table=table, seed=seed)
-        rows.append({"model": name, **{k: report[k] for _, k in FIGURES if k},
-                     "fit_s": fit_s, "epochs": len(epoch_s),
-                     "reference_accuracy": report["reference_accuracy"]})
-        show(rows[-1])
+            synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size, overrides)
+            draws = [(label, synth.sample(len(train), seed=seed))
+                     for label in at_temperatures(synth, name, temperatures)]
+        for label, synthetic in draws:
+            report = image_report(train, synthetic, holdout, table=table, seed=seed)
+            rows.append({"model": label, **{k: report[k] for _, k in FIGURES if k},
+                         "fit_s": fit_s, "epochs": len(epoch_s),
+                         "reference_accuracy": report["reference_accuracy"]})
+            show(rows[-1])
     return rows
+
+
+def at_temperatures(synth, name: str, temperatures: list[float] | None):
+    """Sets the fitted ``synth``'s sampling temperature to each of ``temperatures`` in turn
+    (one fit, several draws), yielding the row's name; once, unchanged, for a generator without
+    a temperature or when none is asked."""
+    if not temperatures or "temperature" not in {f.name for f in dataclasses.fields(synth.cfg)}:
+        yield name
+        return
+    for t in temperatures:
+        synth.cfg = dataclasses.replace(synth.cfg, temperature=t)
+        yield f"{name} t{t:g}"
 
 
 def epoch_times(models: list[str], seed: int, size: int, epochs: int,
@@ -124,6 +146,17 @@ def epoch_times(models: list[str], seed: int, size: int, epochs: int,
     return out
 
 
+def override(item: str) -> tuple[str, object]:
+    """``KEY=VALUE`` as a config override: the value read as JSON (a list as a tuple), else as
+    text."""
+    key, _, text = item.partition("=")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    return key.strip(), tuple(value) if isinstance(value, list) else value
+
+
 def fmt(value) -> str:
     if value is None:
         return "-"
@@ -134,7 +167,7 @@ def show(row: dict) -> None:
     ratio = row["frechet_distance"] / row["frechet_floor"] if row["frechet_floor"] else None
     cells = [fmt(ratio if key is None and label == "FD/floor" else row.get(key or label))
              for label, key in FIGURES]
-    print(f"{row['model']:<10} " + " ".join(f"{c:>8}" for c in cells), flush=True)
+    print(f"{row['model']:<14} " + " ".join(f"{c:>8}" for c in cells), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,13 +182,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="Also time epochs on digits upsampled to SIZE x SIZE (e.g. 28).")
     parser.add_argument("--epochs-28", type=int, default=3,
                         help="Epochs of the timing case (--size).")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="Override a hyperparameter of the networks that have it (a JSON "
+                             "value: latent_dim=32, filters=[64,128]); repeatable.")
+    parser.add_argument("--temperatures",
+                        help="Comma-separated sampling temperatures, each drawn from the same "
+                             "fit (generators that have one).")
     parser.add_argument("--json", help="Write every figure to this JSON file.")
     args = parser.parse_args(argv)
+    overrides = dict(override(item) for item in args.set)
+    temperatures = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
     models = args.models.split(",") if args.models else image_generators()
     print(f"digits 8x8, half trained on / half held out, seed {args.seed}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    print(f"{'model':<10} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
-    results = {"quality": quality(models, args.seed, args.epochs, args.batch_size)}
+    if overrides:
+        print(f"overrides: {overrides}", flush=True)
+    print(f"{'model':<14} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
+    results = {"quality": quality(models, args.seed, args.epochs, args.batch_size, overrides,
+                                  temperatures)}
     if args.size:
         print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
         results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
