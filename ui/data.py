@@ -122,10 +122,11 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[s
     with shown_errors("Reading the image shape"):
         shape = parse_image_shape(text)
     if layout is not None and shape is not None and len(layout.pixel_columns) == _prod(shape):
-        images, labels = sample_images(df, layout, shape)
-        title = f"Sample images ({format_shape(shape)}) and labels"
-        st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
-                        key="image_grid")
+        with shown_errors("Showing sample images"):
+            images, labels = sample_images(df, layout, shape)
+            title = f"Sample images ({format_shape(shape)}) and labels"
+            st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
+                            key="image_grid")
     return {"image_shape": list(shape) if shape else None}
 
 

@@ -70,3 +70,17 @@ def test_dated_table_is_split_by_time_and_evaluate_says_so(weather_log):
     assert ("Split by time on `date`: train 2012-01-01 … 2012-07-28 (210 rows), validation "
             "2012-07-29 … 2012-08-27 (30 rows), test 2012-08-28 … 2012-10-26 (60 rows)."
             in shown), shown
+
+
+def test_pixel_csv_with_text_in_some_cells_says_which_columns_instead_of_crashing():
+    from dl_core.data.samples import build_sample
+
+    df = build_sample("digits").head(140).astype(object)
+    df.loc[df.index[::7], "pixel20"] = "bright"
+    at = open_app("app_pages/data.py")
+    at.file_uploader(key="upload").set_value(
+        ("digits-typos.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("['pixel20'] hold non-numeric values (e.g. 'bright')" in e for e in errors), errors
+    assert not any("failed unexpectedly" in e for e in errors)
