@@ -164,8 +164,9 @@ IMAGE_HELP = {
     "frechet_distance": "Distance between the classifier-feature statistics of the synthetic "
                         "images and of held-out real images (lower is better); read it against "
                         "the floor.",
-    "frechet_floor": "The same distance between the real training images and the held-out ones: "
-                     "about what a perfect generator would score.",
+    "frechet_floor": "The same distance between as many real training images as synthetic ones "
+                     "and the held-out ones: about what a perfect generator drawing this many "
+                     "images would score.",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
@@ -174,7 +175,8 @@ IMAGE_HELP = {
               "image, not a new one).",
     "memorisation_ratio": "Median distance of synthetic images to their nearest training image, "
                           "over that of held-out real images. About 1: no closer than new real "
-                          "images; far below 1: copying.",
+                          "images; far below 1: copying; well above 1: further from every real "
+                          "image than real images are (blurred or odd images: read precision).",
 }
 
 
@@ -201,6 +203,11 @@ def image_headline(report: dict[str, Any]) -> None:
     accuracy = report.get("reference_accuracy")
     reads = ("" if accuracy is None else f" The reference classifier reads {accuracy:.0%} of "
              "the held-out real images right: agreement near that is as good as real images.")
+    n_synthetic, n_holdout = report.get("n_synthetic", 0), report.get("n_holdout", 0)
+    if n_synthetic < n_holdout:
+        st.caption(f"Precision and recall compare the {n_synthetic:,} synthetic images with as "
+                   f"many of the {n_holdout:,} held-out ones, and read higher on fewer images; "
+                   f"draw at least {n_holdout:,} to compare generators fairly.")
     st.caption(f"Scored on {report.get('n_synthetic', 0):,} synthetic, "
                f"{report.get('n_train', 0):,} training and {report.get('n_holdout', 0):,} "
                f"held-out real images (never seen by the generator).{reads} A generator can "
