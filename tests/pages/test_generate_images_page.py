@@ -60,6 +60,15 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     recorded_generation(at, image_generator_run)
     rows = at.session_state["generation_result"]["rows"]
     assert rows["label"].value_counts().to_dict() == {0: 4, 7: 3}
+    # Scored against the real zeros and sevens only, and the page says so.
+    from dl_core.generation.generate import load_rows
+
+    report = at.session_state["generation_result"]["report"]
+    train, holdout = load_rows(image_generator_run)
+    assert (report["n_train"], report["n_holdout"]) == (
+        train["label"].isin([0, 7]).sum(), holdout["label"].isin([0, 7]).sum())
+    assert any(i.value.startswith("Real rows narrowed to label = 0, 7 (") for i in at.info), \
+        [i.value for i in at.info]
     # The preview has one row per class asked for, labelled.
     preview = figure(at, "gen_img_preview")
     assert list(preview.layout.yaxis.ticktext) == ["0", "7"]
