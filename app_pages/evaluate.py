@@ -14,11 +14,16 @@ from ui.loaders import run_artifacts
 from ui.runs import all_runs, run_label
 
 st.title("Evaluate")
-runs = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
-runs = runs[runs["task"] != "generation"]  # generators are scored on the Generate page
+finished = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
+runs = finished[finished["task"] != "generation"]  # generators are scored on the Generate page
 if runs.empty:
-    st.info("No finished training run yet. Train a model first.")
+    generators = len(finished) > 0
+    st.info("No finished training run of a predictive model yet: train one first."
+            + (" Generators are scored on the Generate page." if generators else ""))
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    if generators:
+        st.page_link("app_pages/generate.py", label="Go to Generate",
+                     icon=":material/auto_awesome:")
     st.stop()
 
 rows = runs.set_index("run_id")

@@ -12,7 +12,7 @@ steps = [
     ("app_pages/model.py", ":material/account_tree:", "Model", "Choose an architecture and its hyperparameters."),
     ("app_pages/train.py", ":material/model_training:", "Train", "Watch live learning curves; stop any time."),
     ("app_pages/evaluate.py", ":material/monitoring:", "Evaluate", "Metrics, confusion matrix and curves on held-out rows."),
-    ("app_pages/generate.py", ":material/auto_awesome:", "Generate", "Synthetic rows (tvae, ctgan, copula) or images (conv_vae, dcgan, image_kde) from a trained generator, with a fidelity and privacy report; explore a VAE's latent space."),
+    ("app_pages/generate.py", ":material/auto_awesome:", "Generate", "Synthetic rows or images, with a fidelity and privacy report; a VAE's latent map."),
     ("app_pages/runs.py", ":material/table_rows:", "Runs", "Every run in one table: filter, compare, re-run, rename or delete."),
     ("app_pages/predict.py", ":material/online_prediction:", "Predict", "Predictions for a new CSV from any finished run."),
 ]

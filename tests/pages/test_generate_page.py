@@ -108,6 +108,18 @@ def test_model_and_train_pages_fit_a_generator_without_a_target():
     assert not any(run_id[:8] in o for o in offered)
 
 
+def test_evaluate_with_only_generators_trained_points_to_generate(copula_run, monkeypatch):
+    import ui.runs
+
+    every = ui.runs.runs_index(tracking.tracking_uri()).frame()
+    monkeypatch.setattr(ui.runs, "all_runs", lambda: every[every["run_id"] == copula_run])
+    at = open_app("app_pages/evaluate.py")
+    assert [i.value for i in at.info] == [
+        "No finished training run of a predictive model yet: train one first. Generators are "
+        "scored on the Generate page."]
+    assert [link.proto.page for link in at.get("page_link")][-2:] == ["train", "generate"]
+
+
 def test_runs_page_shows_a_generator_and_hands_it_to_generate(copula_run):
     from tests.pages.test_runs_pages import runs_page, select_rows
 
