@@ -58,8 +58,9 @@ class GenerativeTrainConfig:
                         help="Passes over the training rows (ctgan: at least 16 batches each).")
     batch_size: int = param(
         500, min=2, max=65536,
-        help="Rows per gradient step. tvae and ctgan cut it to a tenth of the training rows "
-             "(at least 32 rows; ctgan 100, ten pac groups) so a small table gets enough steps.")
+        help="Rows (or images) per gradient step. The networks (tvae, ctgan, conv_vae, dcgan) "
+             "cut it to a tenth of the training rows (at least 32; ctgan 100, ten pac groups) "
+             "so a small table gets enough steps.")
     holdout_size: float = param(
         0.3, min=0.05, max=0.5, step=0.05, label="Held-out share",
         help="Share of rows the generator never sees; the privacy and utility figures compare "
@@ -67,7 +68,8 @@ class GenerativeTrainConfig:
     )
     sample_size: int = param(
         0, min=0, max=1_000_000, label="Report sample size",
-        help="Synthetic rows drawn for the report (0 = as many as the training rows).",
+        help="Synthetic rows (or images) drawn for the report (0 = as many as the training "
+             "rows).",
     )
     seed: int = param(42, min=0, max=2**31 - 1, help="Seed of the split, the fit and the sample.")
 
