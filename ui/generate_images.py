@@ -274,6 +274,12 @@ def _default_picks(answer: dict[str, Any]) -> None:
         st.session_state["lat_b"] = (others or [i for i in index if i != a] or [a])[0]
 
 
+#: Why a conditional VAE's classes overlap on the map (newcomers expect a cluster a class).
+STYLE_NOTE = (" The encoder is told each image's class, so its code holds what the class leaves "
+              "open (slant, thickness, size): the classes overlap, and nearby points share a "
+              "style whatever their class.")
+
+
 def latent_explorer(run_id: str, table: ImageTable) -> None:
     """The map of encoded training images; two picked images and the strip between them; for a
     2-D latent, the decoded plane."""
@@ -285,9 +291,9 @@ def latent_explorer(run_id: str, table: ImageTable) -> None:
            f"The latent space has {dim} dimensions: the map is its projection on the two main "
            "directions (PCA) of the training images' codes.")
     st.caption(f"Each point is a training image, placed where the encoder puts it (the mean of "
-               f"its code){' and coloured by class' if table.label else ''}. {how} Click two "
-               "points, or pick two images below, to see what the decoder draws on the way "
-               "from one to the other.")
+               f"its code){' and coloured by class' if table.label else ''}. {how}"
+               f"{STYLE_NOTE if table.label else ''} Click two points, or pick two images "
+               "below, to see what the decoder draws on the way from one to the other.")
     _default_picks(answer)
     _take_clicks(answer)
     picked = (st.session_state["lat_a"], st.session_state["lat_b"])

@@ -112,6 +112,9 @@ def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page)
     classes = [t for t in figure(at, "lat_map").data if t.name != "A → B"]
     assert [t.name for t in classes] == [str(c) for c in range(10)]
     assert sum(len(values(t.x)) for t in classes) == 84  # all training images (30% held out)
+    # A conditional VAE's classes overlap on the map; the page says why.
+    assert any("the classes overlap, and nearby points share a style" in c.value
+               for c in at.caption)
     a, b = at.selectbox(key="lat_a"), at.selectbox(key="lat_b")
     # By default A and B are of different classes, so the strip is decoded as both.
     assert a.value != b.value
