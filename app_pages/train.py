@@ -51,9 +51,12 @@ else:
     st.markdown(f"**{ds['name']}** {what} with `{arch}` · {how}.")
     busy = job_id is not None and ex.progress(job_id).active
     if st.button("Train", type="primary", disabled=busy, key="train"):
+        started = None
         with shown_errors("Starting training"):
-            job_id = ex.submit(job_spec())
+            started = job_id = ex.submit(job_spec())
             state.put(state.JOB_ID, job_id)
+        if started is not None:
+            st.rerun()  # redraws Train disabled while the job runs (it stayed clickable)
 
 if job_id:
     live_job(job_id)

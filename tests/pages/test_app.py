@@ -86,6 +86,7 @@ def test_sample_to_trained_evaluated_model():
 
 def test_stop_button_stops_training():
     at, job_id = start_training("churn", epochs=500, patience=0, batch_size=8)
+    assert at.button(key="train").disabled  # no second click on a running job
     wait_until(at, lambda a: any("Epoch" in (p.proto.text or "") for p in a.get("progress")), 120)
     at.button(key=f"stop-{job_id}").click().run()
     wait_for_run(at, 60)
