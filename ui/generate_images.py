@@ -166,7 +166,7 @@ IMAGE_HELP = {
                         "the floor.",
     "frechet_floor": "The same distance between as many real training images as synthetic ones "
                      "and the held-out ones: about what a perfect generator drawing this many "
-                     "images would score.",
+                     "images would score (a little below it happens by chance).",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
