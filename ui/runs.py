@@ -163,7 +163,7 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
     _keep_selection(ids)
     event = st.dataframe(
         view, key=TABLE_KEY, on_select="rerun", selection_mode="multi-row", hide_index=True,
-        height=min(38 + 35 * len(view), 420),
+        height=min(38 + 35 * len(view), 420), placeholder="—",  # a run without it, not "None"
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
     )
     # Built on click only (a store of 10,000 runs); names, notes and params are typed by

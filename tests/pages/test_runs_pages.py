@@ -44,6 +44,8 @@ def runs_page(experiment: str = "seeded"):
 def test_select_two_runs_compare_and_see_what_differs(seeded_runs):
     at = runs_page()
     assert len(at.dataframe(key="runs_table").value) == 5  # 2 runs + a sweep and its 2 trials
+    # A sweep has no val_loss: its cell reads "—" (Streamlit's default is a grey "None").
+    assert at.dataframe(key="runs_table").proto.placeholder == "—"
     select_rows(at, ["seed-0", "seed-1"])
     curves = chart(at, "cmp_curves")
     assert len(curves["data"]) == 4  # train and validation of each run
