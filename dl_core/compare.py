@@ -215,6 +215,7 @@ def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) 
         "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
         "kind": df["kind"], "started": df["start_time"],
     }).set_axis(df["run_id"].to_numpy())
+
     def numbers(col: str):
         # A metric no run of the frame has is an object column of None (shown as "None").
         return pd.to_numeric(df[col], errors="coerce").to_numpy() if col in df else np.nan

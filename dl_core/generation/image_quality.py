@@ -119,9 +119,9 @@ def image_report(train_df: pd.DataFrame, synthetic_df: pd.DataFrame, holdout_df:
     Returns:
         ``kind`` ("image"), ``agreement``, ``frechet_distance``, ``frechet_floor``,
         ``precision``, ``recall``, ``copies``, ``memorisation_ratio``, ``n_train``,
-        ``n_holdout``, ``n_synthetic``, ``n_floor`` (training images behind the floor) and the details (``reference_accuracy``,
-        ``agreement_by_class``, ``features``, ``copies_share``, ``holdout_copies``, the NN
-        medians, ``k``).
+        ``n_holdout``, ``n_synthetic``, ``n_floor`` (training images behind the floor) and
+        the details (``reference_accuracy``, ``agreement_by_class``, ``features``,
+        ``copies_share``, ``holdout_copies``, the NN medians, ``k``).
 
     Raises:
         DataError: with fewer than 2 images in a set, or missing pixel columns.
