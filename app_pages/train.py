@@ -70,7 +70,9 @@ if others:
     with st.expander(f"Other jobs on this server ({len(others)})"):
         for j in others:
             cols = st.columns([4, 1])
-            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} `{j.job_id}` {j.spec['dataset_name']}"
+            # The run id the Runs and Generate pages name (the job id is the worker's own).
+            which = f"run `{j.run_id[:8]}`" if j.run_id else f"job `{j.job_id}`"
+            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} {which} {j.spec['dataset_name']}"
                              f" → {j.spec['target']} · {j.status} · epoch {j.epoch}/{j.epochs}")
             if cols[1].button("Show", key=f"show-{j.job_id}"):
                 state.put(state.JOB_ID, j.job_id)

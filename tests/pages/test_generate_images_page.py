@@ -174,6 +174,17 @@ def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
                           "Recall"]
 
 
+def test_other_jobs_on_the_train_page_name_their_runs(image_generator_job):
+    from tests.pages.apptest import load_sample
+
+    job_id, run_id = image_generator_job
+    at = open_app("app_pages/data.py")
+    load_sample(at, "wine")
+    at.switch_page("app_pages/train.py").run()
+    [line] = [m.value for m in at.markdown if "digits-gen" in m.value]
+    assert f"run `{run_id[:8]}` digits-gen → label · finished" in line and job_id not in line
+
+
 def test_the_runs_page_shows_an_image_generators_samples_and_report(image_generator_run):
     from tests.pages.test_runs_pages import runs_page, select_rows
 
