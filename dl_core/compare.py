@@ -215,20 +215,15 @@ def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) 
         "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
         "kind": df["kind"], "started": df["start_time"],
     }).set_axis(df["run_id"].to_numpy())
-
-    def numbers(col: str):
-        # A metric no run of the frame has is an object column of None (shown as "None").
-        return pd.to_numeric(df[col], errors="coerce").to_numpy() if col in df else np.nan
-
     mon, best = f"metrics.{MONITORED}", f"metrics.{BEST_MONITORED}"
-    view[f"{MONITORED} (final)"] = numbers(mon)
-    view[f"{MONITORED} (best epoch)"] = numbers(best)
+    view[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else np.nan
+    view[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else np.nan
     if "metrics.best_epoch" in df:
-        view["best epoch"] = numbers("metrics.best_epoch")
+        view["best epoch"] = df["metrics.best_epoch"].to_numpy()
     for m in metrics:
         col = f"metrics.{m}"
         if col in df.columns and m not in (MONITORED, BEST_MONITORED, "best_epoch"):
-            view[m] = numbers(col)
+            view[m] = df[col].to_numpy()
     for p in params:
         col = f"params.{p}"
         if col in df.columns:

@@ -9,7 +9,6 @@ import streamlit as st
 
 from dl_core.data import SAMPLES, load_sample
 from dl_core.data.storage import store_dataset
-from dl_core.errors import DataError
 from dl_core.kinds import get_kind, kind_names
 from ui import state
 from ui.loaders import parse_csv, read_saved
@@ -123,14 +122,10 @@ def _image_inputs(df: pd.DataFrame, target: str, opts: dict[str, Any]) -> dict[s
     with shown_errors("Reading the image shape"):
         shape = parse_image_shape(text)
     if layout is not None and shape is not None and len(layout.pixel_columns) == _prod(shape):
-        with shown_errors("Showing sample images"):
-            try:
-                images, labels = sample_images(df, layout, shape)
-            except DataError:
-                return {"image_shape": list(shape)}  # the data check below says what is wrong
-            title = f"Sample images ({format_shape(shape)}) and labels"
-            st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
-                            key="image_grid")
+        images, labels = sample_images(df, layout, shape)
+        title = f"Sample images ({format_shape(shape)}) and labels"
+        st.plotly_chart(image_grid_figure(images, labels, columns=12, title=title),
+                        key="image_grid")
     return {"image_shape": list(shape) if shape else None}
 
 

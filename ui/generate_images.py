@@ -208,8 +208,8 @@ def image_headline(report: dict[str, Any]) -> None:
         st.caption(f"Precision and recall compare the {n_synthetic:,} synthetic images with as "
                    f"many of the {n_holdout:,} held-out ones, and read higher on fewer images; "
                    f"draw at least {n_holdout:,} to compare generators fairly.")
-    st.caption(f"Scored on {report.get('n_synthetic', 0):,} synthetic, "
-               f"{report.get('n_train', 0):,} training and {report.get('n_holdout', 0):,} "
+    st.caption(f"Scored on {n_synthetic:,} synthetic, "
+               f"{report.get('n_train', 0):,} training and {n_holdout:,} "
                f"held-out real images (never seen by the generator).{reads} A generator can "
                "score high agreement by making one image per class: precision and recall "
                "together catch it; one that memorises scores well on everything but the ratio.")

@@ -212,9 +212,14 @@ def resolve_shape(pixels: list[str], shape: tuple[int, int, int] | None) -> tupl
     return shape
 
 
-def _check_numeric(frame: pd.DataFrame) -> None:
-    """Raises DataError naming the pixel columns that hold text (a column's dtype tells)."""
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+def pixel_matrix(df: pd.DataFrame, pixels: list[str]) -> tuple[np.ndarray, float]:
+    """The pixels as a float array and their scale (255, 16 or 1).
+
+    Raises:
+        DataError: for non-numeric, missing or out-of-range (below 0, above 255) pixels.
+    """
+    frame = df[pixels]
+    text = [c for c in pixels if not pd.api.types.is_numeric_dtype(frame[c])]
     if text:
         bad = frame[text[0]][pd.to_numeric(frame[text[0]], errors="coerce").isna()
                              & frame[text[0]].notna()]
@@ -223,16 +228,6 @@ def _check_numeric(frame: pd.DataFrame) -> None:
             f"Pixel column(s) {text[:5]} hold non-numeric values{example}; pixels must be numbers "
             "from 0 to 255 or 0 to 1. Fix or remove those rows."
         )
-
-
-def pixel_matrix(df: pd.DataFrame, pixels: list[str]) -> tuple[np.ndarray, float]:
-    """The pixels as a float array and their scale (255, 16 or 1).
-
-    Raises:
-        DataError: for non-numeric, missing or out-of-range (below 0, above 255) pixels.
-    """
-    frame = df[pixels]
-    _check_numeric(frame)
     values = frame.to_numpy(dtype=float)
     missing = int(np.isnan(values).sum())
     if missing:
@@ -289,14 +284,11 @@ def prepare_images(
 
 def sample_images(df: pd.DataFrame, layout: PixelLayout, shape: tuple[int, int, int],
                   n: int = 24, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Up to ``n`` images ``(n, H, W, C)`` in 0..1 and their labels, for a preview grid.
-
-    Raises:
-        DataError: if a pixel column holds text anywhere in ``df`` (a missing pixel shows grey).
-    """
-    _check_numeric(df[list(layout.pixel_columns)])
+    """Up to ``n`` images ``(n, H, W, C)`` in 0..1 and their labels, for a preview grid (a
+    missing or non-numeric pixel is NaN, drawn grey: the data check says what is wrong)."""
     rows = df.sample(min(n, len(df)), random_state=seed) if len(df) > n else df
-    values = rows[list(layout.pixel_columns)].to_numpy(dtype=float) / layout.scale
+    pixels = rows[list(layout.pixel_columns)].apply(pd.to_numeric, errors="coerce")
+    values = pixels.to_numpy(dtype=float) / layout.scale
     has_label = layout.label in df.columns
     labels = [str(v) for v in rows[layout.label]] if has_label else [""] * len(rows)
     return np.clip(values, 0, 1).reshape(-1, *shape), labels

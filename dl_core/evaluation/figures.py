@@ -494,7 +494,7 @@ def image_grid_figure(images: Any, titles: Sequence[str], columns: int = 8,
     arr = np.asarray(images, dtype=np.float64)
     if arr.size == 0:
         return _note_figure(title or "Images", "No images to show.")
-    if arr.max() <= 1.0:
+    if np.nanmax(arr, initial=0.0) <= 1.0:  # a missing pixel (NaN) must not hide the scale
         arr = arr * 255.0
     n = arr.shape[0]
     columns = max(1, min(columns, n))
@@ -505,7 +505,7 @@ def image_grid_figure(images: Any, titles: Sequence[str], columns: int = 8,
         r, c = divmod(i, columns)
         img = arr[i]
         if img.shape[-1] == 3:
-            trace = go.Image(z=img.astype(np.uint8))
+            trace = go.Image(z=np.nan_to_num(img, nan=128.0).astype(np.uint8))
         else:
             trace = go.Heatmap(z=img[..., 0][::-1], colorscale="gray", zmin=0, zmax=255,
                                showscale=False, hovertemplate="value %{z:.0f}<extra></extra>")

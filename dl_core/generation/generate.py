@@ -139,7 +139,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     if label and len(asked) < train[label].nunique():
         # Per-class counts of some classes: scored against all ten digits, 50 threes read as
         # a collapsed generator (recall 0.2).
-        train, holdout, narrowed = narrow_rows(train, holdout, synthetic, {label: None})
+        train, holdout, narrowed = narrow_rows(train, holdout, synthetic, {label: asked})
         if narrowed:
             notes.append(f"Real rows narrowed to {label} = {', '.join(map(str, asked))} "
                          f"({len(train)} training, {len(holdout)} held-out) so the figures "

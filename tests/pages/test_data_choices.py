@@ -85,3 +85,12 @@ def test_pixel_csv_with_text_in_some_cells_says_which_columns_instead_of_crashin
     assert sum("['pixel20'] hold non-numeric values (e.g. 'bright')" in e for e in errors) == 1, \
         errors  # once, not from the preview and the data check both
     assert not any("failed unexpectedly" in e for e in errors)
+    # The preview still shows the digits, on their 0..255 scale (a text cell is a blank pixel).
+    import base64
+    import json
+
+    chart = next(c for c in at.get("plotly_chart") if "image_grid" in c.proto.id)
+    cells = [np.frombuffer(base64.b64decode(t["z"]["bdata"]), dtype=t["z"]["dtype"])
+             for t in json.loads(chart.proto.spec)["data"]]  # plotly's typed arrays
+    assert any(np.isnan(z).any() for z in cells)
+    assert np.nanmax([np.nanmax(z) for z in cells]) == 255
