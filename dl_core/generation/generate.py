@@ -85,7 +85,8 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     Args:
         run_id: A generator's training run (``family`` generative).
         n: Rows to draw.
-        seed: Seeds the draw and the report; the same seed gives the same rows.
+        seed: Seeds the draw (the report is seeded by the training run, so every draw of a
+            run is scored by the same reference); the same seed gives the same rows.
         condition: ``{categorical column: value}`` every row must have (values may be text:
             ``"1"`` finds ``1``).
         counts: ``{class: images}`` of an image generator's label (instead of ``n`` drawn
@@ -154,7 +155,11 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
                          "figures compare with all real rows.")
         if target in condition:
             target = None  # one class left: there is nothing to predict
-    report = score(train, synthetic, holdout, target, int(seed), synth=synth,
+    # Scored with the training run's seed, not the draw's: the reference classifier and the
+    # floor are then the ones the Train page reported, and every draw of a run is read against
+    # the same yardstick.
+    score_seed = int(run.data.params.get("seed", seed))
+    report = score(train, synthetic, holdout, target, score_seed, synth=synth,
                    classifier_rows=classifier_rows)
     report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
                   counts={str(k): int(v) for k, v in counts.items()} if counts else None,

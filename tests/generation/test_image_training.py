@@ -103,6 +103,19 @@ def test_generation_takes_per_class_counts_and_conditions(image_run):
         generate(run_id, 0, counts={12: 1})
 
 
+def test_every_draw_of_a_run_is_scored_by_the_reference_the_train_page_used(image_run):
+    from dl_core.generation.generate import generate
+
+    result, _ = image_run
+    trained = tracking.load_json(result.run_id, "generation/report.json")
+    # Another seed than training's 42, as many images: the floor is the Train page's, to the
+    # last digit (it was measured with a classifier seeded by the draw's seed, and differed).
+    _, report = generate(result.run_id, trained["n_synthetic"], seed=7, record=False)
+    assert report["seed"] == 7
+    assert report["frechet_floor"] == trained["frechet_floor"]
+    assert report["reference_accuracy"] == trained["reference_accuracy"]
+
+
 def test_a_stopped_image_run_ends_with_the_grid_of_its_last_epoch(meanimg):
     import threading
 
