@@ -70,10 +70,13 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         held = holdout_rows(len(df), train_cfg.holdout_size)
         n_train = len(df) - held
         st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
-                    "are never seen and anchor the privacy "
+                    f"({train_cfg.holdout_size:.0%}) are never seen and anchor the privacy "
                     + ("figures" if images else "and utility figures") + " · "
                     + (f"conditioned on `{target}`" if target != NONE else
                        "no label" if images else "no target"))
+        st.caption("A generator splits the rows in two, not into the Data page's training, "
+                   "validation and test rows: nothing is chosen on held-out rows, so it needs "
+                   "no validation split. Set the held-out share under Training.")
         plan = fit_plan_note(synth, n_train, train_cfg.batch_size, noun)
         if plan:  # under the batch size it explains
             right.caption(plan)

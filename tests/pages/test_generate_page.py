@@ -89,6 +89,9 @@ def test_model_and_train_pages_fit_a_generator_without_a_target():
     at.selectbox(key="gen_target_choice").select("(none)").run()
     assert any(m.value.startswith("**Generator** · learns from") and m.value.endswith("no target")
                for m in at.markdown)
+    # The Data page showed training, validation and test rows; this page says why two parts.
+    assert any("not into the Data page's training, validation and test rows" in c.value
+               for c in at.caption)
     at.switch_page("app_pages/train.py").run()
     at.button(key="train").click().run()
     run_id = wait_for_run(at)
