@@ -99,7 +99,7 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     archs = c[2].multiselect("Architecture", compare.choices(df, "arch"), key="f_arch")
     tasks = c[3].multiselect("Task", compare.choices(df, "task"), key="f_task")
     statuses = c[4].multiselect("Status", compare.choices(df, "status"), key="f_status")
-    c = st.columns([2, 2, 2, 3])
+    c = st.columns([2, 2, 3, 3])  # a date range needs ~230 px
     search = c[0].text_input("Name or id contains", key="f_search")
     tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
                            help="Runs having all these tags (a bare key: any value).")
