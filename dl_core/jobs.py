@@ -96,7 +96,10 @@ def apply_event(job: JobState, event: dict[str, Any]) -> None:
             job.trials[-1]["run_id"] = event["run_id"]
     elif kind == "trial_finished":
         row = {k: v for k, v in event.items() if k not in ("type", "job_id", "best")}
-        job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+        if any(t["trial"] == row["trial"] for t in job.trials):
+            job.trials = [row if t["trial"] == row["trial"] else t for t in job.trials]
+        else:  # trained beside a stopped trial (a cluster): never the current one
+            job.trials.append(row)
         job.best = event.get("best")
     elif kind == "epoch":
         job.epoch, job.epochs = event["epoch"], event["epochs"]

@@ -35,6 +35,8 @@ from dl_core.training import JobSpec, Reporter, TrainingResult
 EXECUTOR = "ray"
 #: How often a caller pulls a task's events and a task polls its stop flag (seconds).
 POLL_S = 0.2
+#: How long a stopped trial may take to end (its model is logged first).
+STOP_WAIT_S = 60
 
 
 def _ray() -> Any:
@@ -238,6 +240,19 @@ class RayTrials(TrialRunner):
             raise TrainingError("Stopped before it started.")
         return result
 
+    def after_stop(self, trial: int) -> TrainingResult | None:
+        # It may have been training beside the stopped trial: once told to stop, it ends
+        # KILLED with its model logged (or returns at once if it never began).
+        self.bus.stop.remote("sweep")
+        try:
+            answer = self.ray.get(self.refs[trial - 1], timeout=STOP_WAIT_S)
+        except self.ray.exceptions.GetTimeoutError:
+            raise TrainingError(f"Trial {trial} did not stop within {STOP_WAIT_S} s of the "
+                                "sweep's stop; its run may still be open.") from None
+        except self.ray.exceptions.RayError as exc:
+            raise TrainingError(f"The Ray task stopped unexpectedly: {exc}") from exc
+        return _outcome(answer)
+
     def close(self) -> None:
         if not hasattr(self, "bus"):
             return
@@ -247,7 +262,7 @@ class RayTrials(TrialRunner):
         pending = [ref for ref in self.refs if not self.ray.wait([ref], timeout=0)[0]]
         if pending:
             self.bus.stop.remote("sweep")
-            self.ray.wait(pending, num_returns=len(pending), timeout=60)
+            self.ray.wait(pending, num_returns=len(pending), timeout=STOP_WAIT_S)
         self.ray.kill(self.bus)
 
 

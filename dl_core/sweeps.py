@@ -15,6 +15,7 @@ import json
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
@@ -264,6 +265,16 @@ class TrialRunner:
 
         return run_training(self.jobs[trial - 1], report=relay, stop=self.stop)
 
+    def after_stop(self, trial: int) -> TrainingResult | None:
+        """What trial ``trial`` (1-based), not yet reached when the sweep was stopped, left:
+        None here, where it never started. A cluster runner trains trials side by side, so
+        one may have left a run (finished, or killed by the stop) the sweep must record.
+
+        Raises:
+            DLExplorerError: if the trial failed.
+        """
+        return None
+
     def close(self) -> None:
         """Release what the trials still hold (after the last result, a stop or an error)."""
 
@@ -326,23 +337,15 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
                                             train_config=train_opts, parent_run_id=parent,
                                             run_name=f"{name}-trial-{i}"))
         runner.start(jobs, stop)
-        for i, combo in enumerate(combos, start=1):
-            if stop.is_set():
-                break
-            report({"type": "trial_started", "trial": i, "n_trials": len(combos),
-                    "params": combo})
+
+        def record(i: int, combo: dict[str, Any],
+                   outcome: Callable[[], TrainingResult | None]) -> None:
+            nonlocal best
             row: dict[str, Any] = {"trial": i, **combo}
-
-            def relay(event: dict[str, Any], trial: int = i) -> None:
-                kind = event.get("type")
-                if kind == "started":
-                    report({"type": "trial_run", "trial": trial, "run_id": event["run_id"],
-                            "epochs": event["epochs"]})
-                elif kind in ("epoch", "evaluating"):
-                    report({**event, "trial": trial})
-
             try:
-                result = runner.result(i, relay)
+                result = outcome()
+                if result is None:  # never started: no run to record
+                    return
                 value = trial_value(result, spec.metric)
                 row.update(run_id=result.run_id, status=result.status, value=value)
                 test_figures[i] = dict(result.metrics)
@@ -356,6 +359,28 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
             tracking.log_metrics(parent, {"trial_value": row["value"],
                                           "best_value": best and best["value"]}, step=i)
             report({"type": "trial_finished", **row, "best": best})
+
+        reached = 0
+        for i, combo in enumerate(combos, start=1):
+            if stop.is_set():
+                break
+            reached = i
+            report({"type": "trial_started", "trial": i, "n_trials": len(combos),
+                    "params": combo})
+
+            def relay(event: dict[str, Any], trial: int = i) -> None:
+                kind = event.get("type")
+                if kind == "started":
+                    report({"type": "trial_run", "trial": trial, "run_id": event["run_id"],
+                            "epochs": event["epochs"]})
+                elif kind in ("epoch", "evaluating"):
+                    report({**event, "trial": trial})
+
+            record(i, combo, lambda i=i, relay=relay: runner.result(i, relay))
+        # Trials past the stopped one may have trained beside it (a cluster): their runs are
+        # the sweep's too.
+        for i, combo in enumerate(combos[reached:], start=reached + 1):
+            record(i, combo, lambda i=i: runner.after_stop(i))
         stopped = stop.is_set()
         status = "KILLED" if stopped else (
             "FAILED" if trials and all(t["status"] == "FAILED" for t in trials) else "FINISHED")

@@ -147,6 +147,44 @@ def test_the_pages_executor_on_ray_shows_progress_and_stops(cluster, tiny_csv, t
     assert [j.job_id for j in ex.jobs()] == [job_id]
 
 
+def test_a_stopped_ray_sweep_records_every_trial_that_trained_side_by_side(cluster, tiny_csv,
+                                                                          tmp_path):
+    import mlflow
+
+    from dl_core.sweeps import SweepSpec
+
+    ex = RayExecutor(local=LocalExecutor())
+    spec = SweepSpec(_spec(tmp_path, tiny_csv, epochs=500),
+                     {"learning_rate": [0.001, 0.002]}, name="stopped-side-by-side")
+    job_id = ex.submit_sweep(spec)
+    deadline = time.time() + 120
+
+    def children() -> list:
+        parent = ex.progress(job_id).run_id
+        if parent is None:
+            return []
+        runs = tracking.client().search_runs([tracking.experiment_id("ray-executor")])
+        return [r for r in runs if r.data.tags.get(tracking.TAG_PARENT) == parent]
+
+    # Both trials train at once on the two CPUs; stop while trial 1 is the one shown.
+    while (len(children()) < 2 or ex.progress(job_id).epoch < 2) and time.time() < deadline:
+        time.sleep(0.1)
+    ex.stop(job_id)
+    state = ex.wait(job_id, timeout=120)
+
+    assert state.status == "killed"
+    runs = {r.info.run_id: r.info.status for r in children()}
+    assert sorted(runs.values()) == ["KILLED", "KILLED"]
+    recorded = mlflow.artifacts.load_dict(f"runs:/{state.run_id}/sweep/trials.json")
+    # Trial 2 was training beside trial 1 when the stop came: its run is one of the sweep's.
+    assert [(t["trial"], t["status"]) for t in recorded["trials"]] == [(1, "KILLED"),
+                                                                         (2, "KILLED")]
+    assert {t["run_id"] for t in recorded["trials"]} == set(runs)
+    assert [t["trial"] for t in state.trials] == [1, 2]  # what the Train page lists
+    assert {t["run_id"] for t in state.trials} == set(runs)
+    assert tracking.get_run(state.run_id).data.metrics["trials_run"] == 2
+
+
 def test_the_train_page_names_the_cluster_it_trains_on(cluster):
     local = LocalExecutor()
     local.warm_up = lambda: None  # the local worker (predictions, summaries) is not needed here
