@@ -23,6 +23,7 @@ Figures only, no assertions::
     python bench/image_gen.py --json /tmp/image-gen.json
     python bench/image_gen.py --models conv_vae --seed 1 --set latent_dim=32 \
         --temperatures 1.1,1.2,1.3                     # a variant, drawn at three temperatures
+    python bench/image_gen.py --train-size 150 --seed 1  # few images, as for a rare class
 """
 
 from __future__ import annotations
@@ -98,8 +99,11 @@ def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int,
 
 
 def quality(models: list[str], seed: int, epochs: int, batch_size: int,
-            overrides: dict | None = None, temperatures: list[float] | None = None) -> list[dict]:
+            overrides: dict | None = None, temperatures: list[float] | None = None,
+            train_size: int | None = None) -> list[dict]:
     train, holdout = digits_split(seed)
+    if train_size:  # few images (a rare class): a stratified part of the training half
+        train = split_rows(train, 1 - train_size / len(train), seed, "label")[0]
     table = ImageTable.from_frame(train, "label")
     rows = []
     for name in [*models, "copy"]:
@@ -188,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperatures",
                         help="Comma-separated sampling temperatures, each drawn from the same "
                              "fit (generators that have one).")
+    parser.add_argument("--train-size", type=int,
+                        help="Fit on this many of the training half's images (stratified; "
+                             "the held-out half is unchanged).")
     parser.add_argument("--json", help="Write every figure to this JSON file.")
     args = parser.parse_args(argv)
     overrides = dict(override(item) for item in args.set)
@@ -195,11 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     models = args.models.split(",") if args.models else image_generators()
     print(f"digits 8x8, half trained on / half held out, seed {args.seed}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    if args.train_size:
+        print(f"fitted on {args.train_size} of the training half's images", flush=True)
     if overrides:
         print(f"overrides: {overrides}", flush=True)
     print(f"{'model':<14} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
     results = {"quality": quality(models, args.seed, args.epochs, args.batch_size, overrides,
-                                  temperatures)}
+                                  temperatures, args.train_size)}
     if args.size:
         print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
         results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
