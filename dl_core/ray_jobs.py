@@ -63,20 +63,53 @@ def _task_env() -> dict[str, str]:
     return env
 
 
+_connect_lock = threading.Lock()
+
+
 def connect() -> Any:
     """Join the cluster at ``RAY_ADDRESS`` (or start one here, or use the one this process
     has joined already); returns the ``ray`` module."""
     from dl_core import tracking
 
     ray = _ray()
-    if not ray.is_initialized():
-        tracking.ensure_store()  # the schema is created here, before any task writes
-        # This package travels with the job (Ray ships a copy to the cluster), so the nodes
-        # need only the requirements installed.
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False,
-                 runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]})
+    with _connect_lock:
+        if not ray.is_initialized():
+            tracking.ensure_store()  # the schema is created here, before any task writes
+            _init_in_lasting_thread(ray)
     return ray
+
+
+def _init_in_lasting_thread(ray: Any) -> None:
+    """``ray.init`` in a thread that lives as long as this process.
+
+    A Ray started here runs its GCS and raylet with a parent-death signal (SIGKILL), which
+    Linux sends when the *thread* that started them ends: started from a page's script thread
+    (it ends with the rerun) or a short-lived join thread, the cluster died seconds later and
+    the server with it ("Failed to connect to GCS within 60 seconds").
+
+    Raises:
+        Whatever ``ray.init`` raised (a cluster that cannot be reached).
+    """
+    started, failure = threading.Event(), []
+
+    def init_and_stay() -> None:
+        try:
+            # This package travels with the job (Ray ships a copy to the cluster), so the
+            # nodes need only the requirements installed.
+            ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False,
+                     runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]})
+        except BaseException as exc:  # handed to the caller
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        threading.Event().wait()  # until the process ends (a daemon thread)
+
+    threading.Thread(target=init_and_stay, name="ray-init", daemon=True).start()
+    started.wait()
+    if failure:
+        raise failure[0]
 
 
 def _runtime_env() -> dict[str, Any]:

@@ -185,6 +185,37 @@ def test_a_stopped_ray_sweep_records_every_trial_that_trained_side_by_side(clust
     assert tracking.get_run(state.run_id).data.metrics["trials_run"] == 2
 
 
+_JOIN_FROM_A_THREAD = """
+import threading, time
+import ray
+from dl_core.ray_jobs import connect
+
+# As a page does: the thread that starts Ray ends with the page's rerun.
+joined = threading.Thread(target=connect)
+joined.start()
+joined.join()
+time.sleep(5)
+
+@ray.remote
+def answer():
+    return 42
+
+print("answer", ray.get(answer.remote(), timeout=90))
+"""
+
+
+def test_a_ray_started_from_a_page_thread_outlives_that_thread(tmp_path):
+    """DLX_EXECUTOR=ray without RAY_ADDRESS starts Ray in the server, from a page's script
+    thread; the cluster must not die when that thread ends (it took the server with it)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(DL_EXPLORER_HOME=str(tmp_path / "home"),
+               MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    out = subprocess.run([sys.executable, "-c", _JOIN_FROM_A_THREAD], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "answer 42" in out.stdout
+
+
 def test_the_train_page_names_the_cluster_it_trains_on(cluster):
     local = LocalExecutor()
     local.warm_up = lambda: None  # the local worker (predictions, summaries) is not needed here
