@@ -133,6 +133,8 @@ class Executor(abc.ABC):
     #: The device jobs train on, as people read it ("GPU: NVIDIA H200", "CPU (2 cores)"); None
     #: until the executor has found out (after :meth:`warm_up`).
     device: str | None = None
+    #: A sweep's trials train side by side (a cluster), not one after another.
+    trials_side_by_side: bool = False
 
     @abc.abstractmethod
     def warm_up(self) -> None:

@@ -308,6 +308,8 @@ class RayExecutor(JobTable, Executor):
     answers a page waits for, and must not queue behind trainings for the cluster's CPUs.
     """
 
+    trials_side_by_side = True
+
     def __init__(self, local: LocalExecutor | None = None) -> None:
         super().__init__()
         self._local = local or LocalExecutor()

@@ -86,8 +86,10 @@ def sweep_section() -> None:
     busy = job_id is not None and executor().progress(job_id).active
     with shown_errors("Checking the sweep"):
         n = len(trial_params(sweep)) if space else 0
-        st.caption(f"{n} trial(s) of up to {train_values.get('epochs')} epochs each, one after "
-                   "another in the background.")
+        how = ("side by side on the cluster, as many as it has room for"
+               if executor().trials_side_by_side else "one after another")
+        st.caption(f"{n} trial(s) of up to {train_values.get('epochs')} epochs each, {how}, in "
+                   "the background.")
         if st.button("Start sweep", key="start_sweep", disabled=busy or n == 0, type="primary"):
             job_id = executor().submit_sweep(sweep)
             state.put(state.SWEEP_JOB_ID, job_id)
@@ -122,9 +124,10 @@ def _sweep_view(job_id: str) -> None:
                                     disabled=job.stop_requested, key=f"stop-sweep-{job_id}"):
             executor().stop(job_id)
             job = executor().progress(job_id)
-        st.markdown(f"{STATUS_ICON.get(job.status, '')} **Sweep {job.status}** · trial "
-                    f"{job.trial}/{job.n_trials}" + (f" · epoch {job.epoch}/{job.epochs}"
-                                                     if job.active and job.epochs else ""))
+        where = (f"trial {job.trial}/{job.n_trials}" if job.active else
+                 f"{len(job.trials)} of {job.n_trials} trial(s) ran")
+        st.markdown(f"{STATUS_ICON.get(job.status, '')} **Sweep {job.status}** · {where}"
+                    + (f" · epoch {job.epoch}/{job.epochs}" if job.active and job.epochs else ""))
         if job.active:
             done = sum(1 for t in job.trials if t.get("status") != "RUNNING")
             st.progress(min(done / max(job.n_trials, 1), 1.0))
@@ -141,8 +144,8 @@ def _sweep_view(job_id: str) -> None:
                 refresh()  # the Runs page shows the sweep at once
                 st.rerun()  # drawn again, without polling
             if job.status == "killed":
-                st.warning("Sweep stopped: the current trial ended KILLED and the rest were "
-                           "skipped.")
+                st.warning("Sweep stopped: every trial still training ended KILLED, its "
+                           "model so far recorded; the trials not yet started were skipped.")
             if st.button("Compare its trials on the Runs page", key=f"compare-sweep-{job_id}"):
                 refresh()  # the cached runs table must know the new sweep
                 state.put(state.RUNS_FOCUS_SWEEP, job.run_id)  # the Runs page selects it

@@ -115,7 +115,8 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     at.switch_page("app_pages/model.py").run()  # (AppTest reruns the page it was told last)
     at.toggle(key="sweep_on").set_value(True).run()
     at.text_input(key="sweep.learning_rate").set_value("0.01,0.02").run()
-    assert any("2 trial(s)" in c.value for c in at.caption)
+    assert any("2 trial(s) of up to" in c.value and "one after another" in c.value
+               for c in at.caption)
     at.button(key="start_sweep").click().run()
     assert not at.exception
     job_id = at.session_state[state.SWEEP_JOB_ID]
@@ -152,6 +153,8 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     wait_until(at, lambda at: any("Sweep stopped" in w.value for w in at.warning), timeout=120)
     parent = tracking.get_run(executor().progress(job_id).run_id)
     assert parent.info.status == "KILLED" and parent.data.metrics["trials_run"] == 1
+    # Said as what happened: one trial of three ran (not "trial 1/3", as if it were going on).
+    assert any("**Sweep killed** · 1 of 3 trial(s) ran" in m.value for m in at.markdown)
 
 
 def test_predict_page_upload_and_download(seeded_runs):
