@@ -80,9 +80,15 @@ def test_stop_records_killed_run_with_model(tiny_binary):
         if event["type"] == "epoch" and event["epoch"] == 2:
             stop.set()
 
+    events = []
     result = run_training(spec_for(tiny_binary, "label", "binary", train={"epochs": "50"}),
-                          report=report, stop=stop)
-    assert result.status == "KILLED" and result.epochs_run <= 3
+                          report=lambda e: (events.append(e), report(e)), stop=stop)
+    # Stop came after epoch 2: epoch 3 ended after its first batch, and is not shown as an
+    # epoch (one batch's average made the curves plunge).
+    assert result.status == "KILLED" and result.epochs_run == 2
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == [1, 2]
+    assert len(result.history["loss"]) == 2
+    assert len(tracking.metric_history(result.run_id, ["loss"])["loss"]) == 2
     assert tracking.get_run(result.run_id).info.status == "KILLED"
     assert "accuracy" in result.metrics
     assert mlflow.pyfunc.load_model(f"runs:/{result.run_id}/model") is not None

@@ -113,9 +113,14 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
     k = keras()
 
     class ProgressCallback(k.callbacks.Callback):
+        #: The last epoch was cut short by Stop and left out of the curves (the fit's
+        #: history must drop it too).
+        dropped_last = False
+
         def on_train_begin(self, logs=None):
             self.started = time.perf_counter()
             self.metrics = MetricBuffer(run_id)
+            self.cut = False
 
         def on_train_end(self, logs=None):
             self.metrics.close()
@@ -123,10 +128,18 @@ def make_progress_callback(report: Reporter, stop: threading.Event, run_id: str,
         # The stop check sits at batch *begin*: a batch-end hook makes Keras turn every
         # batch's logs into Python numbers (a device sync per step, ~10% slower fits).
         def on_train_batch_begin(self, batch, logs=None):
-            if stop.is_set():
+            if stop.is_set() and not self.model.stop_training:
                 self.model.stop_training = True
+                # This batch still runs, then the epoch ends early unless it was the last.
+                steps = self.params.get("steps")
+                self.cut = steps is not None and batch + 1 < steps
 
         def on_epoch_end(self, epoch, logs=None):
+            if self.cut and epoch > 0:
+                # The average of the few batches since the epoch began is no epoch's figure
+                # (a stopped curve plunged on its last point); the epochs before it stand.
+                self.dropped_last = True
+                return
             logs = in_data_units(
                 {k_: float(v) for k_, v in (logs or {}).items() if np.isscalar(v)}, target_scale)
             # Epochs reach MLflow in batches every few seconds: a write per epoch cost ~8% of a

@@ -153,8 +153,9 @@ class SupervisedTrainer(Trainer):
                 model = job.entry.build(job.model_cfg, data.input_shape,
                                         data.target.n_outputs, activation)
             model.compile(optimizer=build_optimizer(k, cfg), loss=loss, metrics=metrics)
-        callbacks = [make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
-                                            target_scale), terminate_on_nan()]
+        progress = make_progress_callback(job.report, job.stop, job.run_id, cfg.epochs,
+                                          target_scale)
+        callbacks = [progress, terminate_on_nan()]
         if cfg.patience > 0:
             callbacks.append(k.callbacks.EarlyStopping(
                 monitor="val_loss", patience=cfg.patience, restore_best_weights=True,
@@ -166,7 +167,8 @@ class SupervisedTrainer(Trainer):
         )
         check_finite_loss(history.history, cfg.learning_rate)
         # Regression errors in the data's units, like the live curves and the test figures.
-        hist = {key: [float(v) * unit_scale(key, target_scale) for v in values]
+        kept = slice(0, -1) if progress.dropped_last else slice(None)  # a cut last epoch
+        hist = {key: [float(v) * unit_scale(key, target_scale) for v in values[kept]]
                 for key, values in history.history.items()}
         return Fitted(model, hist, "KILLED" if job.stop.is_set() else "FINISHED")
 
