@@ -99,20 +99,23 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     archs = c[2].multiselect("Architecture", compare.choices(df, "arch"), key="f_arch")
     tasks = c[3].multiselect("Task", compare.choices(df, "task"), key="f_task")
     statuses = c[4].multiselect("Status", compare.choices(df, "status"), key="f_status")
-    c = st.columns([2, 2, 3, 3])  # a date range needs ~230 px
+    c = st.columns(2)
     search = c[0].text_input("Name or id contains", key="f_search")
     tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
                            help="Runs having all these tags (a bare key: any value).")
+    # A date range needs ~230 px: half a row has them beside the sidebar down to 800 px wide
+    # (three tenths of a row cut it to "2026/12/01 – 202" at 1024).
+    c = st.columns(2)
     dates = ()
     if df["start_time"].notna().any():
         lo, hi = df["start_time"].min().date(), df["start_time"].max().date()
-        dates = c[2].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
+        dates = c[0].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
                                 key="f_dates")
     sweeps = [ALL_SWEEPS, *df.loc[df["kind"] == "sweep", "run_id"]]
     focus = st.session_state.pop(state.RUNS_FOCUS_SWEEP, None)
     if focus in sweeps:  # asked for by the Model page's "Compare its trials"
         st.session_state[state.RUNS_SWEEP] = focus
-    sweep = c[3].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
+    sweep = c[1].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
                            format_func=lambda r: _sweep_label(df, r),
                            help="Only this sweep's trials; compares them all at once.")
     since, until = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, None)
