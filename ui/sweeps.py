@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dl_core.config import describe
+from dl_core.errors import DLExplorerError
 from dl_core.sweeps import METHODS, SweepSpec, parse_axis, trial_params
 from dl_core.training import TrainConfig
 from ui import state
@@ -42,14 +43,52 @@ def _suggest(spec: dict[str, Any], value: Any) -> str:
     return f"{value:g}"
 
 
+def axis_text(axis: Any, tuple_field: bool = False) -> str:
+    """A sweep's stored axis (a list, or a range as a dict) as typed in its text box."""
+    if isinstance(axis, dict):  # a Range
+        return (f"{axis['low']:g}:{axis['high']:g}:{axis['count']}"
+                + (":log" if axis.get("log") else ""))
+    if tuple_field:
+        return ";".join(",".join(str(v) for v in value) for value in axis)
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in axis)
+
+
+def _restore_last_sweep() -> None:
+    """Coming back to the Model page, show this session's sweep and the form that started it
+    (Streamlit forgets a page's widgets when another page is shown: the running sweep and
+    its Stop button were hidden behind an unset toggle, above a form of other values)."""
+    job_id = state.get(state.SWEEP_JOB_ID)
+    if not job_id or "sweep_on" in st.session_state:
+        return
+    try:
+        sweep = executor().progress(job_id).sweep or {}
+    except DLExplorerError:  # a job of a server since restarted
+        return
+    st.session_state["sweep_on"] = True
+    if (sweep.get("base") or {}).get("arch") != state.get(state.ARCH):
+        return  # another architecture since: its own form, not that sweep's values
+    space = sweep.get("space") or {}
+    tuples = {k for k, v in space.items()
+              if isinstance(v, list) and v and isinstance(v[0], (list, tuple))}
+    st.session_state["sweep_params"] = list(space)
+    for name, axis in space.items():
+        st.session_state[f"sweep.{name}"] = axis_text(axis, name in tuples)
+    for key, value in (("sweep_method", sweep.get("method")),
+                       ("sweep_budget", sweep.get("budget")),
+                       ("sweep_metric", sweep.get("metric"))):
+        if value is not None:
+            st.session_state[key] = value
+
+
 def sweep_section() -> None:
     """Everything about sweeps on the Model page, starting from the applied hyperparameters;
     nothing is drawn until the toggle is on."""
     from dl_core.models import get_model
 
+    _restore_last_sweep()
     if not st.toggle("Sweep hyperparameters", key="sweep_on",
-                     help="Train several variants of the applied hyperparameters, one after "
-                          "another, as one sweep."):
+                     help="Train several variants of the applied hyperparameters as one "
+                          "sweep (one after another; side by side on a Ray cluster)."):
         return
     arch = state.get(state.ARCH)
     model_cls = get_model(arch).config_cls

@@ -156,6 +156,18 @@ def test_model_page_sweep_runs_trials_and_stops(seeded_runs):
     # Said as what happened: one trial of three ran (not "trial 1/3", as if it were going on).
     assert any("**Sweep killed** · 1 of 3 trial(s) ran" in m.value for m in at.markdown)
 
+    # Another page and back: the sweep and the form that started it are still there (the
+    # toggle was off, hiding a running sweep and its Stop button, over a form of defaults).
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    assert at.toggle(key="sweep_on").value
+    assert any("**Sweep killed** · 1 of 3 trial(s) ran" in m.value for m in at.markdown)
+    assert at.multiselect(key="sweep_params").value == ["learning_rate", "epochs"]
+    assert at.text_input(key="sweep.learning_rate").value == "0.01,0.02,0.03"
+    assert at.text_input(key="sweep.epochs").value == "400"
+    assert any("3 trial(s) of up to" in c.value for c in at.caption)
+
 
 def test_predict_page_upload_and_download(seeded_runs):
     at = open_app("app_pages/predict.py")
