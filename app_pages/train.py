@@ -18,12 +18,17 @@ st.title("Train")
 ex = executor()
 job_id = state.get(state.JOB_ID)
 if job_id is None:  # a reopened tab reattaches to the job still running on this server
-    running = [j for j in ex.jobs() if j.active]
+    active = [j for j in ex.jobs() if j.active]
+    # A sweep is shown on the Model page, not here as if it were one training job.
+    running = [j for j in active if j.kind != "sweep"]
+    sweeps = [j for j in active if j.kind == "sweep"]
     job_id = running[0].job_id if running else None
     state.put(state.JOB_ID, job_id)
-    if running and state.get(state.DATASET) is None:
+    if sweeps and state.get(state.SWEEP_JOB_ID) is None:
+        state.put(state.SWEEP_JOB_ID, sweeps[0].job_id)
+    if active and state.get(state.DATASET) is None:
         with shown_errors("Restoring the job's dataset"):
-            restore_job_data(running[0].spec)  # and its target, kind, options and configs
+            restore_job_data((running or sweeps)[0].spec)  # its target, kind, options, configs
 
 ds, target = state.get(state.DATASET), state.get(state.TARGET)
 if ds is None or not (target or is_generator(state.get(state.ARCH))):
@@ -70,10 +75,17 @@ if others:
     with st.expander(f"Other jobs on this server ({len(others)})"):
         for j in others:
             cols = st.columns([4, 1])
+            sweep = j.kind == "sweep"
             # The run id the Runs and Generate pages name (the job id is the worker's own).
             which = f"run `{j.run_id[:8]}`" if j.run_id else f"job `{j.job_id}`"
-            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} {which} {j.spec['dataset_name']}"
-                             f" → {j.spec['target']} · {j.status} · epoch {j.epoch}/{j.epochs}")
-            if cols[1].button("Show", key=f"show-{j.job_id}"):
+            where = f"trial {j.trial}/{j.n_trials}" if sweep else f"epoch {j.epoch}/{j.epochs}"
+            cols[0].markdown(f"{STATUS_ICON.get(j.status, '')} {'sweep ' if sweep else ''}"
+                             f"{which} {j.spec['dataset_name']} → {j.spec['target']} · "
+                             f"{j.status} · {where}")
+            if cols[1].button("Show", key=f"show-{j.job_id}",
+                              help="On the Model page, with its trials" if sweep else None):
+                if sweep:
+                    state.put(state.SWEEP_JOB_ID, j.job_id)
+                    st.switch_page("app_pages/model.py")
                 state.put(state.JOB_ID, j.job_id)
                 st.rerun()

@@ -143,6 +143,35 @@ def test_unusable_target_is_explained(csv, target, message):
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 
 
+def test_the_train_page_does_not_take_a_running_sweep_for_a_training_job():
+    from ui.loaders import executor
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "wine")
+    at.switch_page("app_pages/model.py").run()
+    at.number_input(key="train.patience").set_value(0).run()
+    at.toggle(key="sweep_on").set_value(True).run()
+    at.text_input(key="sweep.learning_rate").set_value("0.001,0.002")
+    at.multiselect(key="sweep_params").select("epochs").run()
+    at.text_input(key="sweep.epochs").set_value("300").run()
+    at.button(key="start_sweep").click().run()
+    sweep_id = at.session_state[state.SWEEP_JOB_ID]
+    try:
+        reopened = open_app("app_pages/train.py")  # a fresh session, as after a reload
+        # It said "Running · fnn on wine" with the sweep's parent run and a Stop for it.
+        assert reopened.session_state[state.JOB_ID] is None
+        assert not [b for b in reopened.button if b.key == f"stop-{sweep_id}"]
+        listed = [m.value for m in reopened.markdown if " sweep " in m.value]
+        assert listed and "wine → target" in listed[0] and "/2" in listed[0].split("trial ")[-1]
+        reopened.button(key=f"show-{sweep_id}").click().run()
+        assert reopened.session_state[state.SWEEP_JOB_ID] == sweep_id
+        assert reopened.toggle(key="sweep_on").value  # the Model page shows it, with Stop
+        assert reopened.button(key=f"stop-sweep-{sweep_id}")
+    finally:
+        executor().stop(sweep_id)
+        executor().wait(sweep_id, timeout=120)
+
+
 def test_pages_without_data_point_back_to_data():
     for page in ("app_pages/model.py", "app_pages/train.py"):
         at = open_app(page)
