@@ -1,10 +1,11 @@
-"""Hyperparameter sweeps: grid or random search, trials run one after another.
+"""Hyperparameter sweeps: grid or random search, trials run one after another (side by side on
+a cluster runner).
 
 A sweep is one MLflow *parent* run (tag ``dlx.kind=sweep``) whose trials are ordinary training
 runs logged as its children (``mlflow.parentRunId``), so every trial can be compared, reproduced
 and predicted with like any other run. :func:`run_sweep` is what the background worker and the
-CLI call; progress leaves through ``report`` and ``stop`` ends the current trial and skips the
-rest (the parent then ends KILLED).
+CLI call; progress leaves through ``report`` and ``stop`` ends every trial still training
+(each recorded KILLED with its model) and skips the rest (the parent then ends KILLED).
 """
 
 from __future__ import annotations
@@ -300,7 +301,7 @@ def run_sweep(spec: SweepSpec, report: Reporter | None = None,
     Args:
         spec: The sweep.
         report: Receives the events above.
-        stop: When set, the current trial ends KILLED and the rest are skipped.
+        stop: When set, every trial still training ends KILLED and the rest are skipped.
         runner: Where the trials train (default: here, one after another).
 
     Raises:
