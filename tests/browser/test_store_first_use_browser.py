@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,6 +34,10 @@ def _worker_job(csv: Path) -> str:
     spec = JobSpec(dataset_path=str(csv), dataset_name="first-use", target="", task="generation",
                    arch="copula", data_kind="tabular", experiment="first-use")
     return json.dumps({"cmd": "run", "job_id": "j1", "spec": spec.to_dict()}) + "\n"
+
+
+def _ended(events: list[dict]) -> list[dict]:
+    return [e for e in events if e.get("type") in ("finished", "failed")]
 
 
 def test_app_server_and_worker_start_together_on_a_new_store(browser, tmp_path, monkeypatch):
@@ -71,13 +76,18 @@ def test_app_server_and_worker_start_together_on_a_new_store(browser, tmp_path, 
                 urllib.request.urlopen(request, timeout=10)
             assert refused.value.code == 403 and b"xsrf" in refused.value.read().lower()
             context.close()
+        # Closing stdin ends the worker and kills its job: on a loaded machine the job may still
+        # be running here, so wait for it to end first.
+        deadline = time.monotonic() + 180
+        while not _ended(events) and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
         worker.stdin.close()
         worker.wait(timeout=120)
         reader.join(timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()
-    ended = [e for e in events if e.get("type") in ("finished", "failed")]
+    ended = _ended(events)
     assert ended and ended[0]["type"] == "finished", (ended, worker.stderr.read()[-3000:])
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log and "already exists" not in log, log[-3000:]
