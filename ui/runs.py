@@ -93,12 +93,15 @@ def _sweep_label(df: pd.DataFrame, run_id: str) -> str:
 
 def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Filter widgets over ``df``; returns the matching runs."""
+    # An empty filter keeps every run: "All" says so, and fits a fifth of an 800 px row, where
+    # Streamlit's "Choose options" was cut to "Choos".
     c = st.columns(5)
-    experiments = c[0].multiselect("Experiment", compare.choices(df, "experiment"), key="f_exp")
-    datasets = c[1].multiselect("Dataset", compare.choices(df, "dataset"), key="f_data")
-    archs = c[2].multiselect("Architecture", compare.choices(df, "arch"), key="f_arch")
-    tasks = c[3].multiselect("Task", compare.choices(df, "task"), key="f_task")
-    statuses = c[4].multiselect("Status", compare.choices(df, "status"), key="f_status")
+    experiments, datasets, archs, tasks, statuses = (
+        col.multiselect(label, compare.choices(df, field), key=key, placeholder="All")
+        for col, (label, field, key) in zip(c, (
+            ("Experiment", "experiment", "f_exp"), ("Dataset", "dataset", "f_data"),
+            ("Architecture", "arch", "f_arch"), ("Task", "task", "f_task"),
+            ("Status", "status", "f_status"))))
     c = st.columns(2)
     search = c[0].text_input("Name or id contains", key="f_search")
     tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",

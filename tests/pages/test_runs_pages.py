@@ -36,6 +36,8 @@ def select_rows(at, names: list[str]) -> None:
 def runs_page(experiment: str = "seeded"):
     at = open_app("app_pages/runs.py")
     at.button(key="runs_refresh").click().run()  # runs made since the last read (10 s cache)
+    # An empty filter reads "All" (Streamlit's "Choose options" is cut at 800 px).
+    assert [at.multiselect(key=k).proto.placeholder for k in ("f_exp", "f_status")] == ["All"] * 2
     at.multiselect(key="f_exp").select(experiment).run()
     assert not at.exception
     return at
