@@ -49,7 +49,10 @@ def test_generate_in_the_browser(page: Page, copula_run: str, tmp_path):
         timeout=120_000)
     settle(page)
     assert_no_exception(page)
-    # Fidelity is never shown without privacy.
+    # Fidelity is never shown without privacy. (The report is drawn after the rows; on a loaded
+    # machine that takes longer than an assertion's 5 s.)
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Quality")).to_be_visible(
+        timeout=60_000)
     for label in ("Quality", "Shapes", "Copied rows", "DCR share"):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=label)).to_have_count(1)
     # Every row has churn = Yes: one class, nothing left to predict.

@@ -40,7 +40,10 @@ def test_generate_images_in_the_browser(page: Page, image_generator_run: str, tm
     expect(page.get_by_text("Generated 12 images (label = 7)")).to_be_visible(timeout=120_000)
     settle(page)
     assert_no_exception(page)
-    # Fidelity is never shown without privacy.
+    # Fidelity is never shown without privacy. (The report is drawn after the rows; on a loaded
+    # machine that takes longer than an assertion's 5 s.)
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Agreement")).to_be_visible(
+        timeout=60_000)
     for label in ("Agreement", "Fréchet distance", "Real-vs-real floor", "Precision", "Recall",
                   "Copies", "Memorisation ratio"):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=label)).to_have_count(1)
