@@ -360,23 +360,34 @@ def param_scatter_figure(df: pd.DataFrame, param: str, metric: str,
 
 def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
                        best: str | None = None) -> go.Figure:
-    """Grouped bars: one group per metric, one bar per run; the best run's name starred."""
+    """A small bar chart per metric, each on its own axis (an MSE of 2,700 beside an R² of 0.5
+    on one axis hid the R² bars), one bar per run; the best run's name starred."""
+    from plotly.subplots import make_subplots
+
     cols = [m if m in df.columns else f"metrics.{m}" for m in metrics]
     # The table holds every experiment's metrics: keep those these runs logged (regression runs
     # beside classifiers showed empty test_accuracy, test_roc_auc, ... groups).
     cols = [c for c in cols if c in df.columns and df[c].notna().any()]
     if not cols:
         return _note("Metrics", "These runs share no metric to compare.")
-    fig = go.Figure()
+    per_row = min(len(cols), 4)
+    n_rows = math.ceil(len(cols) / per_row)
+    fig = make_subplots(rows=n_rows, cols=per_row,
+                        subplot_titles=[c.removeprefix("metrics.") for c in cols],
+                        horizontal_spacing=0.06, vertical_spacing=0.18)
     for i, (_, row) in enumerate(df.iterrows()):
         name = str(row["run_name"]) + (" ★" if row["run_id"] == best else "")
-        fig.add_trace(go.Bar(
-            x=[c.removeprefix("metrics.") for c in cols], y=[row[c] for c in cols], name=name,
-            marker={"color": _PALETTE[i % len(_PALETTE)],
-                    "line": {"width": 3 if row["run_id"] == best else 0, "color": "black"}},
-        ))
-    fig.update_layout(template=_TEMPLATE, barmode="group", height=380,
-                      title={"text": "Metrics side by side"})
+        for j, c in enumerate(cols):
+            fig.add_trace(go.Bar(
+                x=[name], y=[row[c]], name=name, legendgroup=str(row["run_id"]),
+                showlegend=j == 0, hovertemplate=f"{name}<br>{c.removeprefix('metrics.')} "
+                                                 "%{y:.4g}<extra></extra>",
+                marker={"color": _PALETTE[i % len(_PALETTE)],
+                        "line": {"width": 3 if row["run_id"] == best else 0, "color": "black"}},
+            ), row=j // per_row + 1, col=j % per_row + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(template=_TEMPLATE, height=200 + 200 * n_rows, bargap=0.15,
+                      title={"text": "Metrics side by side (each on its own scale)"})
     return fig
 
 

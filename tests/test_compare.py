@@ -54,7 +54,7 @@ def test_figures_from_logged_data(seeded_runs):
                                               "best_val_loss")
     assert len(par.data[0].dimensions) == 3
     assert compare.param_scatter_figure(df, "learning_rate", "test_accuracy").data
-    assert len(compare.metrics_bar_figure(df, ["test_accuracy", "test_f1"]).data) == 4
+    assert len(compare.metrics_bar_figure(df, ["test_accuracy", "test_f1"]).data) == 2 * len(df)
     report = tracking.load_json(seeded_runs["runs"][0], "evaluation/report.json")
     assert compare.report_figure(report).data[0].type == "heatmap"
     unknown = compare.report_figure({"task": "mystery"})
@@ -120,4 +120,7 @@ def test_metrics_bar_leaves_out_metrics_the_compared_runs_did_not_log():
                        "metrics.test_roc_auc": [float("nan")] * 2})
     fig = compare.metrics_bar_figure(
         df, ["test_accuracy", "test_r2", "test_rmse", "test_roc_auc"], best="b")
-    assert [list(t.x) for t in fig.data] == [["test_r2", "test_rmse"]] * 2
+    assert [a.text for a in fig.layout.annotations] == ["test_r2", "test_rmse"]
+    assert len(fig.data) == 4  # a bar per run in each metric's own chart
+    # Each metric has its own axis: an RMSE of 84.7 does not flatten an R² of 0.55.
+    assert fig.data[1].yaxis != fig.data[0].yaxis

@@ -29,7 +29,7 @@ GENERATOR_FIGURES = ("quality", "column_shapes", "column_pairs", "diagnostic", "
                      "dcr_closer_to_train", "tstr_ratio", "agreement", "frechet_distance",
                      "frechet_floor", "precision", "recall", "memorisation_ratio")
 _SUMMARY_METRICS = ("epochs_run", "best_epoch", "best_val_loss", "trial_value", "best_value",
-                    "trials_run")
+                    "trials_run", "rows", "fit_seconds", "sample_seconds")
 
 
 @st.cache_resource(show_spinner=False)
@@ -186,52 +186,82 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
 # -- comparison ---------------------------------------------------------------------------------
 def _curve_keys(df: pd.DataFrame) -> tuple[str, ...]:
     names = [m for m in compare.columns_of(df, "metrics.")
-             if not m.startswith("test_") and m not in _SUMMARY_METRICS]
+             if not m.startswith("test_") and m not in _SUMMARY_METRICS
+             and m not in GENERATOR_FIGURES]
     return tuple(names)
+
+
+def _generator_figures(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` with the generator figures blanked on other runs (a classifier's last-epoch
+    "precision" is none of them), and the figures its generator runs logged."""
+    figures = [m for m in GENERATOR_FIGURES if f"metrics.{m}" in df.columns]
+    df = df.copy()
+    df.loc[(df["task"] != "generation").to_numpy(), [f"metrics.{m}" for m in figures]] = np.nan
+    return df, [m for m in figures if df[f"metrics.{m}"].notna().any()]
 
 
 def compare_runs(df: pd.DataFrame) -> None:
     """Side-by-side views of the runs in ``df`` (two or more)."""
     metrics = compare.columns_of(df, "metrics.")
-    # The star is a choice: it reads validation figures only (test ones are reported below).
-    choosable = compare.selection_metrics(df) or [compare.BEST_MONITORED]
-    c = st.columns([2, 3])
-    metric = c[0].selectbox("Best by (validation)", choosable, key="cmp_metric",
-                            help="The best run is chosen on validation data; the test split "
-                                 "is reported, never used to choose.")
-    best = compare.best_run_id(df, metric)
     labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
-    if best:
-        value = df.loc[df["run_id"] == best, f"metrics.{metric}"].iloc[0]
-        c[1].success(f"★ Best by {metric}: **{labels[best]}** ({value:.4g})")
+    # The star is a choice: it reads validation figures only (test ones are reported below).
+    choosable = compare.selection_metrics(df)
+    metric = best = None
+    if choosable:
+        c = st.columns([2, 3])
+        metric = c[0].selectbox("Best by (validation)", choosable, key="cmp_metric",
+                                help="The best run is chosen on validation data; the test split "
+                                     "is reported, never used to choose.")
+        best = compare.best_run_id(df, metric)
+        if best:
+            value = df.loc[df["run_id"] == best, f"metrics.{metric}"].iloc[0]
+            c[1].success(f"★ Best by {metric}: **{labels[best]}** ({value:.4g})")
+    else:
+        st.caption("No run here has a validation metric, so none is starred; generators and "
+                   "their generations are compared on their report figures below.")
 
     hist = histories(tuple(df["run_id"]), _curve_keys(df))
-    curve_names = compare.curve_metrics(hist) or ["loss"]
-    curve = st.selectbox("Learning curve", curve_names, key="cmp_curve")
-    st.plotly_chart(compare.overlay_curves_figure(hist, curve, labels, best), key="cmp_curves")
+    curve_names = compare.curve_metrics(hist)
+    if curve_names:
+        curve = st.selectbox("Learning curve", curve_names, key="cmp_curve")
+        st.plotly_chart(compare.overlay_curves_figure(hist, curve, labels, best),
+                        key="cmp_curves")
+    else:
+        st.info("These runs have no per-epoch curves (a generation draws from a trained "
+                "generator; it does not train).")
 
     params = [p for p in compare.columns_of(df, "params.")
               if f"params.{p}" in compare.differing(df, [f"params.{p}"])]
-    left, right = st.columns(2)
-    left.plotly_chart(compare.parallel_coordinates_figure(df, params, metric), key="cmp_parallel")
-    with right:
-        if params:
-            p = st.selectbox("Param", params, key="cmp_param",
-                             index=params.index("learning_rate")
-                             if "learning_rate" in params else 0)
-            st.plotly_chart(compare.param_scatter_figure(df, p, metric, best), key="cmp_scatter")
-        else:
-            st.info("These runs share every param; nothing to plot against the metric.")
+    if metric:
+        left, right = st.columns(2)
+        left.plotly_chart(compare.parallel_coordinates_figure(df, params, metric),
+                          key="cmp_parallel")
+        with right:
+            if params:
+                p = st.selectbox("Param", params, key="cmp_param",
+                                 index=params.index("learning_rate")
+                                 if "learning_rate" in params else 0)
+                st.plotly_chart(compare.param_scatter_figure(df, p, metric, best),
+                                key="cmp_scatter")
+            else:
+                st.info("These runs share every param; nothing to plot against the metric.")
 
     test_metrics = [m for m in metrics if m.startswith("test_")]
-    st.plotly_chart(compare.metrics_bar_figure(df, test_metrics or [metric], best), key="cmp_bars")
+    # A generator's fidelity figures come with its privacy ones (copies, closeness).
+    bars_df, figures = _generator_figures(df)
+    bars = test_metrics + figures or ([metric] if metric else [])
+    st.plotly_chart(compare.metrics_bar_figure(bars_df, bars, best), key="cmp_bars")
 
-    shown = df.head(MAX_SIDE_BY_SIDE)
+    # Supervised trainings log an evaluation; generators and generations a report (above).
+    evaluated = df[(df["kind"] == "training") & (df["task"] != "generation")]
+    if evaluated.empty:
+        return
+    shown = evaluated.head(MAX_SIDE_BY_SIDE)
     st.markdown("**Evaluations side by side**" + (
-        f" (the first {MAX_SIDE_BY_SIDE})" if len(df) > MAX_SIDE_BY_SIDE else ""))
+        f" (the first {MAX_SIDE_BY_SIDE})" if len(evaluated) > MAX_SIDE_BY_SIDE else ""))
     cols = st.columns(min(len(shown), 4))
     for i, (_, row) in enumerate(shown.iterrows()):
-        report = run_artifacts(row["run_id"])["report"] if row["kind"] != "sweep" else None
+        report = run_artifacts(row["run_id"])["report"]
         fig = compare.report_figure(report)
         fig.update_layout(title={"text": labels[row["run_id"]] + (" ★" if row["run_id"] == best
                                                                  else "")}, height=340)

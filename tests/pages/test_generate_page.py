@@ -206,3 +206,25 @@ def test_the_data_page_without_a_target_points_to_the_generators():
     assert not at.exception
     assert at.info[-1].value.endswith("train a generator of synthetic data: it needs no target.")
     assert [p.proto.label for p in at.get("page_link")] == ["Next: train a generator"]
+
+
+def test_two_generations_compare_on_their_report_figures(copula_run):
+    """Generations have no validation metric, curves or evaluation: the comparison shows their
+    fidelity and privacy figures side by side, not empty best_val_loss charts."""
+    from tests.pages.test_runs_pages import chart, charts, runs_page, select_rows
+    from ui.loaders import executor
+
+    reports = [executor().generate(copula_run, n, seed=n)[1] for n in (120, 160)]
+    at = runs_page("page-gen")
+    select_rows(at, ["generate copula x120", "generate copula x160"])
+    assert "cmp_metric" not in [s.key for s in at.selectbox]  # nothing to choose on
+    assert any("No run here has a validation metric" in c.value for c in at.caption)
+    assert any("no per-epoch curves" in i.value for i in at.info), [i.value for i in at.info]
+    shown = list(charts(at))
+    assert not [k for k in shown if "cmp_parallel" in k or "cmp_report_" in k], shown
+    bars = chart(at, "cmp_bars")
+    titles = [a["text"] for a in bars["layout"]["annotations"]]
+    assert {"quality", "copies", "dcr_closer_to_train"} <= set(titles)  # fidelity with privacy
+    per_run = len(titles)
+    quality = [bars["data"][i * per_run + titles.index("quality")]["y"][0] for i in range(2)]
+    assert sorted(quality) == pytest.approx(sorted(r["quality"] for r in reports))
