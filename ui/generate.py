@@ -220,7 +220,11 @@ def headline(report: dict[str, Any]) -> None:
         else:
             st.caption("No target to predict for this generation.")
     share = privacy.get("holdout_copies_share")
-    st.caption(f"Privacy baseline: {_fmt(share, 3)} of real held-out rows equal a training row; "
+    n = report.get("n_synthetic")
+    # Copies are a count above; the baseline is a share, so the synthetic share goes beside it.
+    copied = f" (synthetic rows: {_fmt(report['copies'] / n, 3)})" if n else ""
+    st.caption(f"Privacy baseline: {_fmt(share, 3)} of real held-out rows equal a training "
+               f"row{copied}; "
                f"median distance to the closest training row: synthetic "
                f"{_fmt(privacy['dcr_synthetic_median'])}, held-out real "
                f"{_fmt(privacy['dcr_holdout_median'])}.")

@@ -50,6 +50,10 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     # Fidelity is shown with privacy, and the figures are the recorded run's.
     assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
     assert labels["Copied rows"] == f"{int(run.data.metrics['copies']):,}"
+    # The copied count is also read as a share, beside the held-out rows' baseline share.
+    share = run.data.metrics["copies"] / 300
+    assert any(c.value.startswith("Privacy baseline:") and f"(synthetic rows: {share:.3f})"
+               in c.value for c in at.caption), [c.value for c in at.caption]
     assert float(labels["DCR share"]) == pytest.approx(
         run.data.metrics["dcr_closer_to_train"], abs=5e-3)
     # The four fidelity figures two a row (half their group's width each), not four abreast.
