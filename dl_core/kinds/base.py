@@ -103,7 +103,9 @@ class DataKind(abc.ABC):
 
     def describe_inputs(self, shape: dict[str, Any]) -> str:
         """What the network sees, from ``{"input_shape", "n_outputs"}`` of the prepared data."""
-        return f"{input_dims(shape)} features"
+        # After encoding: a column of two categories is two inputs, so this is not the number
+        # of feature columns (a newcomer read "11 features" for diabetes' ten as a miscount).
+        return f"{input_dims(shape)} network inputs (a categorical column gives one per category)"
 
     # -- training -------------------------------------------------------------------------
     @abc.abstractmethod

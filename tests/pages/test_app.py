@@ -52,7 +52,8 @@ def test_sample_to_trained_evaluated_model():
     at = open_app("app_pages/data.py")
     load_sample(at, "breast_cancer")
     assert at.selectbox(key="target_choice").value == "target"
-    assert any("Task: **binary**" in s.value for s in at.success)
+    assert any("Task: **binary**" in s.value and "30 network inputs" in s.value
+               for s in at.success), [s.value for s in at.success]
     assert at.dataframe  # preview and profile
 
     at.switch_page("app_pages/model.py").run()
