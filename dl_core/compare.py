@@ -386,7 +386,11 @@ def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
                         "line": {"width": 3 if row["run_id"] == best else 0, "color": "black"}},
             ), row=j // per_row + 1, col=j % per_row + 1)
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(template=_TEMPLATE, height=200 + 200 * n_rows, bargap=0.15,
+    fig.update_yaxes(rangemode="tozero")
+    # A left margin of its own: Streamlit's theme leaves none, and the first chart's "40" was
+    # cut to "0" at the edge.
+    fig.update_layout(template=_TEMPLATE, height=120 + 220 * n_rows, bargap=0.15,
+                      margin={"l": 50, "r": 20, "t": 80, "b": 20},
                       title={"text": "Metrics side by side (each on its own scale)"})
     return fig
 
