@@ -51,7 +51,7 @@ with shown_errors("Reading the generator"):
                           key="gen_n")
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
                               help="The same seed gives the same rows.")
-    condition = ui_gen.condition_widgets(run_id, target)
+    condition = ui_gen.condition_widgets(run, target)
 if condition is None:
     st.stop()
 

@@ -149,3 +149,37 @@ def test_a_one_pass_copula_reports_one_epoch_of_one():
     epochs = [e for e in events if e["type"] == "epoch"]
     assert started["epochs"] == 1 and [(e["epoch"], e["epochs"]) for e in epochs] == [(1, 1)]
     assert epochs[0]["eta_s"] == 0
+
+
+def iris_frame() -> pd.DataFrame:
+    from sklearn.datasets import load_iris
+
+    return load_iris(as_frame=True).frame  # target: integers 0, 1, 2
+
+
+@pytest.mark.parametrize("arch", ["copula", "tvae"])
+def test_an_integer_class_target_is_a_condition_and_stays_integer(arch):
+    from dl_core.generation.generate import generate
+
+    result = run_training(gen_spec(iris_frame(), arch=arch, target="target", epochs=2))
+    run = tracking.get_run(result.run_id)
+    # iris' 0/1/2 are classes, as a supervised model reads them: the generator is fitted on them.
+    assert run.data.params["condition_columns"] == "target"
+    rows, report = generate(result.run_id, 60, seed=1, condition={"target": "2"})
+    assert rows["target"].tolist() == [2] * 60 and rows["target"].dtype == np.int64
+    # Scored as classes: the column's shape is a category comparison, and utility a classifier's.
+    shape = next(d for d in report["details"]["column_shapes"] if d["column"] == "target")
+    assert shape["metric"] == "TVComplement"
+    assert report["utility"] is None  # one class left after the condition: nothing to predict
+    _, mixed = generate(result.run_id, 90, seed=1)
+    assert mixed["utility"]["metric"] != "r2"
+
+
+def test_a_numeric_target_is_predicted_but_not_a_condition():
+    from sklearn.datasets import load_diabetes
+
+    df = load_diabetes(as_frame=True).frame
+    result = run_training(gen_spec(df, target="target"))
+    run = tracking.get_run(result.run_id)
+    assert run.data.params["condition_columns"] == ""
+    assert tracking.load_json(result.run_id, "generation/report.json")["utility"]["metric"] == "r2"

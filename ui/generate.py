@@ -72,8 +72,7 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
                     f"({train_cfg.holdout_size:.0%}) are never seen and anchor the privacy "
                     + ("figures" if images else "and utility figures") + " · "
-                    + (f"conditioned on `{target}`" if target != NONE else
-                       "no label" if images else "no target"))
+                    + _target_role(df, target, images))
         st.caption("A generator splits the rows in two, not into the Data page's training, "
                    "validation and test rows: nothing is chosen on held-out rows, so it needs "
                    "no validation split. Set the held-out share under Training.")
@@ -81,6 +80,19 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         if plan:  # under the batch size it explains
             right.caption(plan)
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+
+
+def _target_role(df: pd.DataFrame, target: str, images: bool) -> str:
+    """What the generator does with its target: condition on its classes, or (numbers) only
+    predict it for the utility figure."""
+    from dl_core.generation.schema import is_class_column
+
+    if target == NONE:
+        return "no label" if images else "no target"
+    if images or is_class_column(df, target):
+        return f"conditioned on `{target}`"
+    return (f"`{target}` is a number, not classes: predicted for the utility figure, not a "
+            "condition")
 
 
 def fit_plan_note(synth: Any, n_train: int, batch_size: int, noun: str = "rows") -> str:
@@ -141,20 +153,27 @@ def real_rows(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def condition_choices(run_id: str) -> dict[str, list[str]]:
-    """The categorical columns of the run's training rows and their values (as text)."""
-    from dl_core.generation.schema import DISCRETE, TableSchema
+def condition_choices(run_id: str, fitted: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """The categorical columns of the run's training rows and their values (as text); the
+    ``fitted`` condition columns count as categorical whatever their dtype, as in the fit."""
+    from dl_core.generation.schema import DISCRETE, TableSchema, condition_kinds
 
     train, _ = real_rows(run_id)
-    schema = TableSchema().fit(train)
+    schema = TableSchema(kinds=condition_kinds(train, fitted)).fit(train)
     return {str(s.name): [str(c) for c in s.categories if c is not None]
             for s in schema.modelled if s.role == DISCRETE and len(s.categories) > 1}
 
 
-def condition_widgets(run_id: str, target: str | None) -> dict[str, str]:
+def fitted_conditions(run: pd.Series) -> tuple[str, ...]:
+    """The condition columns a generator run was fitted with (its logged parameter)."""
+    value = run.get("params.condition_columns")
+    return tuple(c for c in value.split(",") if c) if isinstance(value, str) else ()
+
+
+def condition_widgets(run: pd.Series, target: str | None) -> dict[str, str]:
     """An optional ``{column: value}`` condition from the training categories; none by default
     (rows like the training mix), the run's target listed first."""
-    choices = condition_choices(run_id)
+    choices = condition_choices(run["run_id"], fitted_conditions(run))
     columns = [NONE, *sorted(choices, key=lambda c: c != target)]
     left, right = st.columns(2)
     column = left.selectbox("Condition column (optional)", columns, key="gen_cond_col",
@@ -218,7 +237,9 @@ def headline(report: dict[str, Any]) -> None:
                            f" on real held-out rows; trained on real rows, "
                            f"{_fmt(utility.get('trtr'))}.")
         else:
-            st.caption("No target to predict for this generation.")
+            why = report.get("no_utility")
+            st.caption(f"No utility figure: {why}." if why else
+                       "No target to predict for this generation.")
     share = privacy.get("holdout_copies_share")
     n = report.get("n_synthetic")
     # Copies are a count above; the baseline is a share, so the synthetic share goes beside it.

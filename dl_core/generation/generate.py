@@ -135,6 +135,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
 
     target = run.data.tags.get("target") or None
     notes = []
+    no_utility = None  # why a target's utility figure is not computed
     label = synth.table.label if counts else None
     asked = [k for k, v in (counts or {}).items() if int(v) > 0]
     if label and len(asked) < train[label].nunique():
@@ -154,7 +155,8 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
             notes.append(f"Too few real rows with {_describe(condition)} to narrow to; the "
                          "figures compare with all real rows.")
         if target in condition:
-            target = None  # one class left: there is nothing to predict
+            no_utility = f"the condition fixes {target} to one value, so nothing is left to predict"
+            target = None
     # Scored with the training run's seed, not the draw's: the reference classifier and the
     # floor are then the ones the Train page reported, and every draw of a run is read against
     # the same yardstick.
@@ -163,7 +165,8 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
                    classifier_rows=classifier_rows)
     report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
                   counts={str(k): int(v) for k, v in counts.items()} if counts else None,
-                  sample_seconds=sample_seconds, target=target, notes=notes, run_id=None)
+                  sample_seconds=sample_seconds, target=target, notes=notes, run_id=None,
+                  no_utility=no_utility)
     if record:
         report["run_id"] = _record(run, synthetic, report, report_metrics(report),
                                    table=synth.table if is_image(synth) else None)

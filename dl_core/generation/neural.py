@@ -48,7 +48,7 @@ import pandas as pd
 from dl_core.backend import keras as _keras
 from dl_core.errors import DataError
 from dl_core.generation.codec import TableCodec
-from dl_core.generation.schema import CONTINUOUS
+from dl_core.generation.schema import CONTINUOUS, condition_kinds
 from dl_core.generation.synthesizer import Synthesizer
 
 _MAX_REJECTION_ROUNDS = 20
@@ -117,7 +117,8 @@ class NeuralSynthesizer(Synthesizer):
         keras.utils.set_random_seed(seed)
         if len(df) < 2:
             raise DataError(f"A generator needs at least 2 training rows; got {len(df)}.")
-        codec = TableCodec(random_state=seed, **self.codec_options()).fit(df)
+        codec = TableCodec(random_state=seed, kinds=condition_kinds(df, condition_columns),
+                           **self.codec_options()).fit(df)
         for column in condition_columns:
             codec.cond_span(column)  # a DataError naming the columns that can be conditions
         encoded = codec.transform(df)
@@ -139,6 +140,10 @@ class NeuralSynthesizer(Synthesizer):
         self.state["category_bias"] = self._calibrate(encoded, rng)
         self.state["value_maps"] = self._calibrate_values(df, rng)
         return history
+
+    @property
+    def condition_columns(self) -> tuple[str, ...]:
+        return tuple(self.state.get("condition_columns", ()))
 
     def fit_plan(self, n_rows: int, batch_size: int) -> tuple[int, int]:
         """The batch and the steps an epoch :meth:`fit` takes on ``n_rows`` training rows

@@ -302,6 +302,25 @@ class TableSchema:
 # --- fitting -------------------------------------------------------------------------------------
 
 
+def is_class_column(df: pd.DataFrame, column) -> bool:
+    """Whether ``column`` holds classes a generator can be conditioned on: a categorical one,
+    or numbers that a supervised model reads as classes (iris' 0/1/2, as
+    :func:`~dl_core.data.task.detect_task` does; not a measurement with many values)."""
+    from dl_core.data.task import detect_task
+
+    if TableSchema().fit(df[[column]]).column(column).role == DISCRETE:
+        return True
+    return bool(df[column].notna().any()) and detect_task(df[column]) != "regression"
+
+
+def condition_kinds(df: pd.DataFrame, columns) -> dict[str, str] | None:
+    """Kind overrides that make the condition columns holding classes categorical (iris'
+    integer ``target`` profiles as numeric, yet its values are classes to ask for); None when
+    there is none. Any other column is left as it is, for the codec to refuse by name."""
+    return {c: "categorical" for c in columns if c in df.columns and is_class_column(df, c)} \
+        or None
+
+
 def _fit_column(column: pd.Series, kind: str) -> ColumnSpec:
     dtype = column.dtype
     if kind not in _ROLE_OF_KIND:

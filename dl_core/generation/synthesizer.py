@@ -70,6 +70,12 @@ class Synthesizer(abc.ABC):
             DataError: for an unknown column or value (with a message saying which exist).
         """
 
+    @property
+    def condition_columns(self) -> tuple[str, ...]:
+        """The columns the fit was given as conditions, modelled as categories whatever their
+        dtype (none before a fit)."""
+        return ()
+
     @abc.abstractmethod
     def save(self, folder: Path) -> None:
         """Write the fitted synthesizer into ``folder`` (``.keras`` files and JSON, no pickle)."""
@@ -157,14 +163,20 @@ class CopulaSynthesizer(Synthesizer):
             on_epoch: Callable[[int, dict[str, float]], None] | None = None,
             stop: threading.Event | None = None) -> dict[str, list[float]]:
         from dl_core.generation.copula import GaussianCopula
+        from dl_core.generation.schema import condition_kinds
 
-        # No epochs or batches: conditioning is exact for every categorical column, so
-        # condition_columns needs nothing; a fit of a second or so is not worth interrupting.
-        self.copula = GaussianCopula(max_quantiles=self.cfg.max_quantiles,
+        # No epochs or batches: conditioning is exact for every categorical column, so a
+        # condition column need only be one; a fit of a second or so is not worth interrupting.
+        self.copula = GaussianCopula(kinds=condition_kinds(df, condition_columns),
+                                     max_quantiles=self.cfg.max_quantiles,
                                      random_state=seed).fit(df)
         if on_epoch is not None:
             on_epoch(1, {})
         return {}
+
+    @property
+    def condition_columns(self) -> tuple[str, ...]:
+        return tuple((self.copula.kinds or {}) if self.copula is not None else ())
 
     def sample(self, n: int, *, seed: int | None = None,
                condition: Mapping[str, Any] | None = None) -> pd.DataFrame:

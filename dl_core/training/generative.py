@@ -124,7 +124,7 @@ class GenerativeTrainer(Trainer):
     config_cls = GenerativeTrainConfig
 
     def prepare(self, job: TrainingJob) -> GenerativeData:
-        from dl_core.generation.schema import DISCRETE, TableSchema
+        from dl_core.generation.schema import is_class_column
 
         df, target, cfg = job.df, job.spec.target or None, job.train_cfg
         if target is not None and target not in df.columns:
@@ -148,11 +148,7 @@ class GenerativeTrainer(Trainer):
             return GenerativeData(train, holdout, target, (target,) if target else (),
                                   {"shape": table.shape})
         train, holdout = split_rows(df, cfg.holdout_size, cfg.seed, target)
-        conditions: tuple[str, ...] = ()
-        if target is not None:
-            schema = TableSchema().fit(train)
-            if schema.column(target).role == DISCRETE:
-                conditions = (target,)
+        conditions = (target,) if target is not None and is_class_column(train, target) else ()
         return GenerativeData(train, holdout, target, conditions)
 
     def epochs(self, job: TrainingJob) -> int:
@@ -293,8 +289,12 @@ def score(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
         return image_report(train, synthetic, holdout, table=synth.table, seed=seed,
                             classifier_df=classifier_rows)
     from dl_core.generation.quality import synthesis_report
+    from dl_core.generation.schema import condition_kinds
 
-    return synthesis_report(train, synthetic, holdout, target=target, seed=seed)
+    # The condition columns are the categories the generator was fitted with (iris' 0/1/2).
+    columns = synth.condition_columns if synth is not None else ()
+    return synthesis_report(train, synthetic, holdout, target=target, seed=seed,
+                            kinds=condition_kinds(train, columns))
 
 
 def is_image(synth: Any) -> bool:

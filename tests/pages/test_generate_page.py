@@ -232,3 +232,34 @@ def test_two_generations_compare_on_their_report_figures(copula_run):
     per_run = len(titles)
     quality = [bars["data"][i * per_run + titles.index("quality")]["y"][0] for i in range(2)]
     assert sorted(quality) == pytest.approx(sorted(r["quality"] for r in reports))
+
+
+def test_an_integer_class_target_is_offered_as_a_condition():
+    """iris' target is 0/1/2: the Model page says the generator is conditioned on it, and the
+    Generate page offers its classes (a numeric target only gets the utility figure)."""
+    from sklearn.datasets import load_diabetes, load_iris
+
+    from ui.generate import _target_role
+
+    iris = load_iris(as_frame=True).frame
+    assert _target_role(iris, "target", images=False) == "conditioned on `target`"
+    diabetes = load_diabetes(as_frame=True).frame
+    assert _target_role(diabetes, "target", images=False).startswith(
+        "`target` is a number, not classes")
+    spec = JobSpec(dataset_path=str(store_dataset(iris)), dataset_name="page-iris",
+                   target="target", task="generation", arch="copula")
+    run_id = run_training(spec).run_id
+    st.cache_data.clear()
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(run_id).run()
+    assert at.selectbox(key="gen_cond_col").options == ["(none)", "target"]
+    at.selectbox(key="gen_cond_col").select("target").run()
+    assert sorted(at.selectbox(key="gen_cond_val_target").options) == ["0", "1", "2"]
+    at.selectbox(key="gen_cond_val_target").select("1")
+    at.button(key="gen_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success[0].value.startswith("Generated 1,000 rows where target = 1")
+    rows = at.session_state["generation_result"]["rows"]
+    assert set(rows["target"]) == {1}
+    assert "No utility figure: the condition fixes target to one value, so nothing is left to " \
+        "predict." in [c.value for c in at.caption]
