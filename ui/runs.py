@@ -163,8 +163,7 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
     metrics = [m for m in compare.columns_of(df, "metrics.") if m.startswith("test_")]
     figures = [m for m in GENERATOR_FIGURES if f"metrics.{m}" in df.columns]
     view = compare.table_view(df, params, [*metrics, *figures, "epochs_run"])
-    # A classifier's last training-epoch "precision" is no generator figure: blank it there.
-    view.loc[(df["task"] != "generation").to_numpy(), figures] = np.nan
+    _blank_on_non_generations(view, df["task"], figures)
     ids = list(view.index)
     _keep_selection(ids)
     event = st.dataframe(
@@ -196,8 +195,14 @@ def _generator_figures(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     "precision" is none of them), and the figures its generator runs logged."""
     figures = [m for m in GENERATOR_FIGURES if f"metrics.{m}" in df.columns]
     df = df.copy()
-    df.loc[(df["task"] != "generation").to_numpy(), [f"metrics.{m}" for m in figures]] = np.nan
+    _blank_on_non_generations(df, df["task"], [f"metrics.{m}" for m in figures])
     return df, [m for m in figures if df[f"metrics.{m}"].notna().any()]
+
+
+def _blank_on_non_generations(frame: pd.DataFrame, task: pd.Series, columns: list[str]) -> None:
+    """Blank ``columns`` of ``frame`` on the runs that are not generations (rows as in
+    ``task``): a classifier's last training-epoch "precision" is no generator figure."""
+    frame.loc[(task != "generation").to_numpy(), columns] = np.nan
 
 
 def compare_runs(df: pd.DataFrame) -> None:
