@@ -150,10 +150,17 @@ def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[in
     starting = ex.device is None  # not warmed up yet
     text = ("Starting the training worker (TensorFlow loads once; this takes a few seconds)…"
             if starting else "Building the model…")
-    with st.spinner(text):
+    # The spinner sits under the settings, often below the screen: a first start (20 s on a
+    # small machine) is also told in a toast, which shows wherever the page is scrolled.
+    toast = st.toast(text, icon=":material/hourglass_top:", duration="infinite") \
+        if starting else None
+    with st.spinner(text, show_time=True):
         summary = _model_summary(arch, model_config, tuple(input_shape), n_outputs, task)
     if starting:
         ex.warm_up()  # the rest of what training needs loads while the user reads the summary
+    if toast is not None:
+        toast.toast("The training worker is ready: the model summary is below the settings.",
+                    icon=":material/check_circle:", duration="short")
     return summary
 
 

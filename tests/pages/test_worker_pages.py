@@ -53,3 +53,33 @@ def test_model_page_explains_a_worker_that_cannot_build_the_model(broken_worker)
                                                      "model (ValueError: ")
     assert "no_such_backend" in errors[0]
     assert not any(m.value.startswith("**Model summary**") for m in at.markdown)
+
+
+class _ColdWorker:
+    """A worker not started yet whose summary comes back at once."""
+
+    device = None
+
+    def summary(self, *args, **kwargs):
+        return {"layers": [], "params": {"total": 1, "trainable": 1, "non_trainable": 0},
+                "dot": "digraph {}"}
+
+    def warm_up(self):
+        pass
+
+
+def test_model_page_tells_a_first_worker_start_wherever_the_page_is_scrolled(monkeypatch):
+    import streamlit as st
+
+    import ui.modeling
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "breast_cancer")
+    monkeypatch.setattr(ui.modeling, "executor", lambda: _ColdWorker())
+    st.cache_data.clear()  # no summary cached by an earlier test
+    at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    # The spinner is under the settings; the toast is seen at any scroll position.
+    assert [t.value for t in at.toast] == [
+        "The training worker is ready: the model summary is below the settings."]
+    st.cache_data.clear()
