@@ -93,18 +93,18 @@ def _sweep_label(df: pd.DataFrame, run_id: str) -> str:
 
 def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Filter widgets over ``df``; returns the matching runs."""
-    # An empty filter keeps every run: "All" says so, and fits a fifth of an 800 px row, where
-    # Streamlit's "Choose options" was cut to "Choos".
-    c = st.columns(5)
+    # An empty filter keeps every run: "All" says so, where Streamlit's "Choose options" was
+    # cut to "Choos" at 800 px. Three a row, not five: at 800 px a fifth of the row left a
+    # chosen value a sliver ("fnn" as "f…").
+    c = [*st.columns(3), *st.columns(4)]
     experiments, datasets, archs, tasks, statuses = (
         col.multiselect(label, compare.choices(df, field), key=key, placeholder="All")
         for col, (label, field, key) in zip(c, (
             ("Experiment", "experiment", "f_exp"), ("Dataset", "dataset", "f_data"),
             ("Architecture", "arch", "f_arch"), ("Task", "task", "f_task"),
-            ("Status", "status", "f_status"))))
-    c = st.columns(2)
-    search = c[0].text_input("Name or id contains", key="f_search")
-    tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
+            ("Status", "status", "f_status")), strict=False))
+    search = c[5].text_input("Name or id contains", key="f_search")
+    tags = c[6].text_input("Tags", key="f_tags", placeholder="key=value, key",
                            help="Runs having all these tags (a bare key: any value).")
     # A date range needs ~230 px: half a row has them beside the sidebar down to 800 px wide
     # (three tenths of a row cut it to "2026/12/01 – 202" at 1024).
