@@ -55,6 +55,18 @@ else:
         how = "fits in one pass over the training rows (no epochs or batches)"
     st.markdown(f"**{ds['name']}** {what} with `{arch}` · {how}.")
     busy = job_id is not None and ex.progress(job_id).active
+    if job_id is not None and not busy:
+        last = ex.progress(job_id)
+        setup = (ds["path"], arch, (gen_target if is_generator(arch) else target) or "")
+        if (last.spec.get("dataset_path"), last.spec.get("arch"),
+                last.spec.get("target") or "") != setup:
+            # A result drawn under this setup's header read as this setup already trained.
+            ended = f"run `{last.run_id[:8]}`" if last.run_id else f"job `{job_id}`"
+            st.caption(f"Your last job, `{last.spec.get('arch')}` on "
+                       f"{last.spec.get('dataset_name')} → {last.spec.get('target') or '(none)'}"
+                       f", ended {last.status} ({ended}; on the Runs page). Press Train to train "
+                       "this one.")
+            job_id = None
     if st.button("Train", type="primary", disabled=busy, key="train"):
         started = None
         with shown_errors("Starting training"):

@@ -263,3 +263,31 @@ def test_an_integer_class_target_is_offered_as_a_condition():
     assert set(rows["target"]) == {1}
     assert "No utility figure: the condition fixes target to one value, so nothing is left to " \
         "predict." in [c.value for c in at.caption]
+
+
+def test_the_train_page_does_not_show_the_last_job_under_another_setup():
+    """After a copula run, choosing tvae and opening Train showed the copula's result under the
+    tvae header, as if tvae had trained."""
+    from tests.pages.apptest import load_sample, wait_for_run
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "churn")
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("copula").run()
+    at.switch_page("app_pages/train.py").run()
+    at.button(key="train").click().run()
+    run_id = wait_for_run(at)
+    at.run()
+    assert "Quality" in [m.label for m in at.metric]
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("tvae").run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    assert "Quality" not in [m.label for m in at.metric]
+    assert any(c.value.startswith("Your last job, `copula` on churn") and run_id[:8] in c.value
+               for c in at.caption), [c.value for c in at.caption]
+    # Back to the copula: its result is this setup's again.
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("copula").run()
+    at.switch_page("app_pages/train.py").run()
+    assert "Quality" in [m.label for m in at.metric]
