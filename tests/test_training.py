@@ -36,7 +36,12 @@ def test_binary_run_is_recorded_and_its_model_predicts_raw_rows(tiny_binary):
     assert result.status == "FINISHED"
     assert set(result.metrics) >= {"accuracy", "precision", "recall", "f1", "roc_auc"}
     assert result.metrics["roc_auc"] > 0.8  # a learnable target, so the model must learn it
-    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, 16))
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(1, 16))
+    # The ETA runs at the pace of the epochs after the first (which traces and compiles).
+    pace = (epochs[2]["elapsed_s"] - epochs[0]["elapsed_s"]) / 2
+    assert epochs[2]["eta_s"] == pytest.approx(pace * 12)
+    assert epochs[-1]["eta_s"] == 0
 
     run = tracking.get_run(result.run_id)
     assert run.info.status == "FINISHED"

@@ -23,7 +23,7 @@ import pandas as pd
 
 from dl_core.config import param, to_params, validate_fields
 from dl_core.errors import DataError, TrainingError
-from dl_core.training.callbacks import MetricBuffer
+from dl_core.training.callbacks import MetricBuffer, eta_seconds
 from dl_core.training.spec import TrainingResult
 from dl_core.training.trainers import Trainer, TrainingJob, register_trainer
 
@@ -178,8 +178,11 @@ class GenerativeTrainer(Trainer):
             state["epoch"] = epoch
             metrics.add(epoch, logs)
             elapsed = time.perf_counter() - started
+            if epoch == 1:
+                state["first_epoch_s"] = elapsed
             job.report({"type": "epoch", "epoch": epoch, "epochs": epochs, "logs": logs,
-                        "elapsed_s": elapsed, "eta_s": elapsed / epoch * max(epochs - epoch, 0)})
+                        "elapsed_s": elapsed,
+                        "eta_s": eta_seconds(elapsed, state.get("first_epoch_s"), epoch, epochs)})
             if epoch == 1 or epoch % every == 0:
                 began = time.perf_counter()
                 if is_image(synth):
