@@ -4,26 +4,17 @@ model's decision threshold is tuned on the validation split and the test split r
 import pandas as pd
 import streamlit as st
 
-from dl_core import compare
 from dl_core import evaluation as ev
 from dl_core.data.splits import describe_split
 from ui import state
 from ui.errors import shown_errors
 from ui.evaluate import show_forecast, show_misclassified, threshold_section
 from ui.loaders import run_artifacts
-from ui.runs import all_runs, run_label
+from ui.runs import all_runs, predictive_runs, run_label
 
 st.title("Evaluate")
-finished = compare.filter_runs(all_runs(), kinds=["training"], statuses=["FINISHED", "KILLED"])
-runs = finished[finished["task"] != "generation"]  # generators are scored on the Generate page
-if runs.empty:
-    generators = len(finished) > 0
-    st.info("No finished training run of a predictive model yet: train one first."
-            + (" Generators are scored on the Generate page." if generators else ""))
-    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
-    if generators:
-        st.page_link("app_pages/generate.py", label="Go to Generate",
-                     icon=":material/auto_awesome:")
+runs = predictive_runs(all_runs())  # generators are scored on the Generate page
+if runs is None:
     st.stop()
 
 rows = runs.set_index("run_id")

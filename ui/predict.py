@@ -9,16 +9,14 @@ import streamlit as st
 
 from dl_core import compare, tracking
 from ui import state
-from ui.runs import run_label
+from ui.runs import predictive_runs, run_label
 from ui.loaders import executor, run_artifacts
 
 
 def choose_run(df: pd.DataFrame) -> str | None:
     """A finished training run, picked directly or as the best of an experiment."""
-    usable = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
-    usable = usable[usable["task"] != "generation"]  # generators predict nothing
-    if usable.empty:
-        st.info("No finished training run yet: train a model first.")
+    usable = predictive_runs(df, verb="make their rows")  # generators predict nothing
+    if usable is None:
         return None
     source = st.radio("Model", ["A run", "The best run of an experiment"], horizontal=True,
                       key="predict_source")

@@ -53,6 +53,24 @@ def histories(run_ids: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, dict
     return {r: tracking.metric_history(r, keys) for r in run_ids}
 
 
+def predictive_runs(df: pd.DataFrame, verb: str = "are scored") -> pd.DataFrame | None:
+    """The finished (or stopped) training runs of predictive models, newest first; None, with
+    a message and the way on, when there is none (generators only: ``verb`` says what they
+    do on the Generate page instead)."""
+    finished = compare.filter_runs(df, kinds=["training"], statuses=["FINISHED", "KILLED"])
+    runs = finished[finished["task"] != "generation"]
+    if not runs.empty:
+        return runs
+    generators = len(finished) > 0
+    st.info("No finished training run of a predictive model yet: train one first."
+            + (f" Generators {verb} on the Generate page." if generators else ""))
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    if generators:
+        st.page_link("app_pages/generate.py", label="Go to Generate",
+                     icon=":material/auto_awesome:")
+    return None
+
+
 def short_name(row: pd.Series) -> str:
     """A run's name and short id: ``fnn-churn-3 (1a2b3c4d)`` (the id may be the row's index)."""
     run_id = row["run_id"] if "run_id" in row.index else row.name

@@ -291,3 +291,16 @@ def test_the_train_page_does_not_show_the_last_job_under_another_setup():
     at.selectbox(key="arch_choice").select("copula").run()
     at.switch_page("app_pages/train.py").run()
     assert "Quality" in [m.label for m in at.metric]
+
+
+def test_predict_with_only_generators_trained_points_to_generate(copula_run, monkeypatch):
+    import ui.runs
+
+    every = ui.runs.runs_index(tracking.tracking_uri()).frame()
+    monkeypatch.setattr(ui.runs, "all_runs", lambda: every[every["run_id"] == copula_run])
+    at = open_app("app_pages/predict.py")
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "No finished training run of a predictive model yet: train one first. Generators "
+        "make their rows on the Generate page."]
+    assert [link.proto.page for link in at.get("page_link")][-2:] == ["train", "generate"]
