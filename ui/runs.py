@@ -316,9 +316,17 @@ def rerun_config(row: pd.Series) -> str | None:
 
 
 def _values(row: pd.Series, prefix: str) -> pd.DataFrame:
-    items = [(k.removeprefix(prefix), v) for k, v in row.items()
+    items = [(k.removeprefix(prefix), _short(v)) for k, v in row.items()
              if k.startswith(prefix) and pd.notna(v)]
     return pd.DataFrame(items, columns=["name", "value"]).astype({"value": str})
+
+
+def _short(value):
+    """A metric as people read it: six significant digits, a count without ".0" (MLflow keeps
+    every metric as a float: "0.8613516745727726", "rows 1000.0")."""
+    if isinstance(value, float):
+        return f"{value:.6g}" if abs(value) < 1e15 else str(value)
+    return value
 
 
 def run_plots(run_id: str) -> None:

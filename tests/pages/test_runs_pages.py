@@ -84,9 +84,14 @@ def test_a_sweep_compares_in_one_click(seeded_runs):
 def test_detail_edit_delete_and_rerun(seeded_runs):
     scratch = tracking.start_run("scratch", run_name="to-delete", params={"arch": "fnn"},
                                  tags={"dlx.kind": "training"})
+    tracking.log_metrics(scratch, {"test_accuracy": 0.8613516745727726, "rows": 1000.0})
     tracking.end_run(scratch, "FINISHED")
     at = runs_page("scratch")
     select_rows(at, ["to-delete"])
+    # MLflow keeps every metric as a float; the details read as people write them.
+    shown = [dict(zip(d.value["name"], d.value["value"], strict=True)) for d in at.dataframe
+             if list(d.value.columns) == ["name", "value"]]
+    assert {"test_accuracy": "0.861352", "rows": "1000"} in shown, shown
     at.text_input(key="edit_name").set_value("renamed")
     at.text_area(key="edit_tags").set_value("team=vision")
     at.text_area(key="edit_note").set_value("baseline")
