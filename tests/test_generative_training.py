@@ -144,11 +144,15 @@ def test_generation_runs_in_the_worker(tiny_binary):
 
 def test_a_one_pass_copula_reports_one_epoch_of_one():
     events = []
-    run_training(gen_spec(table(), epochs=300), report=events.append)
+    result = run_training(gen_spec(table(), epochs=300), report=events.append)
     started = next(e for e in events if e["type"] == "started")
     epochs = [e for e in events if e["type"] == "epoch"]
     assert started["epochs"] == 1 and [(e["epoch"], e["epochs"]) for e in epochs] == [(1, 1)]
     assert epochs[0]["eta_s"] == 0
+    # Nor does its run record epochs or a batch it never had.
+    params = tracking.get_run(result.run_id).data.params
+    assert "epochs" not in params and "batch_size" not in params
+    assert params["holdout_size"] == "0.3"
 
 
 def iris_frame() -> pd.DataFrame:

@@ -153,8 +153,15 @@ class GenerativeTrainer(Trainer):
 
     def epochs(self, job: TrainingJob) -> int:
         # A one-pass synthesizer (the copula) reports one epoch, not the configured number.
-        iterative = getattr(job.entry.build(job.model_cfg), "iterative", True)
-        return int(job.train_cfg.epochs) if iterative else 1
+        return int(job.train_cfg.epochs) if self._iterative(job) else 1
+
+    def moot_params(self, job: TrainingJob) -> set[str]:
+        # The copula's run logged "epochs 300, batch_size 500" for a fit that has neither.
+        return set() if self._iterative(job) else {"epochs", "batch_size"}
+
+    @staticmethod
+    def _iterative(job: TrainingJob) -> bool:
+        return getattr(job.entry.build(job.model_cfg), "iterative", True)
 
     def run_params(self, job: TrainingJob, data: GenerativeData) -> dict[str, Any]:
         return {"condition_columns": ",".join(data.condition_columns)}

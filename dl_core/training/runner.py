@@ -76,7 +76,9 @@ def run_training(
     params = {
         "arch": spec.arch, "task": spec.task, "target": spec.target,
         "exclude": ",".join(spec.exclude), **spec.data_params(),
-        **to_params(model_cfg), **to_params(train_cfg), **trainer.run_params(job, data),
+        **to_params(model_cfg),
+        **{k: v for k, v in to_params(train_cfg).items() if k not in trainer.moot_params(job)},
+        **trainer.run_params(job, data),
         **({"gpus": spec.gpus} if spec.gpus is not None else {}),
     }
     tags = {

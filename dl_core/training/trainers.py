@@ -61,6 +61,10 @@ class Trainer(abc.ABC):
         """Params to log besides the spec's and the configs' (e.g. what 'auto' resolved to)."""
         return {}
 
+    def moot_params(self, job: TrainingJob) -> set[str]:
+        """Training-config fields this job does not use, left out of the logged params."""
+        return set()
+
     def run_tags(self, job: TrainingJob, data: Any) -> dict[str, Any]:
         """Tags to set besides the shared ones (dataset, arch, task, rows...)."""
         return {}
