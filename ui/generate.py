@@ -249,6 +249,13 @@ def headline(report: dict[str, Any]) -> None:
                f"median distance to the closest training row: synthetic "
                f"{_fmt(privacy['dcr_synthetic_median'])}, held-out real "
                f"{_fmt(privacy['dcr_holdout_median'])}.")
+    held = report.get("n_holdout", 0)
+    # Five rows scored "Quality 0.646" with nothing to say that five rows judge nothing.
+    few = (f" {n:,} synthetic rows are fewer than the {held:,} held-out ones: these figures "
+           f"move a lot from one draw to the next; draw at least {held:,} to judge or compare "
+           "generators." if n and n < held else "")
+    st.caption(f"Scored on {n or 0:,} synthetic rows against {report.get('n_train', 0):,} "
+               f"training and {held:,} held-out real rows (never seen by the generator).{few}")
 
 
 def details(report: dict[str, Any], rows: pd.DataFrame, run_id: str) -> None:

@@ -263,6 +263,14 @@ def test_an_integer_class_target_is_offered_as_a_condition():
     assert set(rows["target"]) == {1}
     assert "No utility figure: the condition fixes target to one value, so nothing is left to " \
         "predict." in [c.value for c in at.caption]
+    # Scored on what, and whether that is enough to judge: 5 rows against iris' class 1.
+    at.number_input(key="gen_n").set_value(5)
+    at.button(key="gen_go").click().run()
+    scored = [c.value for c in at.caption if c.value.startswith("Scored on")]
+    assert scored == ["Scored on 5 synthetic rows against 35 training and 15 held-out real rows "
+                      "(never seen by the generator). 5 synthetic rows are fewer than the 15 "
+                      "held-out ones: these figures move a lot from one draw to the next; draw "
+                      "at least 15 to judge or compare generators."], scored
 
 
 def test_the_train_page_does_not_show_the_last_job_under_another_setup():
