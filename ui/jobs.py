@@ -112,6 +112,12 @@ def render_job(job: JobState) -> None:
                 f"{name.replace('_', ' ')} {values[-1]:.4g}" for name, values in job.history.items()
                 if values and name != "epoch"))
         if generator:
+            # Train read "Quality 0.890" and a draw of 1,000 on Generate "0.937": say why.
+            size = int(float(spec.get("train_config", {}).get("sample_size") or 0))
+            drawn = f"{size:,} {made}" if size else f"as many {made} as it trained on"
+            st.caption(f"Scored on one draw of {drawn} (the Report sample size); a draw of "
+                       "another size on the Generate page scores a little differently, and a "
+                       "smaller one moves more from draw to draw.")
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
         else:

@@ -107,6 +107,8 @@ def test_model_and_train_pages_fit_a_generator_without_a_target():
     assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
     assert "Copied rows" in labels and "DCR share" in labels
     assert any(m.value.startswith("**Fresh samples**") for m in at.markdown)
+    assert any(c.value.startswith("Scored on one draw of as many rows as it trained on") for c
+               in at.caption), [c.value for c in at.caption]
     assert not at.exception and not at.error
     # Generators are not offered where predictions are made.
     at.switch_page("app_pages/evaluate.py").run()
