@@ -268,12 +268,16 @@ def details(report: dict[str, Any], rows: pd.DataFrame, run_id: str) -> None:
     st.plotly_chart(figures.column_overlay(train, rows, column), key="gen_overlay")
     left, right = st.columns(2)
     left.plotly_chart(figures.column_shapes_figure(report), key="gen_shapes")
-    right.markdown("**Column pairs** (counted: related in the real rows)")
+    right.markdown("**Column pairs** · *counted*: the two columns are related in the real rows, "
+                   "so the pair counts towards Pairs")
     right.dataframe(figures.column_pairs_table(report), hide_index=True, height=300,
                     key="gen_pairs")
     heatmaps = figures.correlation_heatmaps(train, rows)
     if heatmaps:
-        for col, fig, key in zip(st.columns(2), heatmaps, ("gen_corr_real", "gen_corr_synth"),
+        # Side by side while their cells are readable there; one under the other past that.
+        wide = len(heatmaps[0].data[0].x) > figures.MAX_LABELLED_CELLS
+        places = [st.container(), st.container()] if wide else st.columns(2)
+        for col, fig, key in zip(places, heatmaps, ("gen_corr_real", "gen_corr_synth"),
                                  strict=True):
             col.plotly_chart(fig, key=key)
 

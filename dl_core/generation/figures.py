@@ -74,6 +74,12 @@ def correlation_matrix(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame
     return numbers.corr()
 
 
+#: Most columns a correlation heatmap writes its values in.
+MAX_LABELLED_CELLS = 12
+#: The pair metrics in a word ("ContingencySimilarity" was cut to "ContingencySimilari…").
+_PAIR_METRIC = {"CorrelationSimilarity": "correlation", "ContingencySimilarity": "contingency"}
+
+
 def correlation_heatmaps(real: pd.DataFrame, synthetic: pd.DataFrame) -> list[go.Figure]:
     """The real and the synthetic correlation heatmaps on one colour scale (empty list when the
     table has fewer than two numeric columns)."""
@@ -83,11 +89,17 @@ def correlation_heatmaps(real: pd.DataFrame, synthetic: pd.DataFrame) -> list[go
         corr = correlation_matrix(frame, schema)
         if corr is None:
             return []
-        fig = go.Figure(go.Heatmap(z=corr.to_numpy(), x=list(corr.columns), y=list(corr.index),
-                                   zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
-                                   text=np.round(corr.to_numpy(), 2), texttemplate="%{text}"))
-        fig.update_layout(title=title, height=360, margin=dict(l=40, r=20, t=50, b=40),
-                          yaxis=dict(autorange="reversed"))
+        n = len(corr.columns)
+        # Past a dozen columns the cell values no longer fit (breast cancer's 31 showed "-"):
+        # they move to the hover, and the map grows with its columns, every one labelled.
+        cells = {"text": np.round(corr.to_numpy(), 2), "texttemplate": "%{text}"} \
+            if n <= MAX_LABELLED_CELLS else {}
+        fig = go.Figure(go.Heatmap(z=corr.to_numpy(), x=list(map(str, corr.columns)),
+                                   y=list(map(str, corr.index)), zmin=-1, zmax=1,
+                                   colorscale="RdBu", reversescale=True, **cells))
+        fig.update_layout(title=title, height=max(360, 18 * n + 160),
+                          margin=dict(l=40, r=20, t=50, b=40),
+                          xaxis=dict(dtick=1), yaxis=dict(autorange="reversed", dtick=1))
         out.append(fig)
     return out
 
@@ -100,7 +112,9 @@ def column_shapes_figure(report: dict[str, Any]) -> go.Figure:
         x=[s["score"] for s in shapes], y=[str(s["column"]) for s in shapes], orientation="h",
         marker_color=REAL, hovertext=[s["metric"] for s in shapes],
     ))
-    fig.update_layout(title="Column shapes (1 = same distribution)", xaxis=dict(range=[0, 1]),
+    # A short title: the chart's toolbar covered the end of a long one in half a page.
+    fig.update_layout(title="Column shapes",
+                      xaxis=dict(range=[0, 1], title="1 = same distribution as the real column"),
                       height=max(220, 26 * len(shapes) + 80),
                       margin=dict(l=40, r=20, t=50, b=40))
     return fig
@@ -109,7 +123,7 @@ def column_shapes_figure(report: dict[str, Any]) -> go.Figure:
 def column_pairs_table(report: dict[str, Any]) -> pd.DataFrame:
     """Every column pair with its score, how it was measured and whether it counts."""
     rows = [{"columns": " × ".join(map(str, p["columns"])), "score": p["score"],
-             "metric": p["metric"], "counted": p["counted"]}
+             "metric": _PAIR_METRIC.get(p["metric"], p["metric"]), "counted": p["counted"]}
             for p in report["details"]["column_pairs"]]
     df = pd.DataFrame(rows, columns=["columns", "score", "metric", "counted"])
     return df.sort_values(["counted", "score"], ascending=[False, True], ignore_index=True)

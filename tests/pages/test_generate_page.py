@@ -314,3 +314,19 @@ def test_predict_with_only_generators_trained_points_to_generate(copula_run, mon
         "No finished training run of a predictive model yet: train one first. Generators "
         "make their rows on the Generate page."]
     assert [link.proto.page for link in at.get("page_link")][-2:] == ["train", "generate"]
+
+
+def test_a_wide_table_gets_readable_correlation_maps():
+    """Breast cancer's 30 measurements: the maps were two 130 px squares of '-' marks."""
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    from dl_core.generation import figures
+
+    real = load_breast_cancer(as_frame=True).frame
+    maps = figures.correlation_heatmaps(real, real.sample(frac=1.0, random_state=0))
+    heat = maps[0].data[0]
+    assert len(heat.x) == 30 and heat.texttemplate is None  # values in the hover, not the cells
+    assert maps[0].layout.height >= 30 * 18 and maps[0].layout.xaxis.dtick == 1
+    iris = load_iris(as_frame=True).frame
+    small = figures.correlation_heatmaps(iris, iris)[0]
+    assert small.data[0].texttemplate == "%{text}" and small.layout.height == 360
