@@ -358,10 +358,12 @@ def param_scatter_figure(df: pd.DataFrame, param: str, metric: str,
     return fig
 
 
-def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
-                       best: str | None = None) -> go.Figure:
+def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str], best: str | None = None,
+                       titles: Mapping[str, str] | None = None) -> go.Figure:
     """A small bar chart per metric, each on its own axis (an MSE of 2,700 beside an R² of 0.5
-    on one axis hid the R² bars), one bar per run; the best run's name starred."""
+    on one axis hid the R² bars), one bar per run, its value written on it (two 0 copies drew
+    an empty chart); the best run's name starred. ``titles`` names metrics as the pages do
+    (``{"dcr_closer_to_train": "DCR share"}``)."""
     from plotly.subplots import make_subplots
 
     cols = [m if m in df.columns else f"metrics.{m}" for m in metrics]
@@ -373,13 +375,16 @@ def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str],
     per_row = min(len(cols), 4)
     n_rows = math.ceil(len(cols) / per_row)
     fig = make_subplots(rows=n_rows, cols=per_row,
-                        subplot_titles=[c.removeprefix("metrics.") for c in cols],
+                        subplot_titles=[(titles or {}).get(c.removeprefix("metrics."),
+                                                           c.removeprefix("metrics."))
+                                        for c in cols],
                         horizontal_spacing=0.06, vertical_spacing=0.18)
     for i, (_, row) in enumerate(df.iterrows()):
         name = str(row["run_name"]) + (" ★" if row["run_id"] == best else "")
         for j, c in enumerate(cols):
             fig.add_trace(go.Bar(
                 x=[name], y=[row[c]], name=name, legendgroup=str(row["run_id"]),
+                text=[f"{row[c]:.3g}" if pd.notna(row[c]) else ""], textposition="auto",
                 showlegend=j == 0, hovertemplate=f"{name}<br>{c.removeprefix('metrics.')} "
                                                  "%{y:.4g}<extra></extra>",
                 marker={"color": _PALETTE[i % len(_PALETTE)],

@@ -226,6 +226,10 @@ def _blank_on_non_generations(frame: pd.DataFrame, task: pd.Series, columns: lis
 def compare_runs(df: pd.DataFrame) -> None:
     """Side-by-side views of the runs in ``df`` (two or more)."""
     metrics = compare.columns_of(df, "metrics.")
+    datasets = sorted(df["dataset"].dropna().astype(str).unique())
+    if len(datasets) > 1:  # wine beside breast cancer compared without a word
+        st.warning(f"These runs come from {len(datasets)} datasets ({', '.join(datasets)}): "
+                   "their figures measure different data.", icon=":material/warning:")
     labels = dict(zip(df["run_id"], df["run_name"].astype(str), strict=True))
     # The star is a choice: it reads validation figures only (test ones are reported below).
     choosable = compare.selection_metrics(df)
@@ -240,8 +244,8 @@ def compare_runs(df: pd.DataFrame) -> None:
             value = df.loc[df["run_id"] == best, f"metrics.{metric}"].iloc[0]
             c[1].success(f"★ Best by {metric}: **{labels[best]}** ({value:.4g})")
     else:
-        st.caption("No run here has a validation metric, so none is starred; generators and "
-                   "their generations are compared on their report figures below.")
+        st.caption("None is starred: the best run is picked on a validation score, and "
+                   "generators have none; their report figures are compared below.")
 
     hist = histories(tuple(df["run_id"]), _curve_keys(df))
     curve_names = compare.curve_metrics(hist)
@@ -273,7 +277,10 @@ def compare_runs(df: pd.DataFrame) -> None:
     # A generator's fidelity figures come with its privacy ones (copies, closeness).
     bars_df, figures = _generator_figures(df)
     bars = test_metrics + figures or ([metric] if metric else [])
-    st.plotly_chart(compare.metrics_bar_figure(bars_df, bars, best), key="cmp_bars")
+    from ui.jobs import GENERATOR_METRICS, IMAGE_GENERATOR_METRICS
+
+    titles = {**GENERATOR_METRICS, **IMAGE_GENERATOR_METRICS}
+    st.plotly_chart(compare.metrics_bar_figure(bars_df, bars, best, titles), key="cmp_bars")
 
     # Supervised trainings log an evaluation; generators and generations a report (above).
     evaluated = df[(df["kind"] == "training") & (df["task"] != "generation")]

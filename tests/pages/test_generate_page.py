@@ -224,16 +224,22 @@ def test_two_generations_compare_on_their_report_figures(copula_run):
     at = runs_page("page-gen")
     select_rows(at, ["generate copula x120", "generate copula x160"])
     assert "cmp_metric" not in [s.key for s in at.selectbox]  # nothing to choose on
-    assert any("No run here has a validation metric" in c.value for c in at.caption)
+    assert any(c.value.startswith("None is starred: the best run is picked on a validation "
+                                  "score") for c in at.caption)
     assert any("no per-epoch curves" in i.value for i in at.info), [i.value for i in at.info]
     shown = list(charts(at))
     assert not [k for k in shown if "cmp_parallel" in k or "cmp_report_" in k], shown
     bars = chart(at, "cmp_bars")
     titles = [a["text"] for a in bars["layout"]["annotations"]]
-    assert {"quality", "copies", "dcr_closer_to_train"} <= set(titles)  # fidelity with privacy
+    # Fidelity with privacy, named as the report names them.
+    assert {"Quality", "Copies", "DCR share"} <= set(titles), titles
     per_run = len(titles)
-    quality = [bars["data"][i * per_run + titles.index("quality")]["y"][0] for i in range(2)]
-    assert sorted(quality) == pytest.approx(sorted(r["quality"] for r in reports))
+    quality = [bars["data"][i * per_run + titles.index("Quality")] for i in range(2)]
+    assert sorted(b["y"][0] for b in quality) == pytest.approx(sorted(r["quality"] for r in reports))
+    # Each bar has its value on it: two runs with 0 copies are not an empty chart.
+    copies = bars["data"][titles.index("Copies")]
+    assert copies["text"] == [f"{reports[0]['copies']:.3g}"]
+    assert not at.warning  # one dataset: nothing to warn about
 
 
 def test_an_integer_class_target_is_offered_as_a_condition():
@@ -330,3 +336,23 @@ def test_a_wide_table_gets_readable_correlation_maps():
     iris = load_iris(as_frame=True).frame
     small = figures.correlation_heatmaps(iris, iris)[0]
     assert small.data[0].texttemplate == "%{text}" and small.layout.height == 360
+
+
+def test_comparing_runs_of_two_datasets_warns():
+    from sklearn.datasets import load_iris, load_wine
+
+    from tests.pages.test_runs_pages import select_rows
+
+    for name, frame in (("cmp-iris", load_iris(as_frame=True).frame),
+                        ("cmp-wine", load_wine(as_frame=True).frame)):
+        run_training(JobSpec(dataset_path=str(store_dataset(frame)), dataset_name=name,
+                             target="target", task="generation", arch="copula",
+                             run_name=f"copula-{name}", experiment="cmp-two"))
+    st.cache_data.clear()
+    at = open_app("app_pages/runs.py")
+    at.button(key="runs_refresh").click().run()
+    at.multiselect(key="f_exp").select("cmp-two").run()
+    select_rows(at, ["copula-cmp-iris", "copula-cmp-wine"])
+    assert [w.value for w in at.warning] == [
+        "These runs come from 2 datasets (cmp-iris, cmp-wine): their figures measure different "
+        "data."]
