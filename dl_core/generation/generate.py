@@ -209,7 +209,9 @@ def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
     if report.get("counts"):
         params["counts"] = ",".join(f"{k}={v}" for k, v in report["counts"].items())
     run_id = tracking.start_run(
-        experiment, run_name=f"generate {tags.get('arch')} x{report['n']}", params=params,
+        # The condition in the name: two "generate tvae x1000" runs told a newcomer nothing.
+        experiment, run_name=f"generate {tags.get('arch')} x{report['n']}"
+        + "".join(f" {k}={v}" for k, v in report["condition"].items()), params=params,
         tags={tracking.TAG_KIND: "generation", "family": "generative", "task": "generation",
               "arch": tags.get("arch"), "dataset": tags.get("dataset"),
               "target": tags.get("target", ""), "source_run": source.info.run_id,

@@ -46,6 +46,7 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     success = at.success[0].value
     assert success.startswith("Generated 300 rows where churn = Yes")
     run = recorded_generation(at, copula_run)
+    assert run.info.run_name.startswith("generate copula x300 churn=Yes")  # listed as such
     labels = {m.label: m.value for m in at.metric}
     # Fidelity is shown with privacy, and the figures are the recorded run's.
     assert float(labels["Quality"]) == pytest.approx(run.data.metrics["quality"], abs=5e-4)
