@@ -27,6 +27,10 @@ with upload_col:
     if uploaded is not None:
         with shown_errors("Reading the file"):
             ingest_upload(uploaded)
+    elif state.get(state.DATASET) is not None:
+        # Streamlit empties the box on a return to this page; the table itself is kept.
+        st.caption(f"In use: **{state.get(state.DATASET)['name']}**. Upload a file or load a "
+                   "sample to replace it.")
 with sample_col:
     sample = st.selectbox(
         "…or try a bundled sample", list(SAMPLES), format_func=lambda n: SAMPLES[n].title,

@@ -202,3 +202,15 @@ def test_a_new_session_reattaches_to_the_running_job_and_its_data():
     assert not reopened.exception
     reopened.switch_page("app_pages/data.py").run()
     assert reopened.selectbox(key="target_choice").value == "target"
+
+
+def test_the_data_page_names_the_table_in_use_when_its_upload_box_is_empty():
+    """Streamlit empties the upload box on a return to the page; the table stays in use."""
+    at = open_app("app_pages/data.py")
+    assert not [c for c in at.caption if c.value.startswith("In use:")]
+    load_sample(at, "wine")
+    at.switch_page("app_pages/model.py").run()
+    at.switch_page("app_pages/data.py").run()
+    name = at.session_state[state.DATASET]["name"]
+    assert f"In use: **{name}**. Upload a file or load a sample to replace it." in [
+        c.value for c in at.caption]
