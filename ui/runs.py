@@ -112,31 +112,31 @@ def _sweep_label(df: pd.DataFrame, run_id: str) -> str:
 def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Filter widgets over ``df``; returns the matching runs."""
     # An empty filter keeps every run: "All" says so, where Streamlit's "Choose options" was
-    # cut to "Choos" at 800 px. Three a row, not five: at 800 px a fifth of the row left a
-    # chosen value a sliver ("fnn" as "f…").
-    c = [*st.columns(3), *st.columns(4)]
+    # cut to "Choos" at 800 px. Three a row: a chosen value needs ~85 px more than its text,
+    # and at 1024 px a fifth or a quarter of the row cut "FINISHED" to a sliver.
+    c = [*st.columns(3), *st.columns(3)]
     experiments, datasets, archs, tasks, statuses = (
         col.multiselect(label, compare.choices(df, field), key=key, placeholder="All")
         for col, (label, field, key) in zip(c, (
             ("Experiment", "experiment", "f_exp"), ("Dataset", "dataset", "f_data"),
             ("Architecture", "arch", "f_arch"), ("Task", "task", "f_task"),
             ("Status", "status", "f_status")), strict=False))
-    search = c[5].text_input("Name or id contains", key="f_search")
-    tags = c[6].text_input("Tags", key="f_tags", placeholder="key=value, key",
-                           help="Runs having all these tags (a bare key: any value).")
+    search = c[5].text_input("Name or id", key="f_search", placeholder="contains…")
     # A date range needs ~230 px: half a row has them beside the sidebar down to 800 px wide
     # (three tenths of a row cut it to "2026/12/01 – 202" at 1024).
-    c = st.columns(2)
+    c = st.columns([2, 1, 1])
     dates = ()
     if df["start_time"].notna().any():
         lo, hi = df["start_time"].min().date(), df["start_time"].max().date()
         dates = c[0].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
                                 key="f_dates")
+    tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
+                           help="Runs having all these tags (a bare key: any value).")
     sweeps = [ALL_SWEEPS, *df.loc[df["kind"] == "sweep", "run_id"]]
     focus = st.session_state.pop(state.RUNS_FOCUS_SWEEP, None)
     if focus in sweeps:  # asked for by the Model page's "Compare its trials"
         st.session_state[state.RUNS_SWEEP] = focus
-    sweep = c[1].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
+    sweep = c[2].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
                            format_func=lambda r: _sweep_label(df, r),
                            help="Only this sweep's trials; compares them all at once.")
     since, until = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, None)
