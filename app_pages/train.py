@@ -40,13 +40,13 @@ else:
     train_cfg, arch = state.get(state.TRAIN_CONFIG), state.get(state.ARCH)
     what = f"→ `{target}` ({state.get(state.TASK)})"
     if is_generator(arch):
+        from ui.generate import generator_target_note, used_batch
+
         train_cfg, gen_target = state.get(state.GEN_TRAIN_CONFIG), generator_target()
-        made = "images" if state.get(state.DATA_KIND) == "image" else "rows"
-        what = made + (f" conditioned on `{gen_target}`" if gen_target else "")
+        images = state.get(state.DATA_KIND) == "image"
+        what = ("images" if images else "rows") + generator_target_note(gen_target, images)
     batch = train_cfg.get("batch_size", "default")
     if is_generator(arch):  # "batch 500" where a network cut it to 32 misled
-        from ui.generate import used_batch
-
         used = used_batch(arch, ds["rows"], train_cfg)
         batch = f"{used:,} ({batch:,} asked)" if used is not None and used < batch else batch
     how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch {batch} · change them on "

@@ -85,14 +85,31 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
 def _target_role(df: pd.DataFrame, target: str, images: bool) -> str:
     """What the generator does with its target: condition on its classes, or (numbers) only
     predict it for the utility figure."""
-    from dl_core.generation.schema import is_class_column
-
     if target == NONE:
         return "no label" if images else "no target"
-    if images or is_class_column(df, target):
+    if _conditions_on(df, target, images):
         return f"conditioned on `{target}`"
     return (f"`{target}` is a number, not classes: predicted for the utility figure, not a "
             "condition")
+
+
+def generator_target_note(target: str | None, images: bool) -> str:
+    """The Train page's words on the generator's target, after "rows" or "images"."""
+    from ui.data import current_table
+
+    if not target:
+        return ""
+    if _conditions_on(current_table(), target, images):
+        return f" conditioned on `{target}`"
+    return f" (`{target}` is predicted for the utility figure, not a condition)"
+
+
+def _conditions_on(df: pd.DataFrame, target: str, images: bool) -> bool:
+    """Whether a generator is conditioned on ``target``: an image label always, a table's
+    target when it holds classes (iris' 0/1/2 does, a price does not)."""
+    from dl_core.generation.schema import is_class_column
+
+    return images or is_class_column(df, target)
 
 
 def fit_plan_note(synth: Any, n_train: int, batch_size: int, noun: str = "rows") -> str:

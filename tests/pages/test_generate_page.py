@@ -357,3 +357,19 @@ def test_comparing_runs_of_two_datasets_warns():
     assert [w.value for w in at.warning] == [
         "These runs come from 2 datasets (cmp-iris, cmp-wine): their figures measure different "
         "data."]
+
+
+def test_a_measured_target_is_not_called_a_condition_on_the_model_and_train_pages():
+    from tests.pages.apptest import load_sample
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "diabetes")
+    at.switch_page("app_pages/model.py").run()
+    at.selectbox(key="arch_choice").select("copula").run()
+    target = at.session_state[state.GEN_TARGET]
+    assert any(m.value.endswith(f"`{target}` is a number, not classes: predicted for the "
+                                "utility figure, not a condition") for m in at.markdown)
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    assert any(f"rows (`{target}` is predicted for the utility figure, not a condition) with "
+               "`copula`" in m.value for m in at.markdown), [m.value for m in at.markdown]
