@@ -72,7 +72,7 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         st.markdown(f"**Generator** · learns from {n_train:,} {noun}; {held:,} held-out {noun} "
                     f"({train_cfg.holdout_size:.0%}) are never seen and anchor the privacy "
                     + ("figures" if images else "and utility figures") + " · "
-                    + _target_role(df, target, images))
+                    + target_role(df, target, images))
         st.caption("A generator splits the rows in two, not into the Data page's training, "
                    "validation and test rows: nothing is chosen on held-out rows, so it needs "
                    "no validation split. Set the held-out share under Training.")
@@ -82,7 +82,7 @@ def generator_settings(entry: Any, df: pd.DataFrame) -> None:
         st.page_link("app_pages/train.py", label="Next: train", icon=":material/arrow_forward:")
 
 
-def _target_role(df: pd.DataFrame, target: str, images: bool) -> str:
+def target_role(df: pd.DataFrame, target: str, images: bool) -> str:
     """What the generator does with its target: condition on its classes, or (numbers) only
     predict it for the utility figure."""
     if target == NONE:

@@ -159,7 +159,8 @@ def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[in
     if starting:
         ex.warm_up()  # the rest of what training needs loads while the user reads the summary
     if toast is not None:
-        toast.toast("The training worker is ready: the model summary is below the settings.",
+        toast.toast("The training worker is ready; the network's layers are listed below the "
+                    "settings.",
                     icon=":material/check_circle:", duration="short")
     return summary
 

@@ -56,7 +56,8 @@ def test_generate_in_the_browser(page: Page, copula_run: str, tmp_path):
     for label in ("Quality", "Shapes", "Copied rows", "DCR share"):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=label)).to_have_count(1)
     # Every row has churn = Yes: one class, nothing left to predict.
-    expect(page.get_by_text("No target to predict for this generation.")).to_be_visible()
+    expect(page.get_by_text("No utility figure: the condition fixes churn to one value, so "
+                            "nothing is left to predict.")).to_be_visible()
     with page.expect_download() as download:
         page.locator(".st-key-gen_download").get_by_role("button").click()
     path = tmp_path / "rows.csv"

@@ -248,12 +248,12 @@ def test_an_integer_class_target_is_offered_as_a_condition():
     Generate page offers its classes (a numeric target only gets the utility figure)."""
     from sklearn.datasets import load_diabetes, load_iris
 
-    from ui.generate import _target_role
+    from ui.generate import target_role
 
     iris = load_iris(as_frame=True).frame
-    assert _target_role(iris, "target", images=False) == "conditioned on `target`"
+    assert target_role(iris, "target", images=False) == "conditioned on `target`"
     diabetes = load_diabetes(as_frame=True).frame
-    assert _target_role(diabetes, "target", images=False).startswith(
+    assert target_role(diabetes, "target", images=False).startswith(
         "`target` is a number, not classes")
     spec = JobSpec(dataset_path=str(store_dataset(iris)), dataset_name="page-iris",
                    target="target", task="generation", arch="copula")

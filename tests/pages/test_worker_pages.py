@@ -81,5 +81,5 @@ def test_model_page_tells_a_first_worker_start_wherever_the_page_is_scrolled(mon
     assert not at.exception
     # The spinner is under the settings; the toast is seen at any scroll position.
     assert [t.value for t in at.toast] == [
-        "The training worker is ready: the model summary is below the settings."]
+        "The training worker is ready; the network's layers are listed below the settings."]
     st.cache_data.clear()
