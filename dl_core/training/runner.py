@@ -73,11 +73,12 @@ def run_training(
     job = TrainingJob(spec, entry, model_cfg, train_cfg, df, report, stop)
 
     data = trainer.prepare(job)
+    moot = trainer.moot_params(job)
     params = {
         "arch": spec.arch, "task": spec.task, "target": spec.target,
         "exclude": ",".join(spec.exclude), **spec.data_params(),
         **to_params(model_cfg),
-        **{k: v for k, v in to_params(train_cfg).items() if k not in trainer.moot_params(job)},
+        **{k: v for k, v in to_params(train_cfg).items() if k not in moot},
         **trainer.run_params(job, data),
         **({"gpus": spec.gpus} if spec.gpus is not None else {}),
     }
