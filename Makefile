@@ -6,37 +6,48 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # TensorFlow's GPU build where an NVIDIA driver answers (`nvidia-smi -L` lists a GPU), else the
 # smaller CPU build; `make run TF_BUILD=cpu` overrides. Switching an existing .venv: `make clean`.
 TF_BUILD ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+# No byte-compiling of all 22,000 installed modules (90 s of one core): Python compiles the
+# quarter it imports on first use.
+PIP_FLAGS ?= --no-compile
 
-.PHONY: run test install install-dev browser postgres bench clean
+.PHONY: run test install install-dev browser postgres test-packages bench clean
 
 $(VENV)/.installed: requirements.txt requirements-$(TF_BUILD).txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-$(TF_BUILD).txt
+	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-$(TF_BUILD).txt
 	touch $@
 
 # Tests need Ray too: the Ray executor's tests start a single-node cluster.
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-ray.txt
-	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-ray.txt
+	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-dev.txt -r requirements-ray.txt
 	touch $@
 
 $(VENV)/.installed-ray: $(VENV)/.installed requirements-ray.txt
-	$(PY) -m pip install -q -r requirements-ray.txt
+	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-ray.txt
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Browser tests drive Debian's chromium through Playwright; no browser is downloaded.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian's packages the tests need, where missing: chromium for the browser tests (Playwright
+# drives it; no browser is downloaded), PostgreSQL's server (any version, on 127.0.0.1) for the
+# team-server test.
+MISSING_CHROMIUM := $(shell command -v chromium >/dev/null 2>&1 || echo chromium)
+MISSING_POSTGRES := $(shell ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || echo postgresql)
+apt_install = $(if $(strip $(1)),$(SUDO) apt-get update -qq && $(SUDO) env \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(1)) >/dev/null)
 
-# The team-server test runs Debian's PostgreSQL server (any version) on 127.0.0.1.
+browser:
+	$(call apt_install,$(MISSING_CHROMIUM))
+
 postgres:
-	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	$(call apt_install,$(MISSING_POSTGRES))
+
+# Both in one apt-get (apt allows one at a time), beside the pip install.
+test-packages:
+	$(call apt_install,$(MISSING_CHROMIUM) $(MISSING_POSTGRES))
 
 # DLX_EXECUTOR=ray (training on a Ray cluster) needs Ray installed as well.
 run: install $(if $(filter ray,$(DLX_EXECUTOR)),$(VENV)/.installed-ray)
@@ -44,7 +55,8 @@ run: install $(if $(filter ray,$(DLX_EXECUTOR)),$(VENV)/.installed-ray)
 
 # Two processes, a test file each at a time (files share fixtures such as a team server): on 2
 # cores the suite takes two thirds of the time it takes in one.
-test: install-dev browser postgres
+test:
+	$(MAKE) -j2 install-dev test-packages
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: install-dev browser

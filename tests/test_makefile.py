@@ -76,3 +76,18 @@ def test_make_run_installs_ray_only_when_dlx_executor_is_ray(tmp_path):
                            check=True, env=env).stdout
     assert "requirements-ray.txt" not in plain
     assert "-r requirements-ray.txt" in _make_n(tmp_path, "run", DLX_EXECUTOR="ray")
+
+
+def test_make_test_installs_chromium_and_postgres_in_one_apt_get_beside_pip(tmp_path):
+    tools = tmp_path / "bin"  # no chromium, no PostgreSQL server: both must be installed
+    tools.mkdir()
+    (tools / "id").symlink_to(shutil.which("id"))
+    commands = subprocess.run([shutil.which("make"), "-n", "test", f"VENV={tmp_path / 'venv'}",
+                               "TF_BUILD=cpu"], cwd=ROOT, capture_output=True, text=True,
+                              check=True, env={**os.environ, "PATH": str(tools)}).stdout
+    apt = [line for line in commands.splitlines() if "apt-get install" in line]
+    assert len(apt) == 1 and apt[0].endswith("chromium postgresql >/dev/null"), commands
+    assert "make -j2 install-dev test-packages" in commands.replace(shutil.which("make"), "make")
+    pip = installed_requirements(commands)
+    assert pip == ["requirements-cpu.txt", "requirements-dev.txt -r requirements-ray.txt"]
+    assert commands.count("--no-compile -r requirements") == len(pip)
