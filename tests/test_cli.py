@@ -16,6 +16,25 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def assert_one_error_line(capsys, args: tuple[str, ...], message: str = "", *,
+                          real: bool = False) -> None:
+    """``python -m dl_core ARGS`` exits 2 with one ``error:`` line holding ``message``. Run in
+    this process unless ``real`` (a new interpreter costs seconds): there any other exception,
+    which the user would see as a traceback, fails the test."""
+    from dl_core.cli import main
+
+    if real:
+        proc = cli(*args)
+        code, err = proc.returncode, proc.stderr
+        assert "Traceback" not in err, err
+    else:
+        capsys.readouterr()
+        code, err = main(list(args)), capsys.readouterr().err
+    assert code == 2, (args, err)
+    assert message in err and len([ln for ln in err.splitlines()
+                                   if ln.startswith("error:")]) == 1, (args, err)
+
+
 def test_train_prints_run_json_last(tiny_binary, csv_path):
     path = csv_path(tiny_binary)
     proc = cli("train", str(path), "--target", "label", "--epochs", "3",
