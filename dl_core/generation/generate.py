@@ -154,6 +154,9 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
         else:
             notes.append(f"Too few real rows with {_describe(condition)} to narrow to; the "
                          "figures compare with all real rows.")
+        note = synth.condition_note(condition)
+        if note:
+            notes.append(note)
         if target in condition:
             no_utility = f"the condition fixes {target} to one value, so nothing is left to predict"
             target = None

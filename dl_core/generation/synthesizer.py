@@ -76,6 +76,10 @@ class Synthesizer(abc.ABC):
         dtype (none before a fit)."""
         return ()
 
+    def condition_note(self, condition: Mapping[str, Any]) -> str | None:
+        """What a user should know about rows drawn under ``condition`` (None: nothing)."""
+        return None
+
     @abc.abstractmethod
     def save(self, folder: Path) -> None:
         """Write the fitted synthesizer into ``folder`` (``.keras`` files and JSON, no pickle)."""
@@ -183,6 +187,16 @@ class CopulaSynthesizer(Synthesizer):
         if self.copula is None:
             raise DataError("The copula is not fitted yet; fit it on the training rows first.")
         return self.copula.sample(n, seed=seed, condition=condition)
+
+    def condition_note(self, condition: Mapping[str, Any]) -> str | None:
+        # A category reaches the other columns only through one correlation each. On iris, 36-69%
+        # of the rows drawn for one class had a petal length outside that class's real range
+        # (tvae: 0-4%), and their Shapes read 0.54-0.72 (tvae 0.90-0.96, ctgan 0.92-0.94).
+        column, value = next(iter(condition.items()))
+        return (f"The copula ties {column} to each other column by one correlation, so rows "
+                f"drawn for {column} = {value} can take values typical of another {column}; "
+                f"Shapes below measures how far. For rows true to each {column}, train tvae or "
+                "ctgan on this table: they learn each one's rows apart.")
 
     def save(self, folder: Path) -> None:
         if self.copula is None:
