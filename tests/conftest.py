@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Every object alive before a test moves out of the garbage collector's reach (freed by
+    reference counts as before; only a cycle among them stays). Once TensorFlow's half a
+    million objects were in this process, each full collection walked them all, and an
+    AppTest page run took 3.5 s instead of 0.5 s."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
