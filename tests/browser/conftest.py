@@ -190,7 +190,9 @@ def browser():
 def page(browser, app_url):
     """A fresh page (its own context: a new Streamlit session) at the app's landing page."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    # The Model page's first run waits for a new training worker to load TensorFlow: past 30 s
+    # once, on a 2-core CI machine with a Ray sweep training beside it.
+    context.set_default_timeout(60_000)
     pg = context.new_page()
     pg.goto(app_url)
     yield pg
