@@ -6,9 +6,6 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # TensorFlow's GPU build where an NVIDIA driver answers (`nvidia-smi -L` lists a GPU), else the
 # smaller CPU build; `make run TF_BUILD=cpu` overrides. Switching an existing .venv: `make clean`.
 TF_BUILD ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
-# No byte-compiling of all 22,000 installed modules (90 s of one core): Python compiles the
-# quarter it imports on first use.
-PIP_FLAGS ?= --no-compile
 
 .PHONY: run test install install-dev browser postgres test-packages bench clean
 
@@ -16,16 +13,16 @@ $(VENV)/.installed: requirements.txt requirements-$(TF_BUILD).txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-$(TF_BUILD).txt
+	$(PY) -m pip install -q -r requirements-$(TF_BUILD).txt
 	touch $@
 
 # Tests need Ray too: the Ray executor's tests start a single-node cluster.
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-ray.txt
-	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-dev.txt -r requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-ray.txt
 	touch $@
 
 $(VENV)/.installed-ray: $(VENV)/.installed requirements-ray.txt
-	$(PY) -m pip install -q $(PIP_FLAGS) -r requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-ray.txt
 	touch $@
 
 install: $(VENV)/.installed
