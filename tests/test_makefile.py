@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def dry_run(tmp_path: Path, nvidia_smi: str | None) -> str:
-    """The commands ``make run`` would run (``make -n``) with only our fake tools on PATH."""
+def dry_run(tmp_path: Path, nvidia_smi: str | None, target: str = "run") -> str:
+    """The commands ``make TARGET`` would run (``make -n``) with only our fake tools on PATH:
+    no chromium, no PostgreSQL server."""
     tools = tmp_path / "bin"
     tools.mkdir()
     (tools / "id").symlink_to(shutil.which("id"))
@@ -23,7 +24,7 @@ def dry_run(tmp_path: Path, nvidia_smi: str | None) -> str:
         fake.chmod(0o755)
     env = {**os.environ, "PATH": str(tools)}
     env.pop("TF_BUILD", None)
-    out = subprocess.run([shutil.which("make"), "-n", "run", f"VENV={tmp_path / 'venv'}"],
+    out = subprocess.run([shutil.which("make"), "-n", target, f"VENV={tmp_path / 'venv'}"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return out.stdout
 
@@ -79,12 +80,7 @@ def test_make_run_installs_ray_only_when_dlx_executor_is_ray(tmp_path):
 
 
 def test_make_test_installs_chromium_and_postgres_in_one_apt_get_beside_pip(tmp_path):
-    tools = tmp_path / "bin"  # no chromium, no PostgreSQL server: both must be installed
-    tools.mkdir()
-    (tools / "id").symlink_to(shutil.which("id"))
-    commands = subprocess.run([shutil.which("make"), "-n", "test", f"VENV={tmp_path / 'venv'}",
-                               "TF_BUILD=cpu"], cwd=ROOT, capture_output=True, text=True,
-                              check=True, env={**os.environ, "PATH": str(tools)}).stdout
+    commands = dry_run(tmp_path, None, "test")  # neither package there: both are installed
     apt = [line for line in commands.splitlines() if "apt-get install" in line]
     assert len(apt) == 1 and apt[0].endswith("chromium postgresql >/dev/null"), commands
     assert "make -j2 install-dev test-packages" in commands.replace(shutil.which("make"), "make")
