@@ -24,6 +24,16 @@ Figures only, no assertions::
     python bench/image_gen.py --models conv_vae --seed 1 --set latent_dim=32 \
         --temperatures 1.1,1.2,1.3                     # a variant, drawn at three temperatures
     python bench/image_gen.py --train-size 150 --seed 1  # few images, as for a rare class
+    python bench/image_gen.py --seed 1 --yardstick-widths 0.5,0.6,0.7,0.8
+                                                       # every row against the yardstick's curve
+
+``--yardstick-widths`` also fits ``image_kde`` at each fixed kernel width (a multiple of a class's
+spread; its own choice is about 0.63 on digits): wider kernels trade precision for recall, and
+move away from the training images. Those rows trace the yardstick's precision-recall curve, and
+every row is then read against it: ``above`` is its recall minus the curve's recall at its
+precision (interpolated; none outside the curve's range). Positive: better precision and recall
+than the yardstick can reach together at any width; a generator that only trades one for the
+other (a temperature, a width) moves along a curve and keeps its sign.
 """
 
 from __future__ import annotations
@@ -100,15 +110,21 @@ def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int,
 
 def quality(models: list[str], seed: int, epochs: int, batch_size: int,
             overrides: dict | None = None, temperatures: list[float] | None = None,
-            train_size: int | None = None) -> list[dict]:
+            train_size: int | None = None,
+            yardstick_widths: list[float] | None = None) -> list[dict]:
     train, holdout = digits_split(seed)
     if train_size:  # few images (a rare class): a stratified part of the training half
         train = split_rows(train, 1 - train_size / len(train), seed, "label")[0]
     table = ImageTable.from_frame(train, "label")
     rows = []
-    for name in [*models, "copy"]:
+    widths = [f"image_kde w{w:g}" for w in yardstick_widths or []]
+    for name in [*models, *widths, "copy"]:
         if name == "copy":
             draws, fit_s, epoch_s = [(name, train)], None, []
+        elif name in widths:
+            synth, fit_s, epoch_s = fit("image_kde", train, seed, epochs, batch_size,
+                                        {"width": float(name.split(" w")[1])})
+            draws = [(name, synth.sample(len(train), seed=seed))]
         else:
             synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size, overrides)
             draws = [(label, synth.sample(len(train), seed=seed))
@@ -119,7 +135,33 @@ def quality(models: list[str], seed: int, epochs: int, batch_size: int,
                          "fit_s": fit_s, "epochs": len(epoch_s),
                          "reference_accuracy": report["reference_accuracy"]})
             show(rows[-1])
+    if widths:
+        show_above_curve(rows)
     return rows
+
+
+def yardstick_curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The yardstick rows' (``image_kde`` at any width) precisions, increasing, and recalls."""
+    points = sorted((r["precision"], r["recall"]) for r in rows
+                    if r["model"].split(" ")[0] == "image_kde")
+    return np.array([p for p, _ in points]), np.array([r for _, r in points])
+
+
+def above_curve(row: dict, precisions: np.ndarray, recalls: np.ndarray) -> float | None:
+    """``row``'s recall minus the yardstick curve's at its precision (None outside the curve)."""
+    if len(precisions) < 2 or not precisions[0] <= row["precision"] <= precisions[-1]:
+        return None
+    return float(row["recall"] - np.interp(row["precision"], precisions, recalls))
+
+
+def show_above_curve(rows: list[dict]) -> None:
+    precisions, recalls = yardstick_curve(rows)
+    print("\nrecall above the yardstick's precision-recall curve (+: beyond any of its widths)",
+          flush=True)
+    for row in rows:
+        row["above_curve"] = above_curve(row, precisions, recalls)
+        print(f"{row['model']:<14} above {fmt(row['above_curve']):>8}  at precision "
+              f"{row['precision']:.3f}, memo {row['memorisation_ratio']:.3f}", flush=True)
 
 
 def at_temperatures(synth, name: str, temperatures: list[float] | None):
@@ -195,10 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-size", type=int,
                         help="Fit on this many of the training half's images (stratified; "
                              "the held-out half is unchanged).")
+    parser.add_argument("--yardstick-widths",
+                        help="Comma-separated kernel widths at which image_kde is also fitted "
+                             "(its precision-recall curve); every row is read against it.")
     parser.add_argument("--json", help="Write every figure to this JSON file.")
     args = parser.parse_args(argv)
     overrides = dict(override(item) for item in args.set)
     temperatures = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
+    widths = ([float(w) for w in args.yardstick_widths.split(",")]
+              if args.yardstick_widths else None)
     models = args.models.split(",") if args.models else image_generators()
     print(f"digits 8x8, half trained on / half held out, seed {args.seed}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
@@ -208,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"overrides: {overrides}", flush=True)
     print(f"{'model':<14} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
     results = {"quality": quality(models, args.seed, args.epochs, args.batch_size, overrides,
-                                  temperatures, args.train_size)}
+                                  temperatures, args.train_size, widths)}
     if args.size:
         print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
         results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
