@@ -156,8 +156,8 @@ def above_curve(row: dict, precisions: np.ndarray, recalls: np.ndarray) -> float
 
 def show_above_curve(rows: list[dict]) -> None:
     precisions, recalls = yardstick_curve(rows)
-    print("\nrecall above the yardstick's precision-recall curve (+: beyond any of its widths)",
-          flush=True)
+    print("\nrecall above the yardstick's precision-recall curve (+: beyond any of its widths; "
+          "-: a precision outside the curve's range)", flush=True)
     for row in rows:
         row["above_curve"] = above_curve(row, precisions, recalls)
         print(f"{row['model']:<14} above {fmt(row['above_curve']):>8}  at precision "
@@ -203,6 +203,18 @@ def override(item: str) -> tuple[str, object]:
     return key.strip(), tuple(value) if isinstance(value, list) else value
 
 
+def positive_numbers(text: str) -> list[float]:
+    """``1.1,1.2`` as numbers above 0 (an argparse type: bad input is a usage message)."""
+    try:
+        values = [float(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}") from None
+    if not all(v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"every value must be above 0, got {text!r}") from None
+    return values
+
+
 def fmt(value) -> str:
     if value is None:
         return "-"
@@ -231,21 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="Override a hyperparameter of the networks that have it (a JSON "
                              "value: latent_dim=32, filters=[64,128]); repeatable.")
-    parser.add_argument("--temperatures",
+    parser.add_argument("--temperatures", type=positive_numbers,
                         help="Comma-separated sampling temperatures, each drawn from the same "
                              "fit (generators that have one).")
     parser.add_argument("--train-size", type=int,
                         help="Fit on this many of the training half's images (stratified; "
                              "the held-out half is unchanged).")
-    parser.add_argument("--yardstick-widths",
-                        help="Comma-separated kernel widths at which image_kde is also fitted "
-                             "(its precision-recall curve); every row is read against it.")
+    parser.add_argument("--yardstick-widths", type=positive_numbers,
+                        help="Comma-separated kernel widths (multiples of a class's spread; it "
+                             "chooses about 0.63 on digits) at which image_kde is also fitted: "
+                             "its precision-recall curve, which every row is read against.")
     parser.add_argument("--json", help="Write every figure to this JSON file.")
     args = parser.parse_args(argv)
     overrides = dict(override(item) for item in args.set)
-    temperatures = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
-    widths = ([float(w) for w in args.yardstick_widths.split(",")]
-              if args.yardstick_widths else None)
     models = args.models.split(",") if args.models else image_generators()
     print(f"digits 8x8, half trained on / half held out, seed {args.seed}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
@@ -255,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"overrides: {overrides}", flush=True)
     print(f"{'model':<14} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
     results = {"quality": quality(models, args.seed, args.epochs, args.batch_size, overrides,
-                                  temperatures, args.train_size, widths)}
+                                  args.temperatures, args.train_size, args.yardstick_widths)}
     if args.size:
         print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
         results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
