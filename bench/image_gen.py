@@ -117,25 +117,26 @@ def quality(models: list[str], seed: int, epochs: int, batch_size: int,
         train = split_rows(train, 1 - train_size / len(train), seed, "label")[0]
     table = ImageTable.from_frame(train, "label")
     rows = []
-    widths = [f"image_kde w{w:g}" for w in yardstick_widths or []]
-    for name in [*models, *widths, "copy"]:
-        if name == "copy":
-            draws, fit_s, epoch_s = [(name, train)], None, []
-        elif name in widths:
-            synth, fit_s, epoch_s = fit("image_kde", train, seed, epochs, batch_size,
-                                        {"width": float(name.split(" w")[1])})
-            draws = [(name, synth.sample(len(train), seed=seed))]
+    # (row name, generator, its settings); the yardstick at each fixed width traces its curve.
+    fits = [(name, name, overrides) for name in models] + [
+        (f"image_kde w{w:g}", "image_kde", {"width": w}) for w in yardstick_widths or []]
+    for row_name, name, settings in [*fits, ("copy", None, None)]:
+        if name is None:
+            draws, fit_s, epoch_s = [(row_name, train)], None, []
         else:
-            synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size, overrides)
+            synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size, settings)
             draws = [(label, synth.sample(len(train), seed=seed))
-                     for label in at_temperatures(synth, name, temperatures)]
+                     for label in at_temperatures(synth, row_name, temperatures)]
         for label, synthetic in draws:
             report = image_report(train, synthetic, holdout, table=table, seed=seed)
             rows.append({"model": label, **{k: report[k] for _, k in FIGURES if k},
                          "fit_s": fit_s, "epochs": len(epoch_s),
                          "reference_accuracy": report["reference_accuracy"]})
             show(rows[-1])
-    if widths:
+    if yardstick_widths:
+        precisions, recalls = yardstick_curve(rows)
+        for row in rows:
+            row["above_curve"] = above_curve(row, precisions, recalls)
         show_above_curve(rows)
     return rows
 
@@ -155,11 +156,9 @@ def above_curve(row: dict, precisions: np.ndarray, recalls: np.ndarray) -> float
 
 
 def show_above_curve(rows: list[dict]) -> None:
-    precisions, recalls = yardstick_curve(rows)
     print("\nrecall above the yardstick's precision-recall curve (+: beyond any of its widths; "
           "-: a precision outside the curve's range)", flush=True)
     for row in rows:
-        row["above_curve"] = above_curve(row, precisions, recalls)
         print(f"{row['model']:<14} above {fmt(row['above_curve']):>8}  at precision "
               f"{row['precision']:.3f}, memo {row['memorisation_ratio']:.3f}", flush=True)
 
@@ -211,7 +210,7 @@ def positive_numbers(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, got {text!r}") from None
     if not all(v > 0 for v in values):
-        raise argparse.ArgumentTypeError(f"every value must be above 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"every value must be above 0, got {text!r}")
     return values
 
 
