@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE",
                           help="Only rows where a categorical column has this value "
                                "(repeatable); images: LABEL=value for one class (default: labels "
-                               "drawn with the training frequencies).")
+                               "in the training proportions).")
     generate.add_argument("--seed", type=int, default=0, help="Seed of the draw.")
     generate.add_argument("--out", required=True,
                           help="Where to write the rows (CSV); images: .csv (pixel CSV with the "

@@ -63,8 +63,8 @@ def request_widgets(table: ImageTable) -> dict[str, Any]:
     if table.label is not None:
         mode = st.radio(
             "Classes", (LIKE_TRAINING, ONE_CLASS, COUNTS), key="gen_img_mode", horizontal=True,
-            help=f"Like the training mix: each image's '{table.label}' is drawn with the "
-                 "training frequencies. One class: only that class (e.g. more of a rare one). "
+            help=f"Like the training mix: each '{table.label}' gets its share of the training "
+                 "images, rounded. One class: only that class (e.g. more of a rare one). "
                  "Per-class counts: as many of each class as you ask.")
     left, right = st.columns(2)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",

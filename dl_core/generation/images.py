@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dl_core.errors import DataError
+from dl_core.generation.spread import proportional_labels
 from dl_core.generation.synthesizer import Synthesizer
 
 #: The file :meth:`ImageSynthesizer.save_table` writes.
@@ -228,9 +229,9 @@ class ImageSynthesizer(Synthesizer):
 
     ``fit`` learns the :class:`ImageTable` (the label is ``condition_columns[0]``), leaves out
     rows without a label, and hands ``(N, H, W, C)`` images in ``[0, 1]`` and class indices to
-    ``fit_arrays``. ``sample`` draws labels with the training frequencies unless a condition
-    fixes one. A subclass's ``save``/``load`` write its own state (``.keras`` networks) plus
-    :meth:`save_table` / :meth:`load_table` (JSON, never pickle).
+    ``fit_arrays``. ``sample`` gives the classes their training shares (rounded) unless a
+    condition fixes one. A subclass's ``save``/``load`` write its own state (``.keras``
+    networks) plus :meth:`save_table` / :meth:`load_table` (JSON, never pickle).
     """
 
     #: True for generators with an encoder (the latent explorer): conv_vae.
@@ -307,7 +308,7 @@ class ImageSynthesizer(Synthesizer):
             labels = np.full(n, table.label_index(condition[table.label]), dtype=np.int64)
         elif table.label is not None:
             rng = np.random.default_rng(None if seed is None else [int(seed), 7])
-            labels = rng.choice(table.n_classes, size=n, p=np.asarray(table.class_freq))
+            labels = proportional_labels(np.asarray(table.class_freq), n, rng)
         return self._frame(labels, n, seed)
 
     def sample_counts(self, counts: Mapping[Any, int], seed: int | None = None) -> pd.DataFrame:

@@ -20,7 +20,8 @@ after the fit (``latent_prior`` "fitted": with a small KL weight the codes are n
 the decoder was trained where they are; Ghosh et al., 2020) or from N(0, I), spread by
 ``temperature`` (1.2: on the bench's tuning splits the fitted mixture is a little narrower than
 the variety of real digits), decoded to the decoder's intensities (its mean image; Bernoulli
-draws of 8x8 pixels would be speckled noise).
+draws of 8x8 pixels would be speckled noise). A class's draws are spread evenly over its prior
+(:mod:`dl_core.generation.spread`), not drawn one by one.
 :meth:`ConvVAESynthesizer.encode_arrays` gives posterior means,
 :meth:`~ConvVAESynthesizer.decode_arrays` decodes any codes (the latent explorer).
 """
@@ -40,6 +41,7 @@ from dl_core.generation.image_networks import (
     conv_plan,
     predict,
 )
+from dl_core.generation.spread import even_uniforms, normals
 from dl_core.models.registry import register_model
 
 #: Added to the fitted prior's covariances (codes spread about 0.7 a dimension): keeps a
@@ -205,21 +207,29 @@ class ConvVAESynthesizer(ImageNetworkSynthesizer):
         self._check_networks()
         n = int(n)
         rng = np.random.default_rng(seed)
-        z = rng.standard_normal((n, self.latent_dim)) * self.cfg.temperature
         prior = self.state.get("prior")
-        if prior is not None:
-            mixtures = prior.get("classes") or [  # stored by an earlier version: one Gaussian
-                {"weights": [1.0], "means": [prior["mean"]], "chols": [prior["chol"]]}]
-            groups = (np.zeros(n, dtype=int) if labels is None or len(mixtures) == 1
-                      else np.asarray(labels, dtype=int))
-            picks = rng.random(n)
-            for k, mixture in enumerate(mixtures):
-                rows = np.flatnonzero(groups == k)
-                cumulative = np.cumsum(mixture["weights"])
-                component = np.minimum(np.searchsorted(cumulative / cumulative[-1], picks[rows]),
-                                       len(cumulative) - 1)
-                means, chols = np.asarray(mixture["means"]), np.asarray(mixture["chols"])
-                z[rows] = means[component] + np.einsum("nij,nj->ni", chols[component], z[rows])
+        mixtures = None if prior is None else prior.get("classes") or [
+            # stored by an earlier version: one Gaussian
+            {"weights": [1.0], "means": [prior["mean"]], "chols": [prior["chol"]]}]
+        groups = (np.zeros(n, dtype=int)
+                  if labels is None or (mixtures is not None and len(mixtures) == 1)
+                  else np.asarray(labels, dtype=int))
+        z = np.empty((n, self.latent_dim))
+        # Each class's draws spread evenly over its prior (dl_core.generation.spread): the first
+        # coordinate picks the mixture component, the rest are the Gaussian's noise.
+        for k in np.unique(groups):
+            rows = np.flatnonzero(groups == k)
+            uniforms = even_uniforms(len(rows), self.latent_dim + 1, rng)
+            noise = normals(uniforms[:, 1:]) * self.cfg.temperature
+            if mixtures is None:
+                z[rows] = noise
+                continue
+            mixture = mixtures[k]
+            cumulative = np.cumsum(mixture["weights"])
+            component = np.minimum(np.searchsorted(cumulative / cumulative[-1], uniforms[:, 0]),
+                                   len(cumulative) - 1)
+            means, chols = np.asarray(mixture["means"]), np.asarray(mixture["chols"])
+            z[rows] = means[component] + np.einsum("nij,nj->ni", chols[component], noise)
         return self.decode_arrays(z.astype(np.float32), labels)
 
     def encode_arrays(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:

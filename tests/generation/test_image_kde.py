@@ -57,3 +57,18 @@ def test_a_class_with_one_image_is_not_copied(halves):
     pixels = [c for c in train.columns if c != "label"]
     only = lonely[lonely["label"] == 9][pixels].to_numpy()
     assert not (nines[pixels].to_numpy() == only).all(axis=1).any()
+
+
+def test_each_training_image_anchors_one_draw_before_any_anchors_two(halves):
+    """Drawn at random, two of 20 draws of a class of 90 images share a training image nine
+    times in ten (near twins); drawn in turn, twice a class's images anchor each image twice."""
+    synth = ImageKDE(ImageKDEConfig(width=1e-6))  # each draw its anchor's PCA reconstruction
+    synth.fit(halves[0], condition_columns=("label",), seed=0)
+    k = synth.table.label_index(3)
+    space = synth.spaces[k]
+    m = len(space.codes)
+    draws = synth.sample_arrays(np.full(2 * m, k), 2 * m, seed=0).reshape(2 * m, -1)
+    codes = space.encode(draws.astype(np.float64))
+    nearest = ((codes[:, None, :] - space.codes[None]) ** 2).sum(-1).argmin(axis=1)
+    assert np.bincount(nearest[:m], minlength=m).tolist() == [1] * m
+    assert np.bincount(nearest, minlength=m).tolist() == [2] * m

@@ -199,6 +199,27 @@ def test_temperature_widens_the_variety_of_a_class(fitted, arch):
     assert spreads[2.0] > 3 * spreads[0.1]
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_class_is_drawn_from_evenly_spread_noise(fitted, arch, monkeypatch):
+    """The noise behind 40 images of one class fills its Gaussian evenly: each coordinate's
+    mean within 0.12 of 0, where 40 independent draws stray 0.16-0.4 in the worst coordinate
+    (so a small set holds no clump of near twins). Without its fitted prior the VAE's latent
+    draws are that noise, spread by the temperature."""
+    synth = fitted[arch]["reloaded"]
+    seen = []
+    if arch == "conv_vae":
+        monkeypatch.setitem(synth.state, "prior", None)
+        monkeypatch.setattr(synth, "decode_arrays", lambda z, labels: seen.append(z))
+    else:
+        monkeypatch.setattr("dl_core.models.dcgan.predict",
+                            lambda network, inputs: seen.append(inputs[0]))
+    synth.sample_arrays(np.full(40, synth.table.label_index(7)), 40, seed=5)
+    noise = seen[0] / synth.cfg.temperature
+    assert noise.shape[0] == 40
+    assert np.abs(noise.mean(axis=0)).max() < 0.12
+    assert np.abs(noise.std(axis=0) - 1).max() < 0.2
+
+
 def test_vae_prior_has_a_gaussian_per_twenty_images_of_a_class():
     """60 sevens and 25 ones: the sevens' codes get 3 Gaussians, the ones' 1 (one per 20
     images at most); their weights are shares."""
