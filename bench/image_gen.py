@@ -26,6 +26,8 @@ Figures only, no assertions::
     python bench/image_gen.py --train-size 150 --seed 1  # few images, as for a rare class
     python bench/image_gen.py --seed 1 --yardstick-widths 0.5,0.6,0.7,0.8
                                                        # every row against the yardstick's curve
+    python bench/image_gen.py --seed 1 --yardstick-widths 0.5,0.6,0.7,0.8 --independent-too
+                                                       # and each fit drawn one by one as well
 
 ``--yardstick-widths`` also fits ``image_kde`` at each fixed kernel width (a multiple of a class's
 spread; its own choice is about 0.63 on digits): wider kernels trade precision for recall, and
@@ -34,6 +36,11 @@ every row is then read against it: ``above`` is its recall minus the curve's rec
 precision (interpolated; none outside the curve's range). Positive: better precision and recall
 than the yardstick can reach together at any width; a generator that only trades one for the
 other (a temperature, a width) moves along a curve and keeps its sign.
+
+The generators draw a set of images evenly (:mod:`dl_core.generation.spread`: quasi-random noise,
+the yardstick's anchors without replacement, class counts in proportion). ``--independent-too``
+also draws each fit one image at a time, as independent sampling does (rows ``... indep``, read
+against the yardstick's own independent draws): what the even draws change.
 """
 
 from __future__ import annotations
@@ -58,9 +65,12 @@ import pandas as pd  # noqa: E402
 from dl_core.data.samples import build_sample  # noqa: E402
 from dl_core.generation.image_quality import image_report  # noqa: E402
 from dl_core.generation.images import ImageTable  # noqa: E402
+from dl_core.generation.spread import independent_draws  # noqa: E402
 from dl_core.models import get_model, list_models  # noqa: E402
 from dl_core.training.generative import GenerativeTrainConfig, split_rows  # noqa: E402
 
+#: Suffix of the rows drawn independently (``--independent-too``).
+INDEPENDENT = "indep"
 FIGURES = (("agree", "agreement"), ("FD", "frechet_distance"), ("floor", "frechet_floor"),
            ("FD/floor", None), ("prec", "precision"), ("recall", "recall"),
            ("copies", "copies"), ("memo", "memorisation_ratio"), ("fit_s", None),
@@ -111,7 +121,8 @@ def fit(name: str, train: pd.DataFrame, seed: int, epochs: int, batch_size: int,
 def quality(models: list[str], seed: int, epochs: int, batch_size: int,
             overrides: dict | None = None, temperatures: list[float] | None = None,
             train_size: int | None = None,
-            yardstick_widths: list[float] | None = None) -> list[dict]:
+            yardstick_widths: list[float] | None = None,
+            independent_too: bool = False) -> list[dict]:
     train, holdout = digits_split(seed)
     if train_size:  # few images (a rare class): a stratified part of the training half
         train = split_rows(train, 1 - train_size / len(train), seed, "label")[0]
@@ -125,8 +136,13 @@ def quality(models: list[str], seed: int, epochs: int, batch_size: int,
             draws, fit_s, epoch_s = [(row_name, train)], None, []
         else:
             synth, fit_s, epoch_s = fit(name, train, seed, epochs, batch_size, settings)
-            draws = [(label, synth.sample(len(train), seed=seed))
-                     for label in at_temperatures(synth, row_name, temperatures)]
+            draws = []
+            for label in at_temperatures(synth, row_name, temperatures):
+                draws.append((label, synth.sample(len(train), seed=seed)))
+                if independent_too:  # the same fit, its images drawn one by one
+                    with independent_draws():
+                        draws.append((f"{label} {INDEPENDENT}",
+                                      synth.sample(len(train), seed=seed)))
         for label, synthetic in draws:
             report = image_report(train, synthetic, holdout, table=table, seed=seed)
             rows.append({"model": label, **{k: report[k] for _, k in FIGURES if k},
@@ -134,17 +150,23 @@ def quality(models: list[str], seed: int, epochs: int, batch_size: int,
                          "reference_accuracy": report["reference_accuracy"]})
             show(rows[-1])
     if yardstick_widths:
-        precisions, recalls = yardstick_curve(rows)
+        curves = {kind: yardstick_curve(rows, kind) for kind in (False, True)}
         for row in rows:
-            row["above_curve"] = above_curve(row, precisions, recalls)
+            row["above_curve"] = above_curve(row, *curves[drawn_independently(row)])
         show_above_curve(rows)
     return rows
 
 
-def yardstick_curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """The yardstick rows' (``image_kde`` at any width) precisions, increasing, and recalls."""
+def drawn_independently(row: dict) -> bool:
+    return row["model"].endswith(f" {INDEPENDENT}")
+
+
+def yardstick_curve(rows: list[dict], independent: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The yardstick rows' (``image_kde`` at any width) precisions, increasing, and recalls;
+    of its independent draws (``--independent-too``) when ``independent``."""
     points = sorted((r["precision"], r["recall"]) for r in rows
-                    if r["model"].split(" ")[0] == "image_kde")
+                    if r["model"].split(" ")[0] == "image_kde"
+                    and drawn_independently(r) == independent)
     return np.array([p for p, _ in points]), np.array([r for _, r in points])
 
 
@@ -159,7 +181,7 @@ def show_above_curve(rows: list[dict]) -> None:
     print("\nrecall above the yardstick's precision-recall curve (+: beyond any of its widths; "
           "-: a precision outside the curve's range)", flush=True)
     for row in rows:
-        print(f"{row['model']:<14} above {fmt(row['above_curve']):>8}  at precision "
+        print(f"{row['model']:<20} above {fmt(row['above_curve']):>8}  at precision "
               f"{row['precision']:.3f}, memo {row['memorisation_ratio']:.3f}", flush=True)
 
 
@@ -224,7 +246,7 @@ def show(row: dict) -> None:
     ratio = row["frechet_distance"] / row["frechet_floor"] if row["frechet_floor"] else None
     cells = [fmt(ratio if key is None and label == "FD/floor" else row.get(key or label))
              for label, key in FIGURES]
-    print(f"{row['model']:<14} " + " ".join(f"{c:>8}" for c in cells), flush=True)
+    print(f"{row['model']:<20} " + " ".join(f"{c:>8}" for c in cells), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="Comma-separated kernel widths (multiples of a class's spread; it "
                              "chooses about 0.63 on digits) at which image_kde is also fitted: "
                              "its precision-recall curve, which every row is read against.")
+    parser.add_argument("--independent-too", action="store_true",
+                        help="Also draw every fit's images one by one, independently (rows "
+                             f"'... {INDEPENDENT}'; read against the yardstick's independent "
+                             "draws): what drawing a set evenly changes.")
     parser.add_argument("--json", help="Write every figure to this JSON file.")
     args = parser.parse_args(argv)
     overrides = dict(override(item) for item in args.set)
@@ -262,9 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fitted on {args.train_size} of the training half's images", flush=True)
     if overrides:
         print(f"overrides: {overrides}", flush=True)
-    print(f"{'model':<14} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
+    print(f"{'model':<20} " + " ".join(f"{label:>8}" for label, _ in FIGURES), flush=True)
     results = {"quality": quality(models, args.seed, args.epochs, args.batch_size, overrides,
-                                  args.temperatures, args.train_size, args.yardstick_widths)}
+                                  args.temperatures, args.train_size, args.yardstick_widths,
+                                  args.independent_too)}
     if args.size:
         print(f"\ntime per epoch, digits upsampled to {args.size}x{args.size}", flush=True)
         results["epoch_times"] = epoch_times(models, args.seed, args.size, args.epochs_28,
