@@ -11,8 +11,8 @@ instead:
 - class counts in the asked proportions (systematic sampling: each class gets its share rounded
   up or down, never a multinomial's luck).
 
-On the digits bench (bench/README.md) this raised the held-out images' recall by 0.03-0.06 at
-the same precision and lowered the Fréchet distance for the yardstick and the VAE alike.
+On the digits bench (bench/README.md, 898 draws) this lowered every generator's Fréchet
+distance by 4-33% and raised recall by up to 0.06, precision within 0.023 either side.
 """
 
 from __future__ import annotations
