@@ -99,7 +99,7 @@ def test_samples_have_the_training_columns_and_the_class_mix(digits, fitted):
 
 def test_a_few_images_round_each_share_up_as_often_as_its_fraction(fitted):
     """7 images of 10 classes cannot match the mix; over many seeds each class still gets its
-    share on average (a class of 13% of the training images: 0.9 of an image)."""
+    share on average (the sevens, 12.5% of the training images: 0.875 of an image)."""
     seen = np.zeros(fitted.table.n_classes)
     for seed in range(300):
         labels = fitted.sample(7, seed=seed)["label"]
