@@ -112,9 +112,10 @@ def _sweep_label(df: pd.DataFrame, run_id: str) -> str:
 def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Filter widgets over ``df``; returns the matching runs."""
     # An empty filter keeps every run: "All" says so, where Streamlit's "Choose options" was
-    # cut to "Choos" at 800 px. Three a row: a chosen value needs ~85 px more than its text,
-    # and at 1024 px a fifth or a quarter of the row cut "FINISHED" to a sliver.
-    c = [*st.columns(3), *st.columns(3)]
+    # cut to "Choos" at 800 px. Two a row: a chosen value needs ~85 px more than its text, and
+    # at 800 px beside the sidebar a third of the row cut "FINISHED" to "FIN…" (a fifth or a
+    # quarter did at 1024 px; a wrapping row of stretched widgets put six in a row at 1400).
+    c = [*st.columns(2), *st.columns(2), *st.columns(2)]
     experiments, datasets, archs, tasks, statuses = (
         col.multiselect(label, compare.choices(df, field), key=key, placeholder="All")
         for col, (label, field, key) in zip(c, (
