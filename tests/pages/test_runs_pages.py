@@ -38,6 +38,7 @@ def runs_page(experiment: str = "seeded"):
     at.button(key="runs_refresh").click().run()  # runs made since the last read (10 s cache)
     # An empty filter reads "All" (Streamlit's "Choose options" is cut at 800 px).
     assert [at.multiselect(key=k).proto.placeholder for k in ("f_exp", "f_status")] == ["All"] * 2
+    assert at.selectbox(key="runs_sweep").options[0] == "All"  # the Sweep filter too
     # Two filters a row: a third of an 800 px row beside the sidebar cut a chosen "FINISHED" to
     # "FIN…" (a fifth or a quarter did at 1024 px); the dates get half a row.
     weights = ",".join(f"{c.weight:.2f}" for c in at.columns)
