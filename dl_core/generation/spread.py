@@ -56,6 +56,17 @@ def even_uniforms(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(points[:n], EDGE, 1.0 - EDGE)
 
 
+def even_uniforms_by_class(groups: np.ndarray, d: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`even_uniforms` for each class of ``groups`` (a class index a row) apart: each
+    class's rows are an evenly spread set of their own, in ``(0, 1)^d``."""
+    groups = np.asarray(groups)
+    out = np.empty((len(groups), int(d)))
+    for k in np.unique(groups):
+        rows = np.flatnonzero(groups == k)
+        out[rows] = even_uniforms(len(rows), d, rng)
+    return out
+
+
 def normals(uniforms: np.ndarray) -> np.ndarray:
     """Standard normal draws from uniforms (the normal quantile)."""
     from scipy.special import ndtri

@@ -41,7 +41,7 @@ from dl_core.generation.image_networks import (
     conv_plan,
     predict,
 )
-from dl_core.generation.spread import even_uniforms, normals
+from dl_core.generation.spread import even_uniforms_by_class, normals
 from dl_core.models.registry import register_model
 
 #: Added to the fitted prior's covariances (codes spread about 0.7 a dimension): keeps a
@@ -214,22 +214,17 @@ class ConvVAESynthesizer(ImageNetworkSynthesizer):
         groups = (np.zeros(n, dtype=int)
                   if labels is None or (mixtures is not None and len(mixtures) == 1)
                   else np.asarray(labels, dtype=int))
-        z = np.empty((n, self.latent_dim))
         # Each class's draws spread evenly over its prior (dl_core.generation.spread): the first
         # coordinate picks the mixture component, the rest are the Gaussian's noise.
-        for k in np.unique(groups):
+        uniforms = even_uniforms_by_class(groups, self.latent_dim + 1, rng)
+        z = normals(uniforms[:, 1:]) * self.cfg.temperature
+        for k, mixture in enumerate(mixtures or []):
             rows = np.flatnonzero(groups == k)
-            uniforms = even_uniforms(len(rows), self.latent_dim + 1, rng)
-            noise = normals(uniforms[:, 1:]) * self.cfg.temperature
-            if mixtures is None:
-                z[rows] = noise
-                continue
-            mixture = mixtures[k]
             cumulative = np.cumsum(mixture["weights"])
-            component = np.minimum(np.searchsorted(cumulative / cumulative[-1], uniforms[:, 0]),
-                                   len(cumulative) - 1)
+            component = np.minimum(np.searchsorted(cumulative / cumulative[-1],
+                                                   uniforms[rows, 0]), len(cumulative) - 1)
             means, chols = np.asarray(mixture["means"]), np.asarray(mixture["chols"])
-            z[rows] = means[component] + np.einsum("nij,nj->ni", chols[component], noise)
+            z[rows] = means[component] + np.einsum("nij,nj->ni", chols[component], z[rows])
         return self.decode_arrays(z.astype(np.float32), labels)
 
     def encode_arrays(self, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:

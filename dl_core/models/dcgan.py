@@ -41,7 +41,7 @@ from dl_core.generation.image_networks import (
     conv_plan,
     predict,
 )
-from dl_core.generation.spread import even_normals
+from dl_core.generation.spread import even_uniforms_by_class, normals
 from dl_core.models.registry import register_model
 
 LOSSES = ("wgan_gp", "non_saturating")
@@ -193,12 +193,8 @@ class DCGANSynthesizer(ImageNetworkSynthesizer):
     def sample_arrays(self, labels: np.ndarray | None, n: int, seed: int | None) -> np.ndarray:
         self._check_networks()
         rng = np.random.default_rng(seed)
-        n = int(n)
-        groups = np.zeros(n, dtype=int) if labels is None else np.asarray(labels, dtype=int)
-        noise = np.empty((n, self.cfg.noise_dim))
-        for k in np.unique(groups):  # each class's noise spread evenly (generation.spread)
-            rows = np.flatnonzero(groups == k)
-            noise[rows] = even_normals(len(rows), self.cfg.noise_dim, rng)
+        groups = np.zeros(int(n), dtype=int) if labels is None else np.asarray(labels, dtype=int)
+        noise = normals(even_uniforms_by_class(groups, self.cfg.noise_dim, rng))
         noise *= self.cfg.temperature
         return predict(self.networks["generator"], self._inputs(noise.astype(np.float32), labels))
 

@@ -11,8 +11,8 @@ scores against, play no part in the choice. Without a label, all images are one 
 Sample: take a training image of the asked class (each in turn, in random order, before any is
 taken twice), add Gaussian noise of the class's width to its code (spread evenly over the set:
 :mod:`dl_core.generation.spread`), decode (inverse PCA) and clip to ``[0, 1]``. Non-neural,
-fitted in a second; the networks (``conv_vae``, ``dcgan``) must beat it. A PCA per class keeps samples in their
-class's own subspace: on digits one PCA shared by all classes gave agreement 0.95 and a Fréchet
+fitted in a second; the networks (``conv_vae``, ``dcgan``) must beat it. A PCA per class keeps
+samples in their class's own subspace: on digits one PCA shared by all classes gave agreement 0.95 and a Fréchet
 distance 3.6 times the floor, one per class 0.99 and about 2 times (bench/README.md).
 
 Stored form: the image table (JSON), ``state.json`` (config, widths) and ``kde.npz`` (each
