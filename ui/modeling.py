@@ -135,6 +135,10 @@ def _data_shape(spec_dict: dict[str, Any]) -> dict[str, Any]:
             "notes": data.notes, "layout": data.layout, "split": data.split}
 
 
+#: Seconds the "starting the worker" toast stays at most (a first start takes about 20).
+STARTING_TOAST_S = 60
+
+
 def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[int, ...],
                   n_outputs: int, task: str) -> dict[str, Any]:
     """The layer table, parameter counts and diagram of ``arch`` for the data's shapes.
@@ -151,8 +155,9 @@ def model_summary(arch: str, model_config: dict[str, Any], input_shape: tuple[in
     text = ("Starting the training worker (TensorFlow loads once; this takes a few seconds)…"
             if starting else "Building the model…")
     # The spinner sits under the settings, often below the screen: a first start (20 s on a
-    # small machine) is also told in a toast, which shows wherever the page is scrolled.
-    toast = st.toast(text, icon=":material/hourglass_top:", duration="infinite") \
+    # small machine) is also told in a toast, which shows wherever the page is scrolled. It
+    # goes by itself: a click that reruns the page meanwhile cuts off the line that replaces it.
+    toast = st.toast(text, icon=":material/hourglass_top:", duration=STARTING_TOAST_S) \
         if starting else None
     with st.spinner(text, show_time=True):
         summary = _model_summary(arch, model_config, tuple(input_shape), n_outputs, task)

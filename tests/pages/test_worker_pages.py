@@ -83,3 +83,30 @@ def test_model_page_tells_a_first_worker_start_wherever_the_page_is_scrolled(mon
     assert [t.value for t in at.toast] == [
         "The training worker is ready; the network's layers are listed below the settings."]
     st.cache_data.clear()
+
+
+class _ColdWorkerThatFails(_ColdWorker):
+    def summary(self, *args, **kwargs):
+        from dl_core.errors import DataError
+
+        raise DataError("The training worker could not build the model (test).")
+
+
+def test_a_first_worker_start_cut_off_leaves_no_toast_for_good(monkeypatch):
+    import streamlit as st
+
+    import ui.modeling
+
+    at = open_app("app_pages/data.py")
+    load_sample(at, "breast_cancer")
+    monkeypatch.setattr(ui.modeling, "executor", lambda: _ColdWorkerThatFails())
+    st.cache_data.clear()
+    at.switch_page("app_pages/model.py").run()
+    assert not at.exception
+    # Never replaced (as when a click reruns the page mid-start), the starting toast still goes
+    # by itself: "infinite" (0) stayed on every page until closed by hand.
+    [toast] = at.toast
+    assert toast.value.startswith("Starting the training worker")
+    assert toast.proto.duration == ui.modeling.STARTING_TOAST_S
+    assert 0 < toast.proto.duration <= 60
+    st.cache_data.clear()
