@@ -48,6 +48,19 @@ def test_a_few_fresh_images_read_against_a_floor_of_as_many_real_ones(split):
     assert 0.5 < r["frechet_distance"] / r["frechet_floor"] < 1.5
 
 
+def test_the_floor_of_a_few_images_is_the_median_of_several_real_sets_shown_with_its_range(
+        split):
+    # One set of 40 colour patches scored 8 to 39 by chance: a floor from one set misleads.
+    r = report(split, split[2].head(30))
+    assert r["frechet_floor_low"] < r["frechet_floor"] < r["frechet_floor_high"]
+    again = report(split, split[2].tail(30))  # the same number of images: the same sets
+    assert (again["frechet_floor_low"], again["frechet_floor"], again["frechet_floor_high"]) == (
+        r["frechet_floor_low"], r["frechet_floor"], r["frechet_floor_high"])
+    # As many images as the training set: the one set there is, no range.
+    whole = report(split, split[0])
+    assert whole["frechet_floor_low"] == whole["frechet_floor"] == whole["frechet_floor_high"]
+
+
 def test_a_copy_of_the_training_set_is_flagged(split):
     train = split[0]
     r = report(split, train)
