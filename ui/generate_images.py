@@ -12,6 +12,7 @@ its training images scores perfect fidelity.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pandas as pd
@@ -24,8 +25,6 @@ from ui.errors import shown_errors
 from ui.loaders import executor
 
 LIKE_TRAINING, ONE_CLASS, COUNTS = "Like the training mix", "One class", "Per-class counts"
-#: The grid of samples an image generator run logs (``generation/grid.png``).
-GRID_FILE = "generation/grid.png"
 #: Images per class row of the preview.
 PREVIEW_PER_ROW = 10
 
@@ -134,7 +133,7 @@ def show_result(result: dict[str, Any], table: ImageTable) -> None:
     shown = "the first images of each class, a row each" if y is not None else "the first images"
     st.markdown(f"**Preview** · {shown}")
     st.plotly_chart(grid_figure(tile(grid), labels, label_title=table.label or ""),
-                    key="gen_img_preview")
+                    key="gen_img_preview", width="content")
     stem = f"synthetic-{report['source_run_id'][:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}"
     png, zipped, csv = st.columns(3)
     png.download_button(
@@ -165,8 +164,9 @@ IMAGE_HELP = {
                         "images and of held-out real images (lower is better); read it against "
                         "the floor.",
     "frechet_floor": "The same distance between as many real training images as synthetic ones "
-                     "and the held-out ones: about what a perfect generator drawing this many "
-                     "images would score (a little below it happens by chance).",
+                     "and the held-out ones (the median of 5 such sets when there are more "
+                     "training images): about what a perfect generator drawing this many images "
+                     "would score. A little below it happens by chance.",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
@@ -204,10 +204,17 @@ def image_headline(report: dict[str, Any]) -> None:
     reads = ("" if accuracy is None else f" The reference classifier reads {accuracy:.0%} of "
              "the held-out real images right: agreement near that is as good as real images.")
     n_synthetic, n_holdout = report.get("n_synthetic", 0), report.get("n_holdout", 0)
+    low, high = report.get("frechet_floor_low"), report.get("frechet_floor_high")
+    if low is not None and high is not None and high > low:
+        st.caption(f"Sets of {report.get('n_floor', n_synthetic):,} real training images score "
+                   f"{low:.2f} to {high:.2f} against the held-out ones (the floor is the median "
+                   "of 5): a Fréchet distance of this many images varies that much by chance. "
+                   "Draw more images for a steadier reading.")
     if n_synthetic < n_holdout:
-        st.caption(f"Precision and recall compare the {n_synthetic:,} synthetic images with as "
-                   f"many of the {n_holdout:,} held-out ones, and read higher on fewer images; "
-                   f"draw at least {n_holdout:,} to compare generators fairly.")
+        st.caption(f"Precision, recall and the memorisation ratio compare the {n_synthetic:,} "
+                   f"synthetic images with as many of the {n_holdout:,} held-out ones: precision "
+                   "and recall read higher on fewer images, and all three move from draw to "
+                   f"draw; draw at least {n_holdout:,} to compare generators fairly.")
     st.caption(f"Scored on {n_synthetic:,} synthetic, "
                f"{report.get('n_train', 0):,} training and {n_holdout:,} "
                f"held-out real images (never seen by the generator).{reads} A generator can "
@@ -219,11 +226,17 @@ def logged_grid(run_id: str) -> None:
     """The grid of report samples an image generator run logged (the Runs page)."""
     from dl_core import tracking
     from dl_core.generation.image_figures import decode_png, grid_figure
+    from dl_core.training.generative import GRID_FILE, GRID_ROWS_FILE
 
     png = tracking.artifact_bytes(run_id, GRID_FILE)
     if png is not None:
-        st.markdown("**Samples** · from the report's sample")
-        st.plotly_chart(grid_figure(decode_png(png)), key=f"grid_{run_id}")
+        rows = tracking.artifact_bytes(run_id, GRID_ROWS_FILE)  # older runs have none
+        rows = json.loads(rows) if rows is not None else {"row_labels": [], "label": None}
+        st.markdown("**Samples** · from the report's sample"
+                    + (", one row per class" if any(rows["row_labels"]) else ""))
+        st.plotly_chart(grid_figure(decode_png(png), rows["row_labels"],
+                                    label_title=rows["label"] or "class"),
+                        key=f"grid_{run_id}", width="content")
 
 
 # -- the latent explorer ----------------------------------------------------------------------
@@ -275,9 +288,9 @@ def _default_picks(answer: dict[str, Any]) -> None:
 
 
 #: Why a conditional VAE's classes overlap on the map (newcomers expect a cluster a class).
-STYLE_NOTE = (" The encoder is told each image's class, so its code holds what the class leaves "
-              "open (slant, thickness, size): the classes overlap, and nearby points share a "
-              "style whatever their class.")
+STYLE_NOTE = (" The encoder is told each image's class, so its code is free to hold what the "
+              "class leaves open (for handwritten digits: slant, thickness, size): classes may "
+              "overlap, and nearby points share a style whatever their class.")
 
 
 def latent_explorer(run_id: str, table: ImageTable) -> None:

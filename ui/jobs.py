@@ -137,11 +137,15 @@ def image_grid(where, job: JobState, one_pass: bool = False) -> None:
     else:
         where.markdown(f"**Samples after epoch {job.grid['epoch']}** · {rows}, the same noise "
                        "each time")
-    where.plotly_chart(grid_figure(decode_png(job.grid["png"]), labels),
-                       key=f"grid-{job.job_id}")
+    # Sized to its zoomed pixels (no blank bands), within the narrow column it sits in.
+    where.plotly_chart(grid_figure(decode_png(job.grid["png"]), labels, max_width=TRAIN_GRID_PX),
+                       key=f"grid-{job.job_id}", width="content")
 
 
 POLL_S = 1.0
+#: Most pixels wide a sample grid is drawn on the Train page (two fifths of a 1280-pixel
+#: window beside the sidebar).
+TRAIN_GRID_PX = 300
 
 
 def live_job(job_id: str) -> None:

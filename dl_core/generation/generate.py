@@ -227,7 +227,7 @@ def _record(source: Any, synthetic: pd.DataFrame, report: dict[str, Any],
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / Path(SAMPLES_FILE).name
             path.write_bytes(to_safe_csv(synthetic))
-            files = [path] if table is None else [path, write_grid(table, synthetic, Path(tmp))]
+            files = [path] if table is None else [path, *write_grid(table, synthetic, Path(tmp))]
             tracking.log_files(run_id, files, str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, {**report, "run_id": run_id}, REPORT_FILE)
     except BaseException as exc:

@@ -15,14 +15,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import plotly.express as px
 import plotly.graph_objects as go
 
 from dl_core.generation.image_export import upscale_for
 from dl_core.generation.images import BLANK, png_bytes, tile
 from dl_core.generation.latent import unpack
 
-#: Height, in pixels, a sample grid is zoomed to at least (whole-number zoom).
-GRID_MIN_PX = 360
+#: Most pixels a sample grid is zoomed to (whole-number zoom), high and, by default, wide.
+GRID_MAX_PX = 360
+GRID_MAX_WIDTH_PX = 720
+#: The map's class colours, ten distinct hues first (Streamlit's own palette starts with a dark
+#: and a light blue: two classes were hard to tell apart).
+CLASS_COLOURS = tuple(px.colors.qualitative.D3 + px.colors.qualitative.Dark24)
+#: Room beside a grid for its rows' classes: the axis title and a character of a label.
+LABEL_TITLE_PX, LABEL_CHAR_PX = 45, 8
 
 
 def _data_uri(png: bytes) -> str:
@@ -39,23 +46,37 @@ def decode_png(png: bytes | str) -> np.ndarray:
 
 
 def grid_figure(image: np.ndarray, row_labels: Sequence[Any] = (), *,
-                label_title: str = "class") -> go.Figure:
+                label_title: str = "class", max_width: int = GRID_MAX_WIDTH_PX) -> go.Figure:
     """A tiled grid (a uint8 image from :func:`~dl_core.generation.images.tile`) with each row's
-    class written beside it; zoomed to at least :data:`GRID_MIN_PX` pixels high."""
+    class written beside it.
+
+    Zoomed by the largest whole number that keeps it within :data:`GRID_MAX_PX` high and
+    ``max_width`` wide (labels included; shrunk to fit when even one is too wide), and the
+    figure sized to it: shown with
+    ``width="content"`` it has no blank bands (a wide grid of two classes, stretched to a
+    column of fixed height, was a thin strip between two empty ones).
+    """
     image = np.asarray(image, dtype=np.uint8)
-    zoom = max(1, -(-GRID_MIN_PX // image.shape[0]))
-    height = image.shape[0] * zoom
-    fig = go.Figure(go.Image(source=_data_uri(png_bytes(image, upscale=zoom)), hoverinfo="skip"))
     labelled = [lab for lab in row_labels if lab is not None]
+    labels_px = (LABEL_TITLE_PX + LABEL_CHAR_PX * max(len(str(lab)) for lab in labelled)
+                 if labelled else 0)
+    h, w = image.shape[:2]
+    room = max_width - labels_px - 20
+    zoom = max(1, min(GRID_MAX_PX // h, room // w))
+    height, width = h * zoom, w * zoom
+    # Wider than the room even unzoomed: the browser draws it smaller, keeping its shape.
+    shown_h, shown_w = (height, width) if width <= room else (round(h * room / w), room)
+    fig = go.Figure(go.Image(source=_data_uri(png_bytes(image, upscale=zoom)), hoverinfo="skip"))
     if labelled:
         rows = len(row_labels)
         fig.update_yaxes(tickvals=[(i + 0.5) * height / rows for i in range(rows)],
                          ticktext=[str(lab) for lab in row_labels], title=label_title,
-                         showgrid=False)
+                         showgrid=False, automargin=False)
     else:
         fig.update_yaxes(visible=False)
     fig.update_xaxes(visible=False)
-    fig.update_layout(height=min(720, height + 40), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    fig.update_layout(width=shown_w + labels_px + 20, height=shown_h + 20, autosize=False,
+                      margin={"l": labels_px + 10, "r": 10, "t": 10, "b": 10})
     return fig
 
 
@@ -68,10 +89,11 @@ def map_figure(answer: dict[str, Any], picked: tuple[int | None, ...] = ()) -> g
     fig = go.Figure()
     groups = [(None, np.ones(len(x), dtype=bool))] if labels is None else [
         (c, np.array([lab == c for lab in labels])) for c in _ordered(labels)]
-    for value, mask in groups:
+    for i, (value, mask) in enumerate(groups):
         fig.add_trace(go.Scatter(
             x=x[mask], y=y[mask], mode="markers", name="images" if value is None else str(value),
-            customdata=index[mask], marker={"size": 6, "opacity": 0.75},
+            customdata=index[mask],
+            marker={"size": 6, "opacity": 0.75, "color": CLASS_COLOURS[i % len(CLASS_COLOURS)]},
             hovertemplate="image #%{customdata}" + ("" if value is None else f" · {value}")
                           + "<extra></extra>"))
     where = {int(i): k for k, i in enumerate(index)}

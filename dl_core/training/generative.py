@@ -45,6 +45,9 @@ REPORT_METRICS = ("quality", "column_shapes", "column_pairs", "diagnostic", "tst
                   "memorisation_ratio")
 #: The grid of the report sample an image generator's run stores.
 GRID_FILE = "generation/grid.png"
+#: The class of each of its rows, and the label column's name (the Runs page writes them beside
+#: the grid).
+GRID_ROWS_FILE = "generation/grid_rows.json"
 #: Images per row of the live preview grid.
 PREVIEW_PER_ROW = 8
 _MIN_TRAIN_ROWS = 10
@@ -276,7 +279,7 @@ class GenerativeTrainer(Trainer):
             samples.write_bytes(to_safe_csv(synthetic))
             files = [samples]
             if is_image(synth):
-                files.append(write_grid(synth.table, synthetic, Path(tmp)))
+                files.extend(write_grid(synth.table, synthetic, Path(tmp)))
             tracking.log_files(run_id, files, str(Path(SAMPLES_FILE).parent))
         tracking.log_dict(run_id, report, REPORT_FILE)
         tracking.log_dict(run_id, history, "evaluation/history.json")  # where curves are read
@@ -314,13 +317,18 @@ def is_image(synth: Any) -> bool:
     return isinstance(synth, ImageSynthesizer)
 
 
-def write_grid(table: Any, synthetic: pd.DataFrame, folder: Path) -> Path:
-    """Write the grid of a sample (first images of each class) as ``grid.png`` in ``folder``."""
+def write_grid(table: Any, synthetic: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write the grid of a sample (first images of each class) as ``grid.png`` in ``folder``,
+    and its rows' classes as ``grid_rows.json``."""
     from dl_core.generation.images import grid_png, sample_grid
 
+    grid, row_labels = sample_grid(table, synthetic, PREVIEW_PER_ROW)
     path = Path(folder) / Path(GRID_FILE).name
-    path.write_bytes(grid_png(sample_grid(table, synthetic, PREVIEW_PER_ROW)[0]))
-    return path
+    path.write_bytes(grid_png(grid))
+    rows = Path(folder) / Path(GRID_ROWS_FILE).name
+    rows.write_text(json.dumps({"row_labels": [None if c is None else str(c) for c in row_labels],
+                                "label": table.label}))
+    return [path, rows]
 
 
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:

@@ -45,6 +45,9 @@ def test_a_2d_latent_is_mapped_as_it_is_coloured_by_class(digits, plane_synth):
     assert [t.name for t in classes] == [str(c) for c in sorted(set(digits["label"]))]
     zeros = next(t for t in classes if t.name == "0")
     assert list(zeros.customdata) == list(np.flatnonzero(digits["label"] == 0))
+    # Each class its own hue, set on the trace (the theme's palette opens with two blues).
+    colours = [t.marker.color for t in classes]
+    assert len(set(colours)) == len(colours) and None not in colours
     path = fig.data[-1]
     assert list(path.text) == ["A", "B"]
     assert (path.x[0], path.y[1]) == pytest.approx((answer["x"][5], answer["y"][9]))
@@ -114,6 +117,26 @@ def test_a_grid_figure_writes_each_rows_class_beside_it():
     assert list(fig.layout.yaxis.ticktext) == ["cat", "dog", "owl"]
     ticks = list(fig.layout.yaxis.tickvals)
     height = image_figures.decode_png(fig.data[0].source.split(",", 1)[1]).shape[0]
-    assert height >= image_figures.GRID_MIN_PX
+    assert height == 12 * image.shape[0] <= image_figures.GRID_MAX_PX  # whole-number zoom
     assert ticks == pytest.approx([height / 6, height / 2, 5 * height / 6])
     assert image_figures.grid_figure(image, [None]).layout.yaxis.visible is False
+
+
+def test_a_wide_grid_of_two_classes_fills_its_figure_without_blank_bands():
+    # Two rows of eight 32x32 colour images in the Train page's narrow column: the figure was
+    # 400 pixels high for a strip 80 pixels high.
+    image = np.zeros((2 * 33 + 1, 8 * 33 + 1, 3), dtype=np.uint8)
+    fig = image_figures.grid_figure(image, ["china", "flower"], max_width=300)
+    margin = fig.layout.margin
+    shown_w = fig.layout.width - margin.l - margin.r
+    shown_h = fig.layout.height - margin.t - margin.b
+    assert fig.layout.width == 300  # 265 pixels and the labels' room: drawn a little smaller
+    assert shown_h / shown_w == pytest.approx(image.shape[0] / image.shape[1], rel=0.02)
+    assert fig.layout.yaxis.automargin is False  # the labels' room is set, not taken from it
+    # On the Generate page there is room: zoomed twice, the figure just holds it.
+    fig = image_figures.grid_figure(image, ["china", "flower"])
+    drawn = image_figures.decode_png(fig.data[0].source.split(",", 1)[1])
+    assert drawn.shape[:2] == (2 * image.shape[0], 2 * image.shape[1])
+    margin = fig.layout.margin
+    assert (fig.layout.width - margin.l - margin.r,
+            fig.layout.height - margin.t - margin.b) == (drawn.shape[1], drawn.shape[0])

@@ -105,6 +105,14 @@ def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
     assert shown["Copies"] == f"{int(metrics['copies']):,}"
     assert float(shown["Memorisation ratio"]) == pytest.approx(metrics["memorisation_ratio"],
                                                                abs=5e-3)
+    # 7 images: the floor is the median of 5 sets of 7 training images, and their range says
+    # how far a distance of so few images wanders by chance.
+    report = at.session_state["generation_result"]["report"]
+    assert report["frechet_floor_low"] < report["frechet_floor"] < report["frechet_floor_high"]
+    assert any(c.value.startswith(f"Sets of 7 real training images score "
+                                  f"{report['frechet_floor_low']:.2f} to "
+                                  f"{report['frechet_floor_high']:.2f} against the held-out")
+               for c in at.caption), [c.value for c in at.caption]
 
 
 def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page):
@@ -113,7 +121,7 @@ def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page)
     assert [t.name for t in classes] == [str(c) for c in range(10)]
     assert sum(len(values(t.x)) for t in classes) == 84  # all training images (30% held out)
     # A conditional VAE's classes overlap on the map; the page says why.
-    assert any("the classes overlap, and nearby points share a style" in c.value
+    assert any("classes may overlap, and nearby points share a style" in c.value
                for c in at.caption)
     a, b = at.selectbox(key="lat_a"), at.selectbox(key="lat_b")
     # By default A and B are of different classes, so the strip is decoded as both.
@@ -197,3 +205,8 @@ def test_the_runs_page_shows_an_image_generators_samples_and_report(image_genera
     # The grid of the report's sample the run logged.
     grid = figure(at, f"grid_{image_generator_run}")
     assert grid.data[0].source.startswith("data:image/png;base64,")
+    # Each row's class beside it, as on the Train page (the run logs them beside the grid).
+    samples = pd.read_csv(io.BytesIO(tracking.artifact_bytes(image_generator_run,
+                                                             "generation/samples.csv")))
+    assert list(grid.layout.yaxis.ticktext) == [str(c) for c in sorted(set(samples["label"]))]
+    assert grid.layout.yaxis.title.text == "label"
