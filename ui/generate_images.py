@@ -20,6 +20,7 @@ import streamlit as st
 
 from dl_core.generation import image_export
 from dl_core.generation.image_figures import grid_figure, map_figure, plane_figure, strip_png
+from dl_core.generation.image_quality import FLOOR_DRAWS
 from dl_core.generation.images import ImageTable, sample_grid, tile
 from ui.errors import shown_errors
 from ui.loaders import executor
@@ -164,9 +165,9 @@ IMAGE_HELP = {
                         "images and of held-out real images (lower is better); read it against "
                         "the floor.",
     "frechet_floor": "The same distance between as many real training images as synthetic ones "
-                     "and the held-out ones (the median of 5 such sets when there are more "
-                     "training images): about what a perfect generator drawing this many images "
-                     "would score. A little below it happens by chance.",
+                     f"and the held-out ones (the median of {FLOOR_DRAWS} such sets when there "
+                     "are more training images): about what a perfect generator drawing this "
+                     "many images would score. A little below it happens by chance.",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
@@ -208,8 +209,8 @@ def image_headline(report: dict[str, Any]) -> None:
     if low is not None and high is not None and high > low:
         st.caption(f"Sets of {report.get('n_floor', n_synthetic):,} real training images score "
                    f"{low:.2f} to {high:.2f} against the held-out ones (the floor is the median "
-                   "of 5): a Fréchet distance of this many images varies that much by chance. "
-                   "Draw more images for a steadier reading.")
+                   f"of {FLOOR_DRAWS}): a Fréchet distance of this many images varies that much "
+                   "by chance. Draw more images for a steadier reading.")
     if n_synthetic < n_holdout:
         st.caption(f"Precision, recall and the memorisation ratio compare the {n_synthetic:,} "
                    f"synthetic images with as many of the {n_holdout:,} held-out ones: precision "

@@ -52,9 +52,9 @@ def grid_figure(image: np.ndarray, row_labels: Sequence[Any] = (), *,
 
     Zoomed by the largest whole number that keeps it within :data:`GRID_MAX_PX` high and
     ``max_width`` wide (labels included; shrunk to fit when even one is too wide), and the
-    figure sized to it: shown with
-    ``width="content"`` it has no blank bands (a wide grid of two classes, stretched to a
-    column of fixed height, was a thin strip between two empty ones).
+    figure sized to it: shown with ``width="content"`` it has no blank bands (a wide grid of
+    two classes, stretched to a column of fixed height, was a thin strip between two empty
+    ones).
     """
     image = np.asarray(image, dtype=np.uint8)
     labelled = [lab for lab in row_labels if lab is not None]
