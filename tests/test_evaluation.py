@@ -280,6 +280,17 @@ def test_regression_learning_curves_name_their_units():
                       "RMSE (data units)"]
 
 
+def test_a_second_row_of_curves_leaves_room_for_the_first_rows_axis_title():
+    # A VAE's loss, reconstruction and KL: two rows. At 0.15 of the height between them the
+    # first row's "Epoch" sat on the "KL" title below it.
+    fig = ev.learning_curves_figure({"loss": [3.0, 2.0], "reconstruction": [2.5, 1.8],
+                                     "kl": [0.5, 0.2]})
+    top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis3.domain
+    margin = fig.layout.margin.t or 100, fig.layout.margin.b or 80  # plotly's defaults
+    plot_px = fig.layout.height - sum(margin)
+    assert (top[0] - bottom[1]) * plot_px >= 100
+
+
 def test_learning_curves_partial_and_empty_history():
     partial = ev.learning_curves_figure({"loss": [0.9, 0.8], "val_loss": [1.0]})
     assert [len(t.x) for t in partial.data] == [2, 1]

@@ -19,7 +19,13 @@ import pandas as pd
 import streamlit as st
 
 from dl_core.generation import image_export
-from dl_core.generation.image_figures import grid_figure, map_figure, plane_figure, strip_png
+from dl_core.generation.image_figures import (
+    GRID_CHART_CONFIG,
+    grid_figure,
+    map_figure,
+    plane_figure,
+    strip_png,
+)
 from dl_core.generation.image_quality import FLOOR_DRAWS
 from dl_core.generation.images import ImageTable, sample_grid, tile
 from ui.errors import shown_errors
@@ -134,7 +140,7 @@ def show_result(result: dict[str, Any], table: ImageTable) -> None:
     shown = "the first images of each class, a row each" if y is not None else "the first images"
     st.markdown(f"**Preview** · {shown}")
     st.plotly_chart(grid_figure(tile(grid), labels, label_title=table.label or ""),
-                    key="gen_img_preview", width="content")
+                    key="gen_img_preview", width="content", config=GRID_CHART_CONFIG)
     stem = f"synthetic-{report['source_run_id'][:8]}-{dt.datetime.now().strftime('%Y%m%d-%H%M')}"
     png, zipped, csv = st.columns(3)
     png.download_button(
@@ -237,7 +243,7 @@ def logged_grid(run_id: str) -> None:
                     + (", one row per class" if any(rows["row_labels"]) else ""))
         st.plotly_chart(grid_figure(decode_png(png), rows["row_labels"],
                                     label_title=rows["label"] or "class"),
-                        key=f"grid_{run_id}", width="content")
+                        key=f"grid_{run_id}", width="content", config=GRID_CHART_CONFIG)
 
 
 # -- the latent explorer ----------------------------------------------------------------------

@@ -74,14 +74,19 @@ def render_job(job: JobState) -> None:
         st.progress(min(frac, 1.0), text=label if job.status == "running" else
                     scoring if job.status == "evaluating" else "Starting…")
     one_pass = generator and fits_in_one_pass(spec["arch"])
-    # A one-pass fit has no curves: its grid does not sit beside an empty column.
-    curves, grid = ((st.container(), st.columns([2, 3])[0]) if job.grid and one_pass else
-                    st.columns([3, 2]) if job.grid else (st.container(), None))
+    grid_image = _grid_image(job)
+    # Beside the curves, in two fifths of the page, unless there are no curves (a one-pass fit)
+    # or the grid is much wider than high (a few classes of large images: a thin strip there);
+    # then under them, as wide as it needs.
+    beside = (grid_image is not None and not one_pass
+              and grid_image.shape[1] <= WIDE_GRID * grid_image.shape[0])
+    curves, grid = (st.columns([3, 2]) if beside else
+                    (st.container(), st.container() if grid_image is not None else None))
     if job.history and not one_pass:  # one point "at epoch 1" is no curve
         # A stable key updates the chart in place instead of re-creating it every second.
         curves.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
-    if job.grid and grid is not None:
-        image_grid(grid, job, one_pass)
+    if grid is not None:
+        image_grid(grid, job, grid_image, one_pass, beside)
     if job.samples and not images:  # an image's pixel values say nothing; its grid does
         st.markdown("**Fresh samples** · " + ("from the fitted model" if one_pass else
                                                 f"generated after epoch {job.samples_epoch}"))
@@ -125,10 +130,17 @@ def render_job(job: JobState) -> None:
                          icon=":material/monitoring:")
 
 
-def image_grid(where, job: JobState, one_pass: bool = False) -> None:
+def _grid_image(job: JobState):
+    """The job's latest sample grid as pixels (None before the first)."""
+    from dl_core.generation.image_figures import decode_png
+
+    return decode_png(job.grid["png"]) if job.grid else None
+
+
+def image_grid(where, job: JobState, image, one_pass: bool, beside: bool) -> None:
     """An image generator's latest grid from fixed noise (the same noise every time, so the
     grids show it learning), a row per class."""
-    from dl_core.generation.image_figures import decode_png, grid_figure
+    from dl_core.generation.image_figures import GRID_CHART_CONFIG, GRID_MAX_WIDTH_PX, grid_figure
 
     labels = job.grid.get("row_labels") or []
     rows = "one row per class" if any(v is not None for v in labels) else "fixed noise"
@@ -137,15 +149,16 @@ def image_grid(where, job: JobState, one_pass: bool = False) -> None:
     else:
         where.markdown(f"**Samples after epoch {job.grid['epoch']}** · {rows}, the same noise "
                        "each time")
-    # Sized to its zoomed pixels (no blank bands), within the narrow column it sits in.
-    where.plotly_chart(grid_figure(decode_png(job.grid["png"]), labels, max_width=TRAIN_GRID_PX),
-                       key=f"grid-{job.job_id}", width="content")
+    # Sized to its zoomed pixels (no blank bands), within the column it sits in.
+    where.plotly_chart(
+        grid_figure(image, labels, max_width=TRAIN_GRID_PX if beside else GRID_MAX_WIDTH_PX),
+        key=f"grid-{job.job_id}", width="content", config=GRID_CHART_CONFIG)
 
 
 POLL_S = 1.0
-#: Most pixels wide a sample grid is drawn on the Train page (two fifths of a 1280-pixel
-#: window beside the sidebar).
-TRAIN_GRID_PX = 300
+#: Most pixels wide a sample grid is drawn beside the curves (two fifths of a 1280-pixel
+#: window beside the sidebar), and how much wider than high it may be to sit there.
+TRAIN_GRID_PX, WIDE_GRID = 300, 1.5
 
 
 def live_job(job_id: str) -> None:

@@ -344,6 +344,10 @@ def _clean_series(values: Sequence[float]) -> list[float | None]:
     return [float_or_none(v) for v in values]
 
 
+#: Height of a row of learning curves, and the gap between rows (axis title, next title).
+CURVE_ROW_PX, CURVE_ROW_GAP_PX = 340, 140
+
+
 def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
     """Training curves from a Keras-style history, one subplot per metric.
 
@@ -368,7 +372,9 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
                       rmse="RMSE (data units)")
     fig = make_subplots(
         rows=rows, cols=cols, subplot_titles=[titles[g] for g in groups],
-        horizontal_spacing=0.1, vertical_spacing=0.15 if rows > 1 else 0.1,
+        # About 100 pixels between rows: a row's "Epoch" and the next one's title overlapped
+        # at 0.15 of the height (a VAE's three curves).
+        horizontal_spacing=0.1, vertical_spacing=CURVE_ROW_GAP_PX / (CURVE_ROW_PX * rows),
     )
     shown: set[str] = set()
     for i, name in enumerate(groups):
@@ -401,7 +407,7 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": "Learning curves"},
-        height=max(350, 320 * rows),
+        height=max(350, CURVE_ROW_PX * rows),
         hovermode="x unified",
     )
     return fig

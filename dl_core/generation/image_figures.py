@@ -25,6 +25,9 @@ from dl_core.generation.latent import unpack
 #: Most pixels a sample grid is zoomed to (whole-number zoom), high and, by default, wide.
 GRID_MAX_PX = 360
 GRID_MAX_WIDTH_PX = 720
+#: Plotly's options for a grid chart: no toolbar (it covered the top row, and a grid of whole
+#: pixels has nothing to zoom).
+GRID_CHART_CONFIG = {"displayModeBar": False}
 #: The map's class colours, ten distinct hues first (Streamlit's own palette starts with a dark
 #: and a light blue: two classes were hard to tell apart).
 CLASS_COLOURS = tuple(px.colors.qualitative.D3 + px.colors.qualitative.Dark24)

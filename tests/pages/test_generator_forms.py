@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.apptest import load_sample, open_app
@@ -179,10 +180,52 @@ def _finished_image_kde_job():
 
 
 def test_a_one_pass_image_generators_grid_leads_its_row():
-    """image_kde's grid sat in the right of two columns, the left (for curves) left empty."""
+    """image_kde's grid sat in the right of two columns, the left (for curves) left empty; then
+    in a narrow left column, where its heading wrapped. Sized to its pixels, it needs none."""
     at = AppTest.from_function(_finished_image_kde_job, default_timeout=60).run()
     assert not at.exception
     shown = [m.value for m in at.markdown]
     assert "**Samples from the fitted model** · one row per class" in shown
-    assert [round(c.weight, 2) for c in at.columns][:2] == [0.4, 0.6]
-    assert len(at.columns[0].get("plotly_chart")) == 1  # the grid is in the first column
+    assert {round(c.weight, 2) for c in at.columns} == {0.25}  # the report's figures only
+    [grid] = at.get("plotly_chart")
+    assert '"displayModeBar": false' in grid.proto.config  # no toolbar over the top row
+
+
+def _finished_conv_vae_job(rows: int = 2):
+    """A finished conv_vae job with curves and a grid of ``rows`` classes of 8 RGB 32x32s."""
+    import base64
+    from unittest.mock import patch
+
+    import numpy as np
+
+    from dl_core.generation.images import png_bytes
+    from dl_core.jobs import JobState
+    from ui.jobs import render_job
+
+    grid = np.zeros((rows * 33 + 1, 8 * 33 + 1, 3), dtype=np.uint8)
+    with patch("ui.jobs.st.page_link"):
+        render_job(JobState(
+            job_id="j5", status="finished", epoch=3, epochs=3,
+            spec={"task": "generation", "arch": "conv_vae", "dataset_name": "scenes",
+                  "target": "scene", "data_kind": "image"},
+            history={"loss": [3.0, 2.0, 1.5], "reconstruction": [2.5, 1.8, 1.4],
+                     "kl": [0.5, 0.2, 0.1]},
+            grid={"png": base64.b64encode(png_bytes(grid)).decode(), "epoch": 3,
+                  "row_labels": [f"class{i}" for i in range(rows)]},
+            metrics={"agreement": 0.98, "frechet_distance": 0.43}))
+
+
+@pytest.mark.parametrize(("rows", "beside"), [(2, False), (10, True)])
+def test_a_wide_grid_goes_under_the_curves_a_tall_one_beside_them(rows, beside):
+    # Two classes of 32x32 images make a grid four times wider than high: in the two fifths
+    # beside the curves it was a strip 46 pixels high.
+    import plotly.io
+
+    at = AppTest.from_function(_finished_conv_vae_job, args=(rows,), default_timeout=60).run()
+    assert not at.exception
+    curves, grid = at.get("plotly_chart")
+    assert ("curves-j5" in curves.proto.id, "grid-j5" in grid.proto.id) == (True, True)
+    weights = [round(c.weight, 2) for c in at.columns]
+    assert (weights[:2] == [0.6, 0.4]) is beside
+    width = plotly.io.from_json(grid.proto.spec).layout.width
+    assert width <= 300 if beside else width > 300
