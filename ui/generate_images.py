@@ -171,9 +171,10 @@ IMAGE_HELP = {
                         "images and of held-out real images (lower is better); read it against "
                         "the floor.",
     "frechet_floor": "The same distance between as many real training images as synthetic ones "
-                     f"and the held-out ones (the median of {FLOOR_DRAWS} such sets when there "
-                     "are more training images): about what a perfect generator drawing this "
-                     "many images would score. A little below it happens by chance.",
+                     "(as many of each class) and the held-out ones (the median of "
+                     f"{FLOOR_DRAWS} such sets when there are more training images): about what "
+                     "a perfect generator drawing this many images would score. A little below "
+                     "it happens by chance.",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "

@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dl_core.generation.image_quality import frechet_distance, image_report, precision_recall
+from dl_core.generation.image_quality import (
+    floor_rows,
+    frechet_distance,
+    image_report,
+    precision_recall,
+)
 from dl_core.generation.images import ImageTable
 from tests.generation.images import digits_table
 
@@ -53,12 +58,30 @@ def test_the_floor_of_a_few_images_is_the_median_of_several_real_sets_shown_with
     # One set of 40 colour patches scored 8 to 39 by chance: a floor from one set misleads.
     r = report(split, split[2].head(30))
     assert r["frechet_floor_low"] < r["frechet_floor"] < r["frechet_floor_high"]
-    again = report(split, split[2].tail(30))  # the same number of images: the same sets
+    # The same number of images of each class (here in another order): the same sets.
+    again = report(split, split[2].head(30).sample(frac=1.0, random_state=0))
     assert (again["frechet_floor_low"], again["frechet_floor"], again["frechet_floor_high"]) == (
         r["frechet_floor_low"], r["frechet_floor"], r["frechet_floor_high"])
     # As many images as the training set: the one set there is, no range.
     whole = report(split, split[0])
     assert whole["frechet_floor_low"] == whole["frechet_floor"] == whole["frechet_floor_high"]
+
+
+def test_the_floor_takes_the_synthetic_images_class_mix(split):
+    train, holdout, fresh, table = split
+    labels = table.arrays(train)[1]
+    asked = np.array([3] * 15 + [5] * 5 + [-1] * 4)  # -1: a class the table does not know
+    rng = np.random.default_rng(0)
+    rows = floor_rows(len(asked), len(labels), labels, asked, rng)
+    assert len(rows) == len(set(rows)) == 24
+    drawn = pd.Series(labels[rows]).value_counts()
+    assert drawn[3] >= 15 and drawn[5] >= 5 and drawn.drop([3, 5], errors="ignore").sum() <= 4
+    # An even set of real images (as the generators draw: 3 a class) reads near its floor;
+    # against sets of random mix their floor read 1.6 times as high.
+    even = fresh.groupby("label", group_keys=False).head(3)
+    r = report(split, even)
+    assert r["n_floor"] == len(even) == 30
+    assert 0.8 < r["frechet_distance"] / r["frechet_floor"] < 1.25  # 0.62 against random mixes
 
 
 def test_a_copy_of_the_training_set_is_flagged(split):
