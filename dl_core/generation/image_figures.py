@@ -22,8 +22,9 @@ from dl_core.generation.image_export import upscale_for
 from dl_core.generation.images import BLANK, png_bytes, tile
 from dl_core.generation.latent import unpack
 
-#: Most pixels a sample grid is zoomed to (whole-number zoom), high and, by default, wide.
-GRID_MAX_PX = 360
+#: Most pixels a sample grid is zoomed to (whole-number zoom), high and, by default, wide
+#: (ten classes of 8x8 digits: 4 times, 364 pixels).
+GRID_MAX_PX = 400
 GRID_MAX_WIDTH_PX = 720
 #: Plotly's options for a grid chart: no toolbar (it covered the top row, and a grid of whole
 #: pixels has nothing to zoom).
