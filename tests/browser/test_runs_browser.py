@@ -66,7 +66,8 @@ def test_select_two_runs_and_see_overlaid_curves(two_runs, page, app_url, tmp_pa
     # Under a loaded CI machine the comparison took just over the 5 s an assertion waits.
     expect(page.get_by_role("heading", name="Comparing 2 runs")).to_be_visible(timeout=30_000)
     chart = page.locator(".st-key-cmp_curves")
-    expect(chart.locator(".legendtext")).to_have_count(4)  # train + validation of each run
+    # The chart draws after the heading: under the same load it too can take over 5 s.
+    expect(chart.locator(".legendtext")).to_have_count(4, timeout=30_000)  # train + val each
     legend = " ".join(chart.locator(".legendtext").all_text_contents())
     assert "browser-a" in legend and "browser-b" in legend and "★" in legend
     expect(chart.locator("g.scatterlayer g.trace")).to_have_count(4)
