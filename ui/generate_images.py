@@ -230,16 +230,26 @@ def image_headline(report: dict[str, Any]) -> None:
                "together catch it; one that memorises scores well on everything but the ratio.")
 
 
-def logged_grid(run_id: str) -> None:
-    """The grid of report samples an image generator run logged (the Runs page)."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def _logged_grid_files(run_id: str) -> tuple[bytes | None, dict[str, Any]]:
+    """The grid PNG a run logged and its rows' classes (read once: the Runs page reruns on every
+    click, and a team server is a network away). Only asked once the run's report is logged,
+    after the grid, so a missing grid stays missing."""
     from dl_core import tracking
-    from dl_core.generation.image_figures import decode_png, grid_figure
     from dl_core.training.generative import GRID_FILE, GRID_ROWS_FILE
 
     png = tracking.artifact_bytes(run_id, GRID_FILE)
+    rows = tracking.artifact_bytes(run_id, GRID_ROWS_FILE) if png is not None else None
+    # Runs logged before the classes were written beside the grid have none.
+    return png, json.loads(rows) if rows is not None else {"row_labels": [], "label": None}
+
+
+def logged_grid(run_id: str) -> None:
+    """The grid of report samples an image generator run logged (the Runs page)."""
+    from dl_core.generation.image_figures import decode_png, grid_figure
+
+    png, rows = _logged_grid_files(run_id)
     if png is not None:
-        rows = tracking.artifact_bytes(run_id, GRID_ROWS_FILE)  # older runs have none
-        rows = json.loads(rows) if rows is not None else {"row_labels": [], "label": None}
         st.markdown("**Samples** · from the report's sample"
                     + (", one row per class" if any(rows["row_labels"]) else ""))
         st.plotly_chart(grid_figure(decode_png(png), rows["row_labels"],

@@ -12,8 +12,9 @@ Sample: take a training image of the asked class (each in turn, in random order,
 taken twice), add Gaussian noise of the class's width to its code (spread evenly over the set:
 :mod:`dl_core.generation.spread`), decode (inverse PCA) and clip to ``[0, 1]``. Non-neural,
 fitted in a second; the networks (``conv_vae``, ``dcgan``) must beat it. A PCA per class keeps
-samples in their class's own subspace: on digits one PCA shared by all classes gave agreement 0.95 and a Fréchet
-distance 3.6 times the floor, one per class 0.99 and about 2 times (bench/README.md).
+samples in their class's own subspace: on digits one PCA shared by all classes gave agreement
+0.95 and a Fréchet distance 3.6 times the floor, one per class 0.99 and about 2 times
+(bench/README.md).
 
 Stored form: the image table (JSON), ``state.json`` (config, widths) and ``kde.npz`` (each
 class's PCA mean, components and training codes), read with ``allow_pickle=False``.
