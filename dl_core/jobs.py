@@ -401,13 +401,16 @@ class LocalExecutor(JobTable, Executor):
         deadline, delay = time.monotonic() + retry_s, 1.0
         while True:
             waiting = []
-            for step in steps:
+            for i, step in enumerate(steps):
                 try:
                     step()
                 except Exception as exc:
                     fault = tracking.store_fault(exc)
                     if fault is not None and fault[0] == tracking.UNREACHABLE:
-                        waiting.append(step)  # may come back: tried again below
+                        # In order, all tried again below: a run is never seen ended before
+                        # its epochs are written (a server back between two steps).
+                        waiting = steps[i:]
+                        break
             if not waiting or time.monotonic() >= deadline:
                 return
             steps = waiting
