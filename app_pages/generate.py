@@ -48,9 +48,10 @@ with shown_errors("Reading the generator"):
     target = run["target"] or None
     left, right = st.columns(2)
     n = left.number_input("Rows", min_value=1, max_value=MAX_ROWS, value=1000, step=100,
-                          key="gen_n")
+                          key="gen_n", persist_state=ui_gen.KEEP)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
-                              help="The same seed gives the same rows.")
+                              help="The same seed gives the same rows.",
+                              persist_state=ui_gen.KEEP)
     condition = ui_gen.condition_widgets(run, target)
 if condition is None:
     st.stop()

@@ -23,6 +23,9 @@ from ui.runs import refresh, run_label
 
 NONE = "(none)"
 RESULT = "generation_result"  # session key: the latest generation of this session
+#: How long the request widgets keep their values unseen: the whole session, so switching to
+#: another generator (or to per-class counts) and back, or to another page, keeps "how many".
+KEEP = "session"
 
 
 def generator_settings(entry: Any, df: pd.DataFrame) -> None:

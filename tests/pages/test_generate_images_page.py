@@ -89,6 +89,32 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     pd.testing.assert_frame_equal(back, rows.reset_index(drop=True), check_dtype=False)
 
 
+def test_the_request_keeps_its_values_across_modes_and_pages(image_generator_run):
+    # Per-class counts (or another page, or a table generator) hide "Images"; coming back, it
+    # had gone back to 100.
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(image_generator_run).run()
+    at.number_input(key="gen_img_n").set_value(12)
+    at.number_input(key="gen_seed").set_value(7).run()
+    at.radio(key="gen_img_mode").set_value("Per-class counts").run()
+    at.number_input(key="gen_count_3").set_value(5).run()
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/generate.py").run()
+    assert not at.exception
+    assert at.radio(key="gen_img_mode").value == "Per-class counts"
+    assert at.number_input(key="gen_count_3").value == 5
+    at.radio(key="gen_img_mode").set_value("One class").run()
+    at.selectbox(key="gen_img_class").select(4).run()
+    at.radio(key="gen_img_mode").set_value("Like the training mix").run()
+    assert (at.number_input(key="gen_img_n").value, at.number_input(key="gen_seed").value) == (
+        12, 7)
+    at.radio(key="gen_img_mode").set_value("One class").run()
+    assert at.selectbox(key="gen_img_class").value == 4
+
+
 def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
     at, _ = image_page
     generation = at.session_state["generation_result"]["report"]["run_id"]
