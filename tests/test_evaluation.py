@@ -271,6 +271,9 @@ def test_learning_curves_train_and_val_per_metric():
     ]
     assert list(fig.data[0].x) == [1, 2, 3]
     assert [a.text for a in fig.layout.annotations] == ["Loss", "Accuracy"]
+    # Named once, above each panel: a second name up the right panel's axis sat in the gap
+    # between the panels and touched the left one when the chart was narrow.
+    assert [fig.layout[ax].title.text for ax in ("yaxis", "yaxis2")] == [None, None]
 
 
 def test_regression_learning_curves_name_their_units():

@@ -402,8 +402,9 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
                 row=row + 1, col=col + 1,
             )
             shown.add(split)
+        # The subplot's title names the metric: a y-axis title as well, in the gap between two
+        # panels, ran into the left panel when the curves were narrow (beside a sample grid).
         fig.update_xaxes(title_text="Epoch", tickformat="d", row=row + 1, col=col + 1)
-        fig.update_yaxes(title_text=titles[name], row=row + 1, col=col + 1)
     fig.update_layout(
         template=_TEMPLATE,
         title={"text": "Learning curves"},
