@@ -163,7 +163,8 @@ def choose_generator(df: pd.DataFrame) -> str | None:
         st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
-    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run")
+    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run",
+                        persist_state=KEEP)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the generator's rows…")
@@ -198,10 +199,11 @@ def condition_widgets(run: pd.Series, target: str | None) -> dict[str, str]:
     left, right = st.columns(2)
     column = left.selectbox("Condition column (optional)", columns, key="gen_cond_col",
                             help="Generate only rows where this categorical column has one value; "
-                                 "(none) keeps the training mix.")
+                                 "(none) keeps the training mix.", persist_state=KEEP)
     if column == NONE:
         return {}
-    value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}")
+    value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}",
+                            persist_state=KEEP)
     return {column: value}
 
 

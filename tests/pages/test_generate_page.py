@@ -176,6 +176,21 @@ def test_generate_starts_without_a_condition(copula_run):
     assert column.value == "(none)" and column.options[:2] == ["(none)", "churn"]
 
 
+def test_the_request_keeps_its_values_across_pages(copula_run):
+    at = open_app("app_pages/generate.py")
+    at.selectbox(key="gen_run").select(copula_run).run()
+    at.number_input(key="gen_n").set_value(250)
+    at.selectbox(key="gen_cond_col").select("churn").run()
+    at.selectbox(key="gen_cond_val_churn").select("Yes").run()
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/generate.py").run()
+    assert not at.exception
+    assert at.selectbox(key="gen_run").value == copula_run
+    assert at.number_input(key="gen_n").value == 250
+    assert at.selectbox(key="gen_cond_col").value == "churn"
+    assert at.selectbox(key="gen_cond_val_churn").value == "Yes"
+
+
 def test_a_table_without_a_target_lists_only_generators_and_trains_one():
     from tests.pages.apptest import wait_for_run
 
