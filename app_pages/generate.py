@@ -7,6 +7,7 @@ from dl_core.export import to_safe_csv
 from dl_core.generation.generate import MAX_ROWS
 from ui import generate as ui_gen
 from ui import generate_images as ui_img
+from ui import state
 from ui.errors import shown_errors
 from ui.runs import all_runs
 
@@ -48,10 +49,10 @@ with shown_errors("Reading the generator"):
     target = run["target"] or None
     left, right = st.columns(2)
     n = left.number_input("Rows", min_value=1, max_value=MAX_ROWS, value=1000, step=100,
-                          key="gen_n", persist_state=ui_gen.KEEP)
+                          key="gen_n", persist_state=state.KEEP)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
                               help="The same seed gives the same rows.",
-                              persist_state=ui_gen.KEEP)
+                              persist_state=state.KEEP)
     condition = ui_gen.condition_widgets(run, target)
 if condition is None:
     st.stop()

@@ -23,9 +23,6 @@ from ui.runs import refresh, run_label
 
 NONE = "(none)"
 RESULT = "generation_result"  # session key: the latest generation of this session
-#: How long the request widgets keep their values unseen: the whole session, so switching to
-#: another generator (or to per-class counts) and back, or to another page, keeps "how many".
-KEEP = "session"
 
 
 def generator_settings(entry: Any, df: pd.DataFrame) -> None:
@@ -164,7 +161,7 @@ def choose_generator(df: pd.DataFrame) -> str | None:
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
     return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run",
-                        persist_state=KEEP)
+                        persist_state=state.KEEP)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the generator's rows…")
@@ -199,11 +196,11 @@ def condition_widgets(run: pd.Series, target: str | None) -> dict[str, str]:
     left, right = st.columns(2)
     column = left.selectbox("Condition column (optional)", columns, key="gen_cond_col",
                             help="Generate only rows where this categorical column has one value; "
-                                 "(none) keeps the training mix.", persist_state=KEEP)
+                                 "(none) keeps the training mix.", persist_state=state.KEEP)
     if column == NONE:
         return {}
     value = right.selectbox("Value", choices[column], key=f"gen_cond_val_{column}",
-                            persist_state=KEEP)
+                            persist_state=state.KEEP)
     return {column: value}
 
 

@@ -28,8 +28,9 @@ from dl_core.generation.image_figures import (
 )
 from dl_core.generation.image_quality import FLOOR_DRAWS
 from dl_core.generation.images import ImageTable, sample_grid, tile
+from ui import state
 from ui.errors import shown_errors
-from ui.generate import KEEP, RESULT
+from ui.generate import RESULT
 from ui.loaders import executor
 
 LIKE_TRAINING, ONE_CLASS, COUNTS = "Like the training mix", "One class", "Per-class counts"
@@ -70,13 +71,14 @@ def request_widgets(table: ImageTable) -> dict[str, Any]:
     if table.label is not None:
         mode = st.radio(
             "Classes", (LIKE_TRAINING, ONE_CLASS, COUNTS), key="gen_img_mode", horizontal=True,
-            persist_state=KEEP,
+            persist_state=state.KEEP,
             help=f"Like the training mix: each '{table.label}' gets its share of the training "
                  "images, rounded. One class: only that class (e.g. more of a rare one). "
                  "Per-class counts: as many of each class as you ask.")
     left, right = st.columns(2)
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="gen_seed",
-                              help="The same seed gives the same images.", persist_state=KEEP)
+                              help="The same seed gives the same images.",
+                              persist_state=state.KEEP)
     request = {"seed": seed, "condition": {}, "counts": None, "what": ""}
     if mode == COUNTS:
         counts = {}
@@ -86,20 +88,20 @@ def request_widgets(table: ImageTable) -> dict[str, Any]:
                                strict=False):
                 counts[table.classes[i]] = cell.number_input(
                     str(table.classes[i]), 0, image_export.MAX_IMAGES, 10, key=f"gen_count_{i}",
-                    persist_state=KEEP)
+                    persist_state=state.KEEP)
         n = sum(counts.values())
         left.markdown(f"**{n:,} images** · the sum of the counts below (at most "
                       f"{image_export.MAX_IMAGES:,})")
         return {**request, "n": n, "counts": counts, "what": "per-class counts"}
     n = left.number_input("Images", 1, image_export.MAX_IMAGES, 100, step=50, key="gen_img_n",
-                          persist_state=KEEP)
+                          persist_state=state.KEEP)
     if table.label is None:
         st.caption("This generator was trained without a label column: its images have no "
                    "class to ask for.")
         return {**request, "n": n}
     if mode == ONE_CLASS:
         value = st.selectbox(f"Class ('{table.label}')", list(table.classes), format_func=str,
-                             key="gen_img_class", persist_state=KEEP)
+                             key="gen_img_class", persist_state=state.KEEP)
         return {**request, "n": n, "condition": {table.label: value},
                 "what": f"{table.label} = {value}"}
     st.caption(f"Training mix of '{table.label}': {_classes_text(table)}.")

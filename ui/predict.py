@@ -19,7 +19,7 @@ def choose_run(df: pd.DataFrame) -> str | None:
     if usable is None:
         return None
     source = st.radio("Model", ["A run", "The best run of an experiment"], horizontal=True,
-                      key="predict_source")
+                      key="predict_source", persist_state=state.KEEP)
     if source == "A run":
         ids = list(usable["run_id"])
         labels = {row["run_id"]: run_label(row) for _, row in usable.iterrows()}
@@ -28,10 +28,11 @@ def choose_run(df: pd.DataFrame) -> str | None:
                             key="predict_run", format_func=labels.get)
     c = st.columns(2)
     experiment = c[0].selectbox("Experiment", compare.choices(usable, "experiment"),
-                                key="predict_experiment")
+                                key="predict_experiment", persist_state=state.KEEP)
     runs = compare.filter_runs(usable, experiments=[experiment], statuses=["FINISHED"])
     metrics = compare.selection_metrics(runs) or [compare.BEST_MONITORED]
     metric = c[1].selectbox("Best by (validation)", metrics, key="predict_metric",
+                            persist_state=state.KEEP,
                             help="Chosen on the validation split; test figures are reported, "
                                  "never used to choose.")
     best = compare.best_run_id(runs.dropna(subset=[f"metrics.{metric}"]), metric) \

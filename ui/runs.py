@@ -119,12 +119,14 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
     # quarter did at 1024 px; a wrapping row of stretched widgets put six in a row at 1400).
     c = [*st.columns(2), *st.columns(2), *st.columns(2)]
     experiments, datasets, archs, tasks, statuses = (
-        col.multiselect(label, compare.choices(df, field), key=key, placeholder="All")
+        col.multiselect(label, compare.choices(df, field), key=key, placeholder="All",
+                        persist_state=state.KEEP)
         for col, (label, field, key) in zip(c, (
             ("Experiment", "experiment", "f_exp"), ("Dataset", "dataset", "f_data"),
             ("Architecture", "arch", "f_arch"), ("Task", "task", "f_task"),
             ("Status", "status", "f_status")), strict=False))
-    search = c[5].text_input("Name or id", key="f_search", placeholder="contains…")
+    search = c[5].text_input("Name or id", key="f_search", placeholder="contains…",
+                             persist_state=state.KEEP)
     # A date range needs ~230 px: half a row has them beside the sidebar down to 800 px wide
     # (three tenths of a row cut it to "2026/12/01 – 202" at 1024).
     c = st.columns([2, 1, 1])
@@ -134,13 +136,14 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
         dates = c[0].date_input("Started between", (lo, hi), min_value=lo, max_value=hi,
                                 key="f_dates")
     tags = c[1].text_input("Tags", key="f_tags", placeholder="key=value, key",
+                           persist_state=state.KEEP,
                            help="Runs having all these tags (a bare key: any value).")
     sweeps = [ALL_SWEEPS, *df.loc[df["kind"] == "sweep", "run_id"]]
     focus = st.session_state.pop(state.RUNS_FOCUS_SWEEP, None)
     if focus in sweeps:  # asked for by the Model page's "Compare its trials"
         st.session_state[state.RUNS_SWEEP] = focus
     sweep = c[2].selectbox("Sweep", sweeps, key=state.RUNS_SWEEP,
-                           format_func=lambda r: _sweep_label(df, r),
+                           format_func=lambda r: _sweep_label(df, r), persist_state=state.KEEP,
                            help="Only this sweep's trials; compares them all at once.")
     since, until = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, None)
     return compare.filter_runs(
@@ -153,10 +156,12 @@ def sort_choice(df: pd.DataFrame) -> tuple[str | None, bool | None]:
     metrics = compare.columns_of(df, "metrics.")
     c = st.columns([3, 2, 2])
     metric = c[0].selectbox("Sort by", [None, *metrics], key="sort_metric",
+                            persist_state=state.KEEP,
                             format_func=lambda m: "newest (trials under their sweep)" if m is None
                             else m)
     order = c[1].radio("Order", ["best first", "highest first", "lowest first"],
-                       horizontal=True, key="sort_order", disabled=metric is None)
+                       horizontal=True, key="sort_order", disabled=metric is None,
+                       persist_state=state.KEEP)
     descending = None if order == "best first" else order == "highest first"
     return metric, descending
 
@@ -240,6 +245,7 @@ def compare_runs(df: pd.DataFrame) -> None:
     if choosable:
         c = st.columns([2, 3])
         metric = c[0].selectbox("Best by (validation)", choosable, key="cmp_metric",
+                                persist_state=state.KEEP,
                                 help="The best run is chosen on validation data; the test split "
                                      "is reported, never used to choose.")
         best = compare.best_run_id(df, metric)
@@ -253,7 +259,8 @@ def compare_runs(df: pd.DataFrame) -> None:
     hist = histories(tuple(df["run_id"]), _curve_keys(df))
     curve_names = compare.curve_metrics(hist)
     if curve_names:
-        curve = st.selectbox("Learning curve", curve_names, key="cmp_curve")
+        curve = st.selectbox("Learning curve", curve_names, key="cmp_curve",
+                             persist_state=state.KEEP)
         st.plotly_chart(compare.overlay_curves_figure(hist, curve, labels, best),
                         key="cmp_curves")
     else:

@@ -23,6 +23,11 @@ RUNS_FOCUS_SWEEP = "runs_focus_sweep"  # a sweep another page asks the Runs page
 GEN_TARGET = "gen_target"    # a generator's target: None = the Data page's, "" = none
 GEN_TRAIN_CONFIG = "gen_train_config"  # dict of GenerativeTrainConfig fields
 
+#: ``persist_state`` of a widget whose choice should outlive the page: Streamlit drops a widget's
+#: value as soon as a run does not draw it (another page, a hidden branch), and the filters,
+#: sort and requests came back at their defaults.
+KEEP = "session"
+
 _DEFAULTS: dict[str, Any] = {
     DATASET: None, TARGET: None, TASK: None, EXCLUDE: [], ARCH: "fnn",
     MODEL_CONFIG: {}, TRAIN_CONFIG: {}, JOB_ID: None, RUN_ID: None, SWEEP_JOB_ID: None,

@@ -111,11 +111,13 @@ def sweep_section() -> None:
             )
             space[name] = parse_axis(text, tuple_field=tuple_field)
     c = st.columns(3)
-    method = c[0].radio("Search", METHODS, horizontal=True, key="sweep_method")
-    budget = c[1].number_input("Budget (most trials)", 1, 500, 8, key="sweep_budget")
+    method = c[0].radio("Search", METHODS, horizontal=True, key="sweep_method",
+                        persist_state=state.KEEP)
+    budget = c[1].number_input("Budget (most trials)", 1, 500, 8, key="sweep_budget",
+                               persist_state=state.KEEP)
     task = state.get(state.TASK)
     metric = c[2].selectbox("Best means", METRICS.get(task, ["best_val_loss"]),
-                            key="sweep_metric",
+                            key="sweep_metric", persist_state=state.KEEP,
                             help="Measured on the validation split (losses and errors: lower is "
                                  "better). Test figures are reported, never used to choose.")
     # The session's job, data kind and options included: every trial trains what Train would.

@@ -72,6 +72,30 @@ def test_select_two_runs_compare_and_see_what_differs(seeded_runs):
     assert not at.exception
 
 
+def test_filters_and_sort_outlive_a_visit_to_another_page(seeded_runs):
+    # Off to Evaluate a run and back: the filters and sort had all gone back to "All"/newest.
+    at = runs_page()
+    at.selectbox(key="sort_metric").select("best_val_loss").run()
+    at.radio(key="sort_order").set_value("highest first").run()
+    shown = list(at.dataframe(key="runs_table").value["run"])
+    at.switch_page("app_pages/evaluate.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    assert not at.exception
+    assert at.multiselect(key="f_exp").value == ["seeded"]
+    assert (at.selectbox(key="sort_metric").value, at.radio(key="sort_order").value) == (
+        "best_val_loss", "highest first")
+    assert list(at.dataframe(key="runs_table").value["run"]) == shown
+    # Predict's "best run of an experiment" and its metric, likewise.
+    at.switch_page("app_pages/predict.py").run()
+    at.radio(key="predict_source").set_value("The best run of an experiment").run()
+    at.selectbox(key="predict_experiment").select("seeded").run()
+    at.switch_page("app_pages/runs.py").run()
+    at.switch_page("app_pages/predict.py").run()
+    assert not at.exception
+    assert at.radio(key="predict_source").value == "The best run of an experiment"
+    assert at.selectbox(key="predict_experiment").value == "seeded"
+
+
 def test_a_sweep_compares_in_one_click(seeded_runs):
     at = open_app("app_pages/runs.py")
     at.button(key="runs_refresh").click().run()
