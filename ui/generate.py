@@ -160,8 +160,8 @@ def choose_generator(df: pd.DataFrame) -> str | None:
         st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
-    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run",
-                        persist_state=state.KEEP)
+    # Not kept for the session: the newest first is the generator just trained (Train's link).
+    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run")
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the generator's rows…")

