@@ -26,8 +26,11 @@ if df is None or not (target or generators_only):
     st.page_link("app_pages/data.py", label="Go to Data", icon=":material/table_view:")
     st.stop()
 if generators_only:
-    st.info("No target picked: only generators are listed (they need none). Pick a target on "
-            "the Data page to train a network that predicts it.")
+    # Said of the Data page's target: a generator's own optional column, picked below, is not
+    # one (a newcomer who had picked it read this as a stale banner).
+    st.info("No target picked on the Data page: only generators are listed (they need none, "
+            "and may take a column to condition on below). Pick a target on the Data page to "
+            "train a network that predicts it.")
 
 entries = list_models(kind, family="generative" if generators_only else None)
 names = [e.name for e in entries]

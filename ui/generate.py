@@ -119,8 +119,10 @@ def fit_plan_note(synth: Any, n_train: int, batch_size: int, noun: str = "rows")
     if not hasattr(synth, "fit_plan"):
         return ""
     batch, steps = synth.fit_plan(n_train, batch_size)
-    why = ("as asked" if batch >= batch_size else
-           f"not the {batch_size:,} asked: a tenth of the {noun}, at least {synth.MIN_BATCH}")
+    # "Not the 500 asked" read as if the user had typed the 500: it is the default, capped.
+    why = ("the batch size set" if batch >= batch_size else
+           f"the batch size {batch_size:,} capped at a tenth of the {noun}, at least "
+           f"{synth.MIN_BATCH}")
     least = synth.MIN_STEPS_PER_EPOCH
     repeat = f" (at least {least}: the {noun} repeat)" if least and steps > n_train // batch \
         else ""

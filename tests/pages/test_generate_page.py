@@ -205,7 +205,8 @@ def test_a_table_without_a_target_lists_only_generators_and_trains_one():
     at.session_state[state.TARGET] = None
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
-    assert at.info[0].value.startswith("No target picked: only generators are listed")
+    assert at.info[0].value.startswith("No target picked on the Data page: only generators are "
+                                        "listed")
     from dl_core.models import list_models
 
     generators = [e.title for e in list_models("tabular", family="generative")]

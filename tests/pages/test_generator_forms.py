@@ -35,16 +35,16 @@ def test_model_and_train_pages_show_epochs_and_batch_only_where_a_generator_has_
     assert at.number_input(key="gen_train.batch_size").value == 500
     # What neural.effective_batch does with 1,400 rows: a tenth of them, 140, not 500; tvae
     # takes one pass over the rows an epoch.
-    assert _plan(at) == ("On these 1,400 rows the network trains at batch 140 (not the 500 "
-                         "asked: a tenth of the rows, at least 32) and 10 steps an epoch.")
+    assert _plan(at) == ("On these 1,400 rows the network trains at batch 140 (the batch size "
+                         "500 capped at a tenth of the rows, at least 32) and 10 steps an epoch.")
     at.switch_page("app_pages/train.py").run()
     intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
-    assert "300 epochs max, batch 140 (500 asked)" in intro  # it said "batch 500"
+    assert "300 epochs max, batch 140 (batch size 500, capped)" in intro  # it said "batch 500"
     at.switch_page("app_pages/model.py").run()
     at.number_input(key="gen_train.batch_size").set_value(100).run()
     # 100 is below the cap: used as asked.
-    assert _plan(at) == "On these 1,400 rows the network trains at batch 100 (as asked) and 14 " \
-                        "steps an epoch."
+    assert _plan(at) == "On these 1,400 rows the network trains at batch 100 (the batch size " \
+                        "set) and 14 steps an epoch."
     at.switch_page("app_pages/train.py").run()
     intro = next(m.value for m in at.markdown if m.value.startswith("**churn**"))
     assert "300 epochs max, batch 100" in intro
@@ -65,9 +65,9 @@ def test_model_page_says_the_batch_and_steps_an_image_network_trains_with():
         at.selectbox(key="arch_choice").select(arch).run()
         assert not at.exception
         # What image_networks fits with: a tenth of 1,257 images, and 10 steps made 16.
-        assert _plan(at) == ("On these 1,257 images the network trains at batch 125 (not the "
-                             "500 asked: a tenth of the images, at least 32) and 16 steps an "
-                             "epoch (at least 16: the images repeat)."), arch
+        assert _plan(at) == ("On these 1,257 images the network trains at batch 125 (the batch "
+                             "size 500 capped at a tenth of the images, at least 32) and 16 steps "
+                             "an epoch (at least 16: the images repeat)."), arch
     at.number_input(key="gen_train.holdout_size").set_value(0.5).run()
     assert _plan(at).startswith("On these 898 images the network trains at batch 89 ")
     at.selectbox(key="arch_choice").select("image_kde").run()  # no batches: nothing said
