@@ -48,7 +48,8 @@ else:
     batch = train_cfg.get("batch_size", "default")
     if is_generator(arch):  # "batch 500" where a network cut it to 32 misled
         used = used_batch(arch, ds["rows"], train_cfg)
-        batch = f"{used:,} (batch size {batch:,}, capped)" if used is not None and used < batch else batch
+        if used is not None and used < batch:
+            batch = f"{used:,} (batch size {batch:,}, capped)"
     how = (f"{train_cfg.get('epochs', 'default')} epochs max, batch {batch} · change them on "
            "the Model page")
     if fits_in_one_pass(arch):

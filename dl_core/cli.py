@@ -264,8 +264,8 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
 #: never without privacy).
 TABLE_FIGURES = ("quality", "column_shapes", "column_pairs", "diagnostic", "copies",
                  "dcr_closer_to_train")
-IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "precision", "recall",
-                 "copies", "memorisation_ratio")
+IMAGE_FIGURES = ("agreement", "frechet_distance", "frechet_floor", "frechet_ratio", "precision",
+                 "recall", "copies", "memorisation_ratio")
 
 
 def cmd_generate(args: argparse.Namespace) -> dict[str, Any]:

@@ -384,7 +384,10 @@ def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str], best: str | Non
         for j, c in enumerate(cols):
             fig.add_trace(go.Bar(
                 x=[name], y=[row[c]], name=name, legendgroup=str(row["run_id"]),
-                text=[f"{row[c]:.3g}" if pd.notna(row[c]) else ""], textposition="auto",
+                # Outside, never clipped: "auto" could not fit "0" into a bar of no height,
+                # and two runs with 0 copies showed a blank panel.
+                text=[f"{row[c]:.3g}" if pd.notna(row[c]) else ""], textposition="outside",
+                cliponaxis=False,
                 showlegend=j == 0, hovertemplate=f"{name}<br>{c.removeprefix('metrics.')} "
                                                  "%{y:.4g}<extra></extra>",
                 marker={"color": _PALETTE[i % len(_PALETTE)],
@@ -392,6 +395,9 @@ def metrics_bar_figure(df: pd.DataFrame, metrics: Sequence[str], best: str | Non
             ), row=j // per_row + 1, col=j % per_row + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(rangemode="tozero")
+    for j, c in enumerate(cols):
+        if (df[c].fillna(0) == 0).all():  # all 0: the zeros on a baseline, not mid-axis
+            fig.update_yaxes(range=[0, 1], row=j // per_row + 1, col=j % per_row + 1)
     # A left margin of its own: Streamlit's theme leaves none, and the first chart's "40" was
     # cut to "0" at the edge.
     fig.update_layout(template=_TEMPLATE, height=120 + 220 * n_rows, bargap=0.15,

@@ -124,3 +124,17 @@ def test_metrics_bar_leaves_out_metrics_the_compared_runs_did_not_log():
     assert len(fig.data) == 4  # a bar per run in each metric's own chart
     # Each metric has its own axis: an RMSE of 84.7 does not flatten an R² of 0.55.
     assert fig.data[1].yaxis != fig.data[0].yaxis
+
+
+def test_metrics_bar_writes_zeros_where_they_can_be_seen():
+    # Two generations with no copies: "auto" text found no room in a bar of no height, and the
+    # Copies panel was blank.
+    import pandas as pd
+
+    df = pd.DataFrame({"run_id": ["a", "b"], "run_name": ["gen-1", "gen-2"],
+                       "metrics.copies": [0.0, 0.0], "metrics.precision": [0.81, 0.86]})
+    fig = compare.metrics_bar_figure(df, ["copies", "precision"])
+    copies = [t for t in fig.data if t.yaxis == "y"]
+    assert [t.text for t in copies] == [("0",), ("0",)]
+    assert {t.textposition for t in fig.data} == {"outside"} and not fig.data[0].cliponaxis
+    assert list(fig.layout.yaxis.range) == [0, 1] and fig.layout.yaxis2.range is None

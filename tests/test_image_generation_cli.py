@@ -15,8 +15,8 @@ from dl_core import tracking
 from dl_core.cli import main
 from dl_core.data.samples import build_sample
 
-FIGURES = {"agreement", "frechet_distance", "frechet_floor", "precision", "recall", "copies",
-           "memorisation_ratio"}
+FIGURES = {"agreement", "frechet_distance", "frechet_floor", "frechet_ratio", "precision",
+           "recall", "copies", "memorisation_ratio"}
 
 
 def generate(capsys, *args: str) -> tuple[int, dict | None, str]:

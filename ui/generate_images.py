@@ -173,13 +173,18 @@ IMAGE_HELP = {
     "agreement": "Share of the images the reference classifier puts in the class they were "
                  "generated for (— without a label). 1 = every image reads as its class.",
     "frechet_distance": "Distance between the classifier-feature statistics of the synthetic "
-                        "images and of held-out real images (lower is better); read it against "
-                        "the floor.",
+                        "images and of held-out real images (lower is better). It falls as more "
+                        "images are drawn, so read it against the floor, not against a draw of "
+                        "another size: the figure under it is the ratio.",
     "frechet_floor": "The same distance between as many real training images as synthetic ones "
-                     "(as many of each class) and the held-out ones (the median of "
-                     f"{FLOOR_DRAWS} such sets when there are more training images): about what "
-                     "a perfect generator drawing this many images would score. A little below "
-                     "it happens by chance.",
+                     "(as many of each class; all of them when there are fewer) and the "
+                     f"held-out ones (the median of {FLOOR_DRAWS} such sets when there are more "
+                     "training images): about what a perfect generator drawing this many images "
+                     "would score. A little below it happens by chance.",
+    "frechet_ratio": "The Fréchet distance over its floor: 1 is as close as real images of the "
+                     "same number get. Unlike the distance it barely moves with the number of "
+                     "images, so it compares draws of different sizes (a Train page score "
+                     "beside a Generate page one).",
     "precision": "Share of synthetic images inside the neighbourhoods (k = 3) of the held-out "
                  "real images: are they realistic?",
     "recall": "Share of held-out real images inside the synthetic images' neighbourhoods: do "
@@ -206,7 +211,11 @@ def image_headline(report: dict[str, Any]) -> None:
                 ("agreement", "Agreement", 3), ("frechet_distance", "Fréchet distance", 2),
                 ("frechet_floor", "Real-vs-real floor", 2), ("precision", "Precision", 3),
                 ("recall", "Recall", 3)), strict=True):
-            cell.metric(label, _fmt(report.get(key), digits), help=IMAGE_HELP[key])
+            ratio = report.get("frechet_ratio") if key == "frechet_distance" else None
+            # The ratio under the distance: the figure that compares draws of other sizes.
+            cell.metric(label, _fmt(report.get(key), digits), help=IMAGE_HELP[key],
+                        delta=None if ratio is None else f"{ratio:.2f} × the floor",
+                        delta_color="off", delta_arrow="off")
     with priv:
         st.markdown("**Privacy** · copies and closeness")
         c = st.columns(5)
@@ -218,7 +227,12 @@ def image_headline(report: dict[str, Any]) -> None:
              "the held-out real images right: agreement near that is as good as real images.")
     n_synthetic, n_holdout = report.get("n_synthetic", 0), report.get("n_holdout", 0)
     low, high = report.get("frechet_floor_low"), report.get("frechet_floor_high")
-    if low is not None and high is not None and high > low:
+    n_floor = report.get("n_floor", n_synthetic)
+    if n_floor < n_synthetic:  # asked for more of a class than it has training images
+        st.caption(f"The floor compares all {n_floor:,} training images of these classes, "
+                   f"fewer than the {n_synthetic:,} drawn, with the held-out ones: a perfect "
+                   f"generator's {n_synthetic:,} images would score a little below it.")
+    elif low is not None and high is not None and high > low:
         st.caption(f"Sets of {report.get('n_floor', n_synthetic):,} real training images score "
                    f"{low:.2f} to {high:.2f} against the held-out ones (the floor is the median "
                    f"of {FLOOR_DRAWS}): a Fréchet distance of this many images varies that much "

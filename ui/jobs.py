@@ -38,7 +38,8 @@ GENERATOR_HELP = {
 # An image generator's: fidelity in a reference classifier's features beside privacy, as the
 # Generate page names them.
 IMAGE_GENERATOR_METRICS = {"agreement": "Agreement", "frechet_distance": "Fréchet distance",
-                           "frechet_floor": "Real-vs-real floor", "precision": "Precision",
+                           "frechet_floor": "Real-vs-real floor",
+                           "frechet_ratio": "Fréchet / floor", "precision": "Precision",
                            "recall": "Recall", "copies": "Copies",
                            "memorisation_ratio": "Memorisation ratio",
                            "fit_seconds": "Fit seconds"}
@@ -120,9 +121,12 @@ def render_job(job: JobState) -> None:
             # Train read "Quality 0.890" and a draw of 1,000 on Generate "0.937": say why.
             size = int(float(spec.get("train_config", {}).get("sample_size") or 0))
             drawn = f"{size:,} {made}" if size else f"as many {made} as it trained on"
+            # A newcomer read 0.37 here and 3.57 for 50 images on Generate, and took it for worse.
+            sized = (" The Fréchet distance falls as more images are drawn: compare draws of "
+                     "other sizes by Fréchet / floor." if images else "")
             st.caption(f"Scored on one draw of {drawn} (the Report sample size); a draw of "
-                       "another size on the Generate page scores a little differently, and a "
-                       "smaller one moves more from draw to draw.")
+                       "another size on the Generate page scores differently, and a smaller "
+                       f"one moves more from draw to draw.{sized}")
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
         else:

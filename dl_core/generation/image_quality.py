@@ -14,7 +14,9 @@ nor the classifier saw:
   the held-out images: what real images of the same number score, so both are measured alike
   (with the synthetic images' class mix; the median of :data:`FLOOR_DRAWS` such sets,
   ``frechet_floor_low`` to ``_high`` their range: how much the distance of so few images
-  varies by chance).
+  varies by chance). ``frechet_ratio`` is the one over the other: the distance falls as more
+  images are drawn (50 real digits 3.21, 597 of them 0.45), the ratio much less, so draws of
+  different sizes compare by it.
 - ``precision`` / ``recall`` (Kynkäänniemi et al., 2019): the share of synthetic images inside the
   real images' k-nearest-neighbour manifold (k = 3: a ball round each real image reaching its
   3rd nearest real neighbour), and the share of real images inside the synthetic manifold.
@@ -189,11 +191,13 @@ def _image_report(train_df: pd.DataFrame, synthetic_df: pd.DataFrame, holdout_df
     holdout_copies = _count_in(table_pixels(holdout_df, table), train_px)
     d_synth, d_hold = nn_distances(x_train, x_synth, x_hold, seed)
     ratio = float(np.median(d_synth) / np.median(d_hold)) if np.median(d_hold) > 0 else None
+    distance, floor = frechet_distance(f_synth, f_hold), float(np.median(floors))
     return {
         "kind": "image",
         "agreement": agreement,
-        "frechet_distance": frechet_distance(f_synth, f_hold),
-        "frechet_floor": float(np.median(floors)),
+        "frechet_distance": distance,
+        "frechet_floor": floor,
+        "frechet_ratio": distance / floor if floor > 0 else None,
         "frechet_floor_low": min(floors),
         "frechet_floor_high": max(floors),
         "precision": precision,

@@ -41,8 +41,8 @@ PREVIEW_ROWS = 5
 REPORT_METRICS = ("quality", "column_shapes", "column_pairs", "diagnostic", "tstr_ratio",
                   "copies", "dcr_closer_to_train",
                   # image generators (dl_core.generation.image_quality)
-                  "agreement", "frechet_distance", "frechet_floor", "precision", "recall",
-                  "memorisation_ratio")
+                  "agreement", "frechet_distance", "frechet_floor", "frechet_ratio", "precision",
+                  "recall", "memorisation_ratio")
 #: The grid of the report sample an image generator's run stores.
 GRID_FILE = "generation/grid.png"
 #: The class of each of its rows, and the label column's name (the Runs page writes them beside

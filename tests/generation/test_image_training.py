@@ -56,8 +56,8 @@ def test_an_image_generator_trains_conditioned_on_the_label(image_run):
     # Scored as images: the image report's figures are the run's metrics.
     report = tracking.load_json(result.run_id, "generation/report.json")
     assert report["kind"] == "image" and report["n_train"] == 105 and report["n_holdout"] == 45
-    for key in ("agreement", "frechet_distance", "frechet_floor", "precision", "recall",
-                "copies", "memorisation_ratio"):
+    for key in ("agreement", "frechet_distance", "frechet_floor", "frechet_ratio", "precision",
+                "recall", "copies", "memorisation_ratio"):
         assert run.data.metrics[key] == pytest.approx(report[key]), key
     assert report["agreement"] > 0.8 and report["copies"] == 0
     grid = png_image(tracking.artifact_bytes(result.run_id, "generation/grid.png"))

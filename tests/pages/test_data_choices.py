@@ -40,7 +40,8 @@ def test_without_a_target_cue_the_user_picks_and_no_page_breaks():
     # Without a target only the generators (which need none) are offered.
     at.switch_page("app_pages/model.py").run()
     assert not at.exception
-    assert any(i.value.startswith("No target picked on the Data page: only generators") for i in at.info)
+    assert any(i.value.startswith("No target picked on the Data page: only generators")
+               for i in at.info)
     at.switch_page("app_pages/data.py").run()
     at.selectbox(key="target_choice").select("b").run()
     assert not at.exception

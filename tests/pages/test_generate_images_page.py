@@ -127,6 +127,11 @@ def test_the_image_report_shows_fidelity_beside_privacy_as_recorded(image_page):
     assert [round(c.weight, 3) for c in at.columns].count(round(6 / 9, 3)) == 0
     assert float(shown["Fréchet distance"]) == pytest.approx(metrics["frechet_distance"],
                                                              abs=5e-3)
+    # The ratio under it: what compares this draw of 7 with Train's draw of another size.
+    [distance] = [m for m in at.metric if m.label == "Fréchet distance"]
+    assert distance.delta == f"{metrics['frechet_ratio']:.2f} × the floor"
+    assert metrics["frechet_ratio"] == pytest.approx(
+        metrics["frechet_distance"] / metrics["frechet_floor"])
     assert float(shown["Precision"]) == pytest.approx(metrics["precision"], abs=5e-4)
     assert shown["Copies"] == f"{int(metrics['copies']):,}"
     assert float(shown["Memorisation ratio"]) == pytest.approx(metrics["memorisation_ratio"],
@@ -204,8 +209,8 @@ def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
     assert any(m.value.startswith("**Samples after epoch 2** · one row per class")
                for m in at.markdown)
     labels = [m.label for m in at.metric]
-    assert labels[:5] == ["Agreement", "Fréchet distance", "Real-vs-real floor", "Precision",
-                          "Recall"]
+    assert labels[:6] == ["Agreement", "Fréchet distance", "Real-vs-real floor",
+                          "Fréchet / floor", "Precision", "Recall"]
 
 
 def test_other_jobs_on_the_train_page_name_their_runs(image_generator_job):
@@ -236,3 +241,29 @@ def test_the_runs_page_shows_an_image_generators_samples_and_report(image_genera
                                                              "generation/samples.csv")))
     assert list(grid.layout.yaxis.ticktext) == [str(c) for c in sorted(set(samples["label"]))]
     assert grid.layout.yaxis.title.text == "label"
+
+
+def _headline_of_more_images_than_the_floor_has():
+    from ui.generate_images import image_headline
+
+    image_headline({"agreement": 0.99, "frechet_distance": 0.70, "frechet_floor": 0.74,
+                    "frechet_ratio": 0.70 / 0.74, "frechet_floor_low": 0.74,
+                    "frechet_floor_high": 0.74, "precision": 0.9, "recall": 0.8, "copies": 0,
+                    "memorisation_ratio": 1.0, "n_synthetic": 200, "n_floor": 124,
+                    "n_train": 124, "n_holdout": 53})
+
+
+def test_a_floor_of_fewer_training_images_than_were_drawn_says_so():
+    # 200 images of a class with 124 training images: the floor cannot be 200 real ones, and
+    # the help said it was "as many real training images as synthetic ones".
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_headline_of_more_images_than_the_floor_has).run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert ("The floor compares all 124 training images of these classes, fewer than the 200 "
+            "drawn, with the held-out ones: a perfect generator's 200 images would score a "
+            "little below it.") in captions
+    assert not any(c.startswith("Sets of ") for c in captions)
+    [floor] = [m for m in at.metric if m.label == "Real-vs-real floor"]
+    assert "all of them when there are fewer" in floor.help
