@@ -18,6 +18,7 @@ from dl_core.generation.generate import load_rows, narrow_rows
 from ui import state
 from ui.errors import shown_errors
 from ui.forms import config_widgets, to_config
+from ui.jobs import GENERATOR_HELP
 from ui.loaders import executor
 from ui.runs import refresh, run_label
 
@@ -162,8 +163,10 @@ def choose_generator(df: pd.DataFrame) -> str | None:
         st.page_link("app_pages/model.py", label="Go to Model", icon=":material/account_tree:")
         return None
     labels = {row["run_id"]: run_label(row) for _, row in runs.iterrows()}
-    # Not kept for the session: the newest first is the generator just trained (Train's link).
-    return st.selectbox("Generator run", list(labels), format_func=labels.get, key="gen_run")
+    # Kept for the session (a visit to Runs reset it, and the condition asked with it); a
+    # generator trained since is put in it by the Train page (ui.jobs.offer_to_generate).
+    return st.selectbox("Generator run", list(labels), format_func=labels.get, key=state.GEN_RUN,
+                        persist_state=state.KEEP)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the generator's rows…")
@@ -243,12 +246,9 @@ def headline(report: dict[str, Any]) -> None:
     with priv:
         st.markdown("**Privacy** · copies and closeness to training rows")
         c = st.columns(2)
-        c[0].metric("Copied rows", f"{report['copies']:,}",
-                    help="Synthetic rows equal to a training row in every column.")
+        c[0].metric("Copied rows", f"{report['copies']:,}", help=GENERATOR_HELP["copies"])
         c[1].metric("DCR share", _fmt(report["dcr_closer_to_train"], 2),
-                    help="Share of synthetic rows closer to the training rows than the median "
-                         "held-out real row is. About 0.5: no closer than new real people; "
-                         "towards 1: memorised.")
+                    help=GENERATOR_HELP["dcr_closer_to_train"])
     with util:
         st.markdown("**Utility** · train synthetic, test real")
         if utility:

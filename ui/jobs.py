@@ -31,7 +31,9 @@ GENERATOR_HELP = {
     "copies": "Synthetic rows equal to a training row in every column.",
     "dcr_closer_to_train": "Share of synthetic rows closer to the training rows than the median "
                            "held-out real row is. About 0.5: no closer than new real people; "
-                           "towards 1: memorised.",
+                           "towards 1: memorised; well below 0.5: further from them than new "
+                           "real rows are (no copying, but read Shapes and Pairs: the rows may "
+                           "be less realistic).",
     "tstr_ratio": "A model trained on synthetic rows, tested on real held-out rows, over one "
                   "trained on real rows (1 = as useful).",
 }
@@ -127,11 +129,21 @@ def render_job(job: JobState) -> None:
             st.caption(f"Scored on one draw of {drawn} (the Report sample size); a draw of "
                        "another size on the Generate page scores differently, and a smaller "
                        f"one moves more from draw to draw.{sized}")
+            offer_to_generate(job)
             st.page_link("app_pages/generate.py", label=f"Generate {made} and read the full report",
                          icon=":material/auto_awesome:")
         else:
             st.page_link("app_pages/evaluate.py", label="See the full evaluation",
                          icon=":material/monitoring:")
+
+
+def offer_to_generate(job: JobState) -> None:
+    """Put a generator this session has just trained in the Generate page's picker, once (the
+    picker keeps the user's choice for the session: without this, the link above led to the
+    generator picked before)."""
+    if job.run_id and st.session_state.get(state.GEN_RUN_OFFERED) != job.job_id:
+        st.session_state[state.GEN_RUN_OFFERED] = job.job_id
+        st.session_state[state.GEN_RUN] = job.run_id
 
 
 def _grid_image(job: JobState):

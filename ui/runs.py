@@ -443,7 +443,7 @@ def run_detail(row: pd.Series) -> None:
                  "first, then re-run.")
     if generator and row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
         if c[1].button("Generate with it", key="generate_with"):
-            st.session_state["gen_run"] = run_id  # the Generate page's run picker
+            st.session_state[state.GEN_RUN] = run_id
             st.switch_page("app_pages/generate.py")
     elif row["kind"] == "training" and row["status"] in ("FINISHED", "KILLED"):
         c[1].download_button("Download model (zip)", data=lambda: tracking.model_zip(run_id),

@@ -22,6 +22,8 @@ RUNS_SWEEP = "runs_sweep"    # the sweep (parent run id) the Runs page focuses o
 RUNS_FOCUS_SWEEP = "runs_focus_sweep"  # a sweep another page asks the Runs page to select
 GEN_TARGET = "gen_target"    # a generator's target: None = the Data page's, "" = none
 GEN_TRAIN_CONFIG = "gen_train_config"  # dict of GenerativeTrainConfig fields
+GEN_RUN = "gen_run"          # the Generate page's generator picker (its widget)
+GEN_RUN_OFFERED = "gen_run_offered"  # the job whose finished generator was put in that picker
 
 #: ``persist_state`` of a widget whose choice should outlive the page: Streamlit drops a widget's
 #: value as soon as a run does not draw it (another page, a hidden branch), and the filters,

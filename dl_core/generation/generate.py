@@ -146,11 +146,19 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
             notes.append(f"Real rows narrowed to {label} = {', '.join(map(str, asked))} "
                          f"({len(train)} training, {len(holdout)} held-out) so the figures "
                          "compare like with like.")
+    scored = synthetic
     if condition:
         train, holdout, narrowed = narrow_rows(train, holdout, synthetic, condition)
         if narrowed:
             notes.append(f"Real rows narrowed to {_describe(condition)} ({len(train)} training, "
                          f"{len(holdout)} held-out) so the figures compare like with like.")
+        fixed = [c for c in condition if c in synthetic.columns]
+        if narrowed and fixed and not is_image(synth):
+            # One value in every row, real and synthetic: its shape scored a free 1.0 and its
+            # pairs counted as related. (An image's label stays: agreement reads it.)
+            train, holdout, scored = (f.drop(columns=fixed) for f in (train, holdout, synthetic))
+            notes.append(f"{', '.join(fixed)} left out of the figures: the condition fixes it "
+                         "in every row.")
         else:
             notes.append(f"Too few real rows with {_describe(condition)} to narrow to; the "
                          "figures compare with all real rows.")
@@ -164,7 +172,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     # floor are then the ones the Train page reported, and every draw of a run is read against
     # the same yardstick.
     score_seed = int(run.data.params.get("seed", seed))
-    report = score(train, synthetic, holdout, target, score_seed, synth=synth,
+    report = score(train, scored, holdout, target, score_seed, synth=synth,
                    classifier_rows=classifier_rows)
     report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
                   counts={str(k): int(v) for k, v in counts.items()} if counts else None,

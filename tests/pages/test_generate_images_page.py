@@ -211,6 +211,14 @@ def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
     labels = [m.label for m in at.metric]
     assert labels[:6] == ["Agreement", "Fréchet distance", "Real-vs-real floor",
                           "Fréchet / floor", "Precision", "Recall"]
+    # Its link to Generate leads to this generator, whatever was picked there before.
+    at.session_state[state.GEN_RUN] = "an-older-generator"
+    at.session_state[state.GEN_RUN_OFFERED] = None
+    at.switch_page("app_pages/train.py").run()
+    assert at.session_state[state.GEN_RUN] == image_generator_job[1]
+    at.switch_page("app_pages/generate.py").run()
+    assert not at.exception
+    assert at.selectbox(key=state.GEN_RUN).value == image_generator_job[1]
 
 
 def test_other_jobs_on_the_train_page_name_their_runs(image_generator_job):

@@ -57,6 +57,13 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
                in c.value for c in at.caption), [c.value for c in at.caption]
     assert float(labels["DCR share"]) == pytest.approx(
         run.data.metrics["dcr_closer_to_train"], abs=5e-3)
+    # churn = Yes in every row, real and synthetic: no free 1.0 for its shape, no pairs with it.
+    report = at.session_state["generation_result"]["report"]
+    shapes = {s["column"] for s in report["details"]["column_shapes"]}
+    assert shapes == {"tenure", "charges", "note"}
+    assert not any("churn" in p["columns"] for p in report["details"]["column_pairs"])
+    assert any(i.value == "churn left out of the figures: the condition fixes it in every row."
+               for i in at.info), [i.value for i in at.info]
     # The four fidelity figures two a row (half their group's width each), not four abreast.
     assert [c.weight for c in at.columns].count(0.25) == 0
     preview = at.dataframe[0].value  # the preview comes first, the pair scores later
@@ -185,7 +192,7 @@ def test_the_request_keeps_its_values_across_pages(copula_run):
     at.switch_page("app_pages/runs.py").run()
     at.switch_page("app_pages/generate.py").run()
     assert not at.exception
-    at.selectbox(key="gen_run").select(copula_run).run()
+    assert at.selectbox(key="gen_run").value == copula_run
     assert at.number_input(key="gen_n").value == 250
     assert at.selectbox(key="gen_cond_col").value == "churn"
     assert at.selectbox(key="gen_cond_val_churn").value == "Yes"
