@@ -30,7 +30,7 @@ differs_only = st.toggle("Only params that differ (between the selected runs, or
                          key="differs_only")
 st.caption(f"{len(shown):,} of {len(df):,} runs · select rows to compare them · "
            "↳ marks a sweep's trials and a generator's generations")
-selected = ui_runs.runs_table(shown, differs_only)
+selected = ui_runs.runs_table(shown, differs_only, sort_by=metric)
 
 sweep = st.session_state.get("runs_sweep")
 compared = shown[shown["run_id"].isin(selected)]

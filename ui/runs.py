@@ -178,8 +178,9 @@ def _keep_selection(ids: list[str]) -> None:
     st.session_state["_runs_table_ids"] = ids
 
 
-def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
-    """The table of runs with multi-row selection; returns the selected run ids."""
+def runs_table(df: pd.DataFrame, differs_only: bool, sort_by: str | None = None) -> list[str]:
+    """The table of runs with multi-row selection, the column ``sort_by`` next to the run's name
+    (pinned); returns the selected run ids."""
     params = compare.columns_of(df, "params.")
     selected_before = [r for r in st.session_state.get("_runs_selected", [])
                        if r in set(df["run_id"])]
@@ -191,12 +192,22 @@ def runs_table(df: pd.DataFrame, differs_only: bool) -> list[str]:
     figures = [m for m in GENERATOR_FIGURES if f"metrics.{m}" in df.columns]
     view = compare.table_view(df, params, [*metrics, *figures, "epochs_run"])
     _blank_on_non_generations(view, df["task"], figures)
+    # Sorted by a column off to the right (or by one the table leaves out): out of sight.
+    shown_as = {compare.MONITORED: f"{compare.MONITORED} (final)",
+                compare.BEST_MONITORED: f"{compare.MONITORED} (best epoch)"}
+    sort_by = shown_as.get(sort_by, sort_by)
+    if sort_by and sort_by not in view.columns and f"metrics.{sort_by}" in df.columns:
+        view[sort_by] = df[f"metrics.{sort_by}"].to_numpy()
+    if sort_by in view.columns:
+        view = view[["run", sort_by, *[c for c in view.columns if c not in ("run", sort_by)]]]
     ids = list(view.index)
     _keep_selection(ids)
     event = st.dataframe(
         view, key=TABLE_KEY, on_select="rerun", selection_mode="multi-row", hide_index=True,
         height=min(38 + 35 * len(view), 420), placeholder="—",  # a run without it, not "None"
-        column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                       # Scrolled to a metric far right, the runs' names had gone.
+                       "run": st.column_config.TextColumn(pinned=True)},
     )
     # Built on click only (a store of 10,000 runs); names, notes and params are typed by
     # people, so formulas are neutralised (Streamlit's own table export is off in config.toml).

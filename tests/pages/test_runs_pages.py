@@ -77,7 +77,10 @@ def test_filters_and_sort_outlive_a_visit_to_another_page(seeded_runs):
     at = runs_page()
     at.selectbox(key="sort_metric").select("best_val_loss").run()
     at.radio(key="sort_order").set_value("highest first").run()
-    shown = list(at.dataframe(key="runs_table").value["run"])
+    table = at.dataframe(key="runs_table").value
+    # The sorted figure beside the names (it was off to the right, out of sight).
+    assert list(table.columns[:2]) == ["run", "val_loss (best epoch)"]
+    shown = list(table["run"])
     at.switch_page("app_pages/evaluate.py").run()
     at.switch_page("app_pages/runs.py").run()
     assert not at.exception
