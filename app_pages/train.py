@@ -85,7 +85,9 @@ if ex.device:
 
 others = [j for j in ex.jobs() if j.job_id != job_id]
 if others:
-    with st.expander(f"Other jobs on this server ({len(others)})"):
+    # "Other" than the one above: a newcomer's own earlier job, listed here, read as someone
+    # else's.
+    with st.expander(f"Earlier and other jobs on this server, yours included ({len(others)})"):
         for j in others:
             cols = st.columns([4, 1])
             sweep = j.kind == "sweep"

@@ -228,6 +228,8 @@ def test_other_jobs_on_the_train_page_name_their_runs(image_generator_job):
     at = open_app("app_pages/data.py")
     load_sample(at, "wine")
     at.switch_page("app_pages/train.py").run()
+    assert any(e.label.startswith("Earlier and other jobs on this server, yours included (")
+               for e in at.expander)
     [line] = [m.value for m in at.markdown if "digits-gen" in m.value]
     assert f"run `{run_id[:8]}` digits-gen → label · finished" in line and job_id not in line
 
