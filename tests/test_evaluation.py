@@ -287,11 +287,26 @@ def test_a_second_row_of_curves_leaves_room_for_the_first_rows_axis_title():
     # A VAE's loss, reconstruction and KL: two rows. At 0.15 of the height between them the
     # first row's "Epoch" sat on the "KL" title below it.
     fig = ev.learning_curves_figure({"loss": [3.0, 2.0], "reconstruction": [2.5, 1.8],
-                                     "kl": [0.5, 0.2]})
+                                     "kl": [0.5, 0.2]}, per_row=2)
     top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis3.domain
     margin = fig.layout.margin.t or 100, fig.layout.margin.b or 80  # plotly's defaults
     plot_px = fig.layout.height - sum(margin)
     assert (top[0] - bottom[1]) * plot_px >= 100
+
+
+def test_learning_curves_fill_their_rows_evenly():
+    def grid(history, **kw):  # (rows, columns) of the panels, from their axes' domains
+        fig = ev.learning_curves_figure(history, **kw)
+        axes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
+        return (len({tuple(fig.layout[f"yaxis{a.anchor[1:]}"].domain) for a in axes}),
+                len({tuple(a.domain) for a in axes}))
+
+    vae = {"loss": [3.0, 2.0], "reconstruction": [2.5, 1.8], "kl": [0.5, 0.2]}
+    # A VAE's three curves across the page in one row: two a row left the second half empty.
+    assert grid(vae) == (1, 3)
+    assert grid(vae, per_row=2) == (2, 2)  # beside a sample grid
+    four = {"loss": [1.0], "accuracy": [0.5], "auc": [0.6], "precision": [0.5]}
+    assert grid(four) == (2, 2)  # two rows of two, not three and one
 
 
 def test_learning_curves_partial_and_empty_history():

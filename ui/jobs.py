@@ -87,7 +87,9 @@ def render_job(job: JobState) -> None:
                     (st.container(), st.container() if grid_image is not None else None))
     if job.history and not one_pass:  # one point "at epoch 1" is no curve
         # A stable key updates the chart in place instead of re-creating it every second.
-        curves.plotly_chart(learning_curves_figure(job.history), key=f"curves-{job.job_id}")
+        # Two a row in three fifths of the page beside a grid; three across the full width.
+        curves.plotly_chart(learning_curves_figure(job.history, per_row=2 if beside else 3),
+                            key=f"curves-{job.job_id}")
     if grid is not None:
         image_grid(grid, job, grid_image, one_pass, beside)
     if job.samples and not images:  # an image's pixel values say nothing; its grid does

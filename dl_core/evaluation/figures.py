@@ -348,13 +348,17 @@ def _clean_series(values: Sequence[float]) -> list[float | None]:
 CURVE_ROW_PX, CURVE_ROW_GAP_PX = 340, 140
 
 
-def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
+def learning_curves_figure(history: Mapping[str, Sequence[float]],
+                           per_row: int = 3) -> go.Figure:
     """Training curves from a Keras-style history, one subplot per metric.
 
     Args:
         history: Like ``keras.callbacks.History.history``: ``{"loss": [...], "val_loss": [...],
             "accuracy": [...], ...}``. Series may have different lengths (a live, partial
             history); NaN values are drawn as gaps.
+        per_row: The most panels a row (rows are filled evenly: four make two rows of two).
+            Three in a row for a full-width chart: two a row left a VAE's third row half
+            empty.
 
     Returns:
         Subplots with loss first; training solid, validation dashed, x = epoch (1-based). An
@@ -364,8 +368,8 @@ def learning_curves_figure(history: Mapping[str, Sequence[float]]) -> go.Figure:
     groups = _history_groups(history)
     if not groups or not any(len(v) for v in history.values()):
         return _note_figure("Learning curves", "No epochs yet: curves appear as training runs.")
-    cols = min(len(groups), 2)
-    rows = math.ceil(len(groups) / cols)
+    rows = math.ceil(len(groups) / per_row)
+    cols = math.ceil(len(groups) / rows)
     titles = {g: pretty_metric(g) for g in groups}
     if "rmse" in groups:  # regression runs log mae/rmse in the data's units (training.py)
         titles.update(loss="Loss (MSE of the standardised target)", mae="MAE (data units)",
