@@ -24,7 +24,7 @@ from dl_core.generation.image_figures import (
     grid_figure,
     map_figure,
     plane_figure,
-    strip_png,
+    strip_image,
 )
 from dl_core.generation.image_quality import FLOOR_DRAWS
 from dl_core.generation.images import ImageTable, sample_grid, tile
@@ -357,10 +357,14 @@ def latent_explorer(run_id: str, table: ImageTable) -> None:
         strip = latent_view(run_id, "interpolate", a=int(st.session_state["lat_a"]),
                             b=int(st.session_state["lat_b"]))
         classes = [c for c in strip["row_labels"] if c is not None]
-        decoded = (f"; decoded as class {' (top) and '.join(map(str, classes))} (bottom)"
-                   if len(classes) > 1 else f"; decoded as class {classes[0]}" if classes else "")
-        st.image(strip_png(strip), caption=f"A (real) → {len(strip['t'])} images decoded along "
-                 f"the straight line between their codes → B (real){decoded}.")
+        # Each row named by the class it is decoded as (the caption's "(top)" was missed).
+        st.plotly_chart(grid_figure(strip_image(strip), strip["row_labels"] if classes else (),
+                                    label_title="decoded as"),
+                        key="lat_strip", width="content", config=GRID_CHART_CONFIG)
+        decoded = (f", each row decoded as the class beside it ({', '.join(map(str, classes))})"
+                   if len(classes) > 1 else f", decoded as class {classes[0]}" if classes else "")
+        st.caption(f"A (real) → {len(strip['t'])} images decoded along the straight line "
+                   f"between their codes → B (real){decoded}. The grey cells are empty.")
     if dim == 2:
         plane_explorer(run_id, table)
 

@@ -146,12 +146,12 @@ def plane_figure(answer: dict[str, Any], pad: int = 1) -> go.Figure:
     return fig
 
 
-def strip_png(answer: dict[str, Any]) -> bytes:
-    """The interpolation as one PNG: a row per decoded class, the real images A and B at the
-    two ends of the first row (grey cells below them)."""
+def strip_image(answer: dict[str, Any]) -> np.ndarray:
+    """The interpolation as one tiled uint8 image: a row per decoded class, the real images A
+    and B at the two ends of the first row (grey cells below them)."""
     images, ends = unpack(answer["images"]), unpack(answer["ends"])
-    rows, steps = images.shape[:2]
+    rows = images.shape[0]
     blank = np.full(images.shape[2:], BLANK, dtype=np.float32)
     grid = np.stack([np.stack([ends[0] if r == 0 else blank, *images[r],
                                ends[1] if r == 0 else blank]) for r in range(rows)])
-    return png_bytes(tile(grid, pad=1), upscale=upscale_for(images.shape[2:]))
+    return tile(grid, pad=1)

@@ -79,9 +79,9 @@ def test_the_interpolation_decodes_the_line_once_per_class_of_its_ends(digits, p
     np.testing.assert_allclose(images[1, -1], plane_synth.decode_arrays(z[1:], y[1:])[0],
                                atol=1 / 255)
     np.testing.assert_allclose(latent.unpack(answer["ends"]), x, atol=1 / 255)
-    strip = image_figures.decode_png(image_figures.strip_png(answer))
-    # Two rows of A + 6 steps + B, 8x8 cells padded by 1, zoomed 4x.
-    assert strip.shape == ((2 * 9 + 1) * 4, (8 * 9 + 1) * 4)
+    strip = image_figures.strip_image(answer)
+    # Two rows of A + 6 steps + B, 8x8 cells padded by 1.
+    assert strip.shape == (2 * 9 + 1, 8 * 9 + 1)
     with pytest.raises(DataError, match="not a training image"):
         latent.interpolation(plane_synth, digits, a, 200)
 

@@ -157,10 +157,14 @@ def test_the_latent_explorer_maps_interpolates_and_decodes_the_plane(image_page)
     a, b = at.selectbox(key="lat_a"), at.selectbox(key="lat_b")
     # By default A and B are of different classes, so the strip is decoded as both.
     assert a.value != b.value
-    captions = [c for image in at.get("image") for c in image.captions]
-    assert len(captions) == 1
-    assert captions[0].startswith("A (real) → 10 images decoded along the straight line")
-    assert "(top) and" in captions[0]
+    [caption] = [c.value for c in at.caption if c.value.startswith("A (real) → ")]
+    assert caption.startswith("A (real) → 10 images decoded along the straight line")
+    # Each row named by its class, beside it.
+    strip = figure(at, "lat_strip")
+    rows = list(strip.layout.yaxis.ticktext)
+    assert strip.layout.yaxis.title.text == "decoded as"
+    assert len(set(rows)) == 2 and set(rows) <= {str(c) for c in range(10)}
+    assert f"each row decoded as the class beside it ({', '.join(rows)})" in caption
     at.selectbox(key="lat_b").set_value(83).run()
     assert not at.exception
     # B is marked where image #83 sits on the map, joined to A.
