@@ -210,26 +210,26 @@ def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) 
     label = df["run_name"].astype(str)
     is_trial = df["parent_run_id"].notna() & df["parent_run_id"].isin(df["run_id"])
     label = label.where(~is_trial, "↳ " + label)
-    view = pd.DataFrame({
-        "run": label, "status": df["status"], "experiment": df["experiment"],
-        "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
-        "kind": df["kind"], "started": df["start_time"],
-    }).set_axis(df["run_id"].to_numpy())
+    columns = {"run": label, "status": df["status"], "experiment": df["experiment"],
+               "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
+               "kind": df["kind"], "started": df["start_time"]}
+    columns = {name: values.to_numpy() for name, values in columns.items()}
     mon, best = f"metrics.{MONITORED}", f"metrics.{BEST_MONITORED}"
-    view[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else np.nan
-    view[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else np.nan
+    nothing = np.full(len(df), np.nan)
+    columns[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else nothing
+    columns[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else nothing
     if "metrics.best_epoch" in df:
-        view["best epoch"] = df["metrics.best_epoch"].to_numpy()
+        columns["best epoch"] = df["metrics.best_epoch"].to_numpy()
     for m in metrics:
         col = f"metrics.{m}"
         if col in df.columns and m not in (MONITORED, BEST_MONITORED, "best_epoch"):
-            view[m] = df[col].to_numpy()
+            columns[m] = df[col].to_numpy()
     for p in params:
         col = f"params.{p}"
         if col in df.columns:
-            view[f"param: {p}"] = df[col].to_numpy()
-    view.index.name = "run_id"
-    return view
+            columns[f"param: {p}"] = df[col].to_numpy()
+    # Built at once: a column at a time fragmented the frame (pandas warned on every rerun).
+    return pd.DataFrame(columns, index=pd.Index(df["run_id"].to_numpy(), name="run_id"))
 
 
 # ---------------------------------------------------------------------------------------------
