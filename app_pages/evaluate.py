@@ -57,8 +57,15 @@ with shown_errors("Loading the evaluation"):
         m = report["metrics"]
         names = [("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"),
                  ("f1", "F1"), ("roc_auc", "ROC-AUC")]
+        # ROC-AUC 1.0000 beside accuracy 0.81 read as a bug to a newcomer: say what each reads.
+        helps = {"accuracy": "Share of test rows whose predicted class is right.",
+                 "roc_auc": "How well the predicted probabilities rank each class above the "
+                            "others (one-vs-rest, macro for several classes), whatever the "
+                            "cut: it can be near 1 while accuracy is lower, when the scores "
+                            "rank well but the most likely class is often not the true one."}
         for col, (key, label) in zip(st.columns(len(names)), names):
-            col.metric(label, "—" if m.get(key) is None else f"{m[key]:.4f}")
+            col.metric(label, "—" if m.get(key) is None else f"{m[key]:.4f}",
+                       help=helps.get(key))
         if report["task"] == "multiclass":
             st.caption("Precision, recall and F1 are macro averages over classes.")
         normalize = st.toggle("Row-normalised confusion matrix (recall per true class)", key="norm")

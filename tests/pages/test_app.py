@@ -76,6 +76,9 @@ def test_sample_to_trained_evaluated_model():
     assert not at.exception
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Accuracy"]) > 0.85
+    # A ROC-AUC far above the accuracy is explained where it is shown.
+    [auc] = [m for m in at.metric if m.label == "ROC-AUC"]
+    assert "it can be near 1 while accuracy is lower" in auc.help
     before = {m.label: m.value for m in at.metric}
     at.slider(key="threshold").set_value(0.05).run()
     assert not at.exception
