@@ -137,21 +137,25 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     notes = []
     no_utility = None  # why a target's utility figure is not computed
     label = synth.table.label if counts else None
+    made = "images" if is_image(synth) else "rows"
     asked = [k for k, v in (counts or {}).items() if int(v) > 0]
     if label and len(asked) < train[label].nunique():
         # Per-class counts of some classes: scored against all ten digits, 50 threes read as
         # a collapsed generator (recall 0.2).
         train, holdout, narrowed = narrow_rows(train, holdout, synthetic, {label: asked})
         if narrowed:
-            notes.append(f"Real rows narrowed to {label} = {', '.join(map(str, asked))} "
+            notes.append(f"Real {made} narrowed to {label} = {', '.join(map(str, asked))} "
                          f"({len(train)} training, {len(holdout)} held-out) so the figures "
                          "compare like with like.")
     scored = synthetic
     if condition:
         train, holdout, narrowed = narrow_rows(train, holdout, synthetic, condition)
         if narrowed:
-            notes.append(f"Real rows narrowed to {_describe(condition)} ({len(train)} training, "
+            notes.append(f"Real {made} narrowed to {_describe(condition)} ({len(train)} training, "
                          f"{len(holdout)} held-out) so the figures compare like with like.")
+        else:
+            notes.append(f"Too few real {made} with {_describe(condition)} to narrow to; the "
+                         f"figures compare with all real {made}.")
         fixed = [c for c in condition if c in synthetic.columns]
         if narrowed and fixed and not is_image(synth):
             # One value in every row, real and synthetic: its shape scored a free 1.0 and its
@@ -159,9 +163,6 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
             train, holdout, scored = (f.drop(columns=fixed) for f in (train, holdout, synthetic))
             notes.append(f"{', '.join(fixed)} left out of the figures: the condition fixes it "
                          "in every row.")
-        else:
-            notes.append(f"Too few real rows with {_describe(condition)} to narrow to; the "
-                         "figures compare with all real rows.")
         note = synth.condition_note(condition)
         if note:
             notes.append(note)

@@ -67,7 +67,7 @@ def test_per_class_counts_give_those_images_recorded_as_a_generation(image_page,
     train, holdout = load_rows(image_generator_run)
     assert (report["n_train"], report["n_holdout"]) == (
         train["label"].isin([0, 7]).sum(), holdout["label"].isin([0, 7]).sum())
-    assert any(i.value.startswith("Real rows narrowed to label = 0, 7 (") for i in at.info), \
+    assert any(i.value.startswith("Real images narrowed to label = 0, 7 (") for i in at.info), \
         [i.value for i in at.info]
     # The preview has one row per class asked for, labelled.
     preview = figure(at, "gen_img_preview")

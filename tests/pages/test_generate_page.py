@@ -64,6 +64,7 @@ def test_generate_page_shows_rows_report_privacy_and_download(copula_run):
     assert not any("churn" in p["columns"] for p in report["details"]["column_pairs"])
     assert any(i.value == "churn left out of the figures: the condition fixes it in every row."
                for i in at.info), [i.value for i in at.info]
+    assert "churn" not in at.selectbox(key="gen_overlay_col").options  # one bar a side, no more
     # The four fidelity figures two a row (half their group's width each), not four abreast.
     assert [c.weight for c in at.columns].count(0.25) == 0
     preview = at.dataframe[0].value  # the preview comes first, the pair scores later
