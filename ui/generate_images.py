@@ -364,7 +364,8 @@ def latent_explorer(run_id: str, table: ImageTable) -> None:
         decoded = (f", each row decoded as the class beside it ({', '.join(map(str, classes))})"
                    if len(classes) > 1 else f", decoded as class {classes[0]}" if classes else "")
         st.caption(f"A (real) → {len(strip['t'])} images decoded along the straight line "
-                   f"between their codes → B (real){decoded}. The grey cells are empty.")
+                   f"between their codes → B (real){decoded}. A and B sit on the first row "
+                   "only: the grey cells below them hold no image.")
     if dim == 2:
         plane_explorer(run_id, table)
 

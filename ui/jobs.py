@@ -63,8 +63,10 @@ def render_job(job: JobState) -> None:
     generator = spec["task"] == "generation"
     images = generator and spec.get("data_kind") == "image"
     made = "images" if images else "rows"
+    # An image generator's column is its label (the Model page's word), a table's its target.
+    role = "label" if images else "target"
     what = (f"→ `{spec['target']}` ({spec['task']})" if not generator else f"generating {made}"
-            + (f" (target `{spec['target']}`)" if spec["target"] else ""))
+            + (f" ({role} `{spec['target']}`)" if spec["target"] else ""))
     st.markdown(f"{STATUS_ICON.get(job.status, '')} **{job.status.capitalize()}** · "
                 f"`{spec['arch']}` on **{spec['dataset_name']}** {what}"
                 + (f" · run `{job.run_id}`" if job.run_id else ""))

@@ -154,7 +154,8 @@ def filtered_runs(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def sort_choice(df: pd.DataFrame) -> tuple[str | None, bool | None]:
-    metrics = compare.columns_of(df, "metrics.")
+    # The metrics these runs logged: filtered to tvae, the store's image figures were offered.
+    metrics = [m for m in compare.columns_of(df, "metrics.") if df[f"metrics.{m}"].notna().any()]
     c = st.columns([3, 2, 2])
     metric = c[0].selectbox("Sort by", [None, *metrics], key="sort_metric",
                             persist_state=state.KEEP,

@@ -212,6 +212,8 @@ def test_the_train_page_shows_the_latest_grid_with_its_classes_after_navigating(
     assert shown["epoch"] == 2 and shown["row_labels"] == list(range(10))
     assert any(m.value.startswith("**Samples after epoch 2** · one row per class")
                for m in at.markdown)
+    # Its column is a label, as the Model page names it, not a target.
+    assert any("generating images (label `label`)" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert labels[:6] == ["Agreement", "Fréchet distance", "Real-vs-real floor",
                           "Fréchet / floor", "Precision", "Recall"]

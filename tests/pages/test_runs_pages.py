@@ -74,7 +74,13 @@ def test_select_two_runs_compare_and_see_what_differs(seeded_runs):
 
 def test_filters_and_sort_outlive_a_visit_to_another_page(seeded_runs):
     # Off to Evaluate a run and back: the filters and sort had all gone back to "All"/newest.
+    other = tracking.start_run("other-gen", run_name="a-generator", params={"arch": "tvae"},
+                               tags={"dlx.kind": "training"})
+    tracking.log_metrics(other, {"quality": 0.8})
+    tracking.end_run(other, "FINISHED")
     at = runs_page()
+    # Sorted by what these runs logged: another experiment's generator figure is not offered.
+    assert "quality" not in at.selectbox(key="sort_metric").options
     at.selectbox(key="sort_metric").select("best_val_loss").run()
     at.radio(key="sort_order").set_value("highest first").run()
     table = at.dataframe(key="runs_table").value
