@@ -208,7 +208,11 @@ def runs_table(df: pd.DataFrame, differs_only: bool, sort_by: str | None = None)
         height=min(38 + 35 * len(view), 420), placeholder="—",  # a run without it, not "None"
         column_config={"started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
                        # Scrolled to a metric far right, the runs' names had gone.
-                       "run": st.column_config.TextColumn(pinned=True)},
+                       "run": st.column_config.TextColumn(pinned=True),
+                       # Sized to the rows drawn first, "conv_vae" below a few "tvae" was cut
+                       # to "conv_v": as wide as the longest value.
+                       **{c: st.column_config.TextColumn(width=_text_width(view[c]))
+                          for c in ("arch", "task", "kind")}},
     )
     # Built on click only (a store of 10,000 runs); names, notes and params are typed by
     # people, so formulas are neutralised (Streamlit's own table export is off in config.toml).
@@ -219,6 +223,12 @@ def runs_table(df: pd.DataFrame, differs_only: bool, sort_by: str | None = None)
     selected = [ids[i] for i in rows if i < len(ids)]
     st.session_state["_runs_selected"] = selected
     return selected
+
+
+def _text_width(values: pd.Series) -> int:
+    """Pixels that show the longest of ``values`` (and a header of a few letters) uncut."""
+    lengths = values.dropna().astype(str).str.len()
+    return 28 + 8 * max(int(lengths.max()) if len(lengths) else 0, 5)
 
 
 # -- comparison ---------------------------------------------------------------------------------

@@ -84,6 +84,12 @@ def test_filters_and_sort_outlive_a_visit_to_another_page(seeded_runs):
     at.selectbox(key="sort_metric").select("best_val_loss").run()
     at.radio(key="sort_order").set_value("highest first").run()
     table = at.dataframe(key="runs_table").value
+    import json
+    config = json.loads(at.dataframe(key="runs_table").proto.columns)
+    assert config["run"]["pinned"]  # scrolled right, the names stay
+    # As wide as the longest architecture: sized to the rows drawn first, "conv_vae" below a
+    # few "tvae" read "conv_v".
+    assert config["arch"]["width"] >= 8 * table["arch"].str.len().max() + 20
     # The sorted figure beside the names (it was off to the right, out of sight).
     assert list(table.columns[:2]) == ["run", "val_loss (best epoch)"]
     shown = list(table["run"])
