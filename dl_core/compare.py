@@ -22,6 +22,8 @@ from dl_core.evaluation.metrics import lower_is_better
 # The metric early stopping watches; training logs its final value per epoch and its best.
 MONITORED = "val_loss"
 BEST_MONITORED = "best_val_loss"
+#: The Runs table's headers of the monitored metric: its final and its best epoch's value.
+MONITORED_COLUMNS = {MONITORED: f"{MONITORED} (final)", BEST_MONITORED: f"{MONITORED} (best epoch)"}
 # Columns every runs frame has, whatever the store holds.
 BASE_COLUMNS = ["run_id", "run_name", "experiment_id", "experiment", "status", "start_time",
                 "end_time", "kind", "parent_run_id", "dataset", "arch", "task", "target"]
@@ -214,10 +216,9 @@ def table_view(df: pd.DataFrame, params: Sequence[str], metrics: Sequence[str]) 
                "dataset": df["dataset"], "arch": df["arch"], "task": df["task"],
                "kind": df["kind"], "started": df["start_time"]}
     columns = {name: values.to_numpy() for name, values in columns.items()}
-    mon, best = f"metrics.{MONITORED}", f"metrics.{BEST_MONITORED}"
     nothing = np.full(len(df), np.nan)
-    columns[f"{MONITORED} (final)"] = df[mon].to_numpy() if mon in df else nothing
-    columns[f"{MONITORED} (best epoch)"] = df[best].to_numpy() if best in df else nothing
+    for metric, name in MONITORED_COLUMNS.items():
+        columns[name] = df[f"metrics.{metric}"].to_numpy() if f"metrics.{metric}" in df else nothing
     if "metrics.best_epoch" in df:
         columns["best epoch"] = df["metrics.best_epoch"].to_numpy()
     for m in metrics:

@@ -282,12 +282,11 @@ def headline(report: dict[str, Any]) -> None:
 def details(report: dict[str, Any], rows: pd.DataFrame, run_id: str) -> None:
     """Per-column overlays, shape and pair scores, and both correlation heatmaps."""
     train, holdout = real_rows(run_id)
-    condition = report.get("condition") or {}
-    if condition:
-        train, _, narrowed = narrow_rows(train, holdout, rows, condition)
-        if narrowed:  # one value in every row, real and synthetic: left out, as in the report
-            fixed = [c for c in condition if c in rows.columns and c in train.columns]
-            train, rows = train.drop(columns=fixed), rows.drop(columns=fixed)
+    if report.get("condition"):
+        train, _, _ = narrow_rows(train, holdout, rows, report["condition"])
+    # A condition's column, one value in every row: left out here as in the report's figures.
+    fixed = report.get("left_out") or []
+    train, rows = train.drop(columns=fixed), rows.drop(columns=fixed)
     columns = figures.overlay_columns(train)
     column = st.selectbox("Column", columns, key="gen_overlay_col")
     st.plotly_chart(figures.column_overlay(train, rows, column), key="gen_overlay")

@@ -233,7 +233,7 @@ def image_headline(report: dict[str, Any]) -> None:
                    f"fewer than the {n_synthetic:,} drawn, with the held-out ones: a perfect "
                    f"generator's {n_synthetic:,} images would score a little below it.")
     elif low is not None and high is not None and high > low:
-        st.caption(f"Sets of {report.get('n_floor', n_synthetic):,} real training images score "
+        st.caption(f"Sets of {n_floor:,} real training images score "
                    f"{low:.2f} to {high:.2f} against the held-out ones (the floor is the median "
                    f"of {FLOOR_DRAWS}): a Fréchet distance of this many images varies that much "
                    "by chance. Draw more images for a steadier reading.")

@@ -194,9 +194,7 @@ def runs_table(df: pd.DataFrame, differs_only: bool, sort_by: str | None = None)
     view = compare.table_view(df, params, [*metrics, *figures, "epochs_run"])
     _blank_on_non_generations(view, df["task"], figures)
     # Sorted by a column off to the right (or by one the table leaves out): out of sight.
-    shown_as = {compare.MONITORED: f"{compare.MONITORED} (final)",
-                compare.BEST_MONITORED: f"{compare.MONITORED} (best epoch)"}
-    sort_by = shown_as.get(sort_by, sort_by)
+    sort_by = compare.MONITORED_COLUMNS.get(sort_by, sort_by)
     if sort_by and sort_by not in view.columns and f"metrics.{sort_by}" in df.columns:
         view[sort_by] = df[f"metrics.{sort_by}"].to_numpy()
     if sort_by in view.columns:

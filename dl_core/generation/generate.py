@@ -147,7 +147,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
             notes.append(f"Real {made} narrowed to {label} = {', '.join(map(str, asked))} "
                          f"({len(train)} training, {len(holdout)} held-out) so the figures "
                          "compare like with like.")
-    scored = synthetic
+    scored, left_out = synthetic, []
     if condition:
         train, holdout, narrowed = narrow_rows(train, holdout, synthetic, condition)
         if narrowed:
@@ -161,6 +161,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
             # One value in every row, real and synthetic: its shape scored a free 1.0 and its
             # pairs counted as related. (An image's label stays: agreement reads it.)
             train, holdout, scored = (f.drop(columns=fixed) for f in (train, holdout, synthetic))
+            left_out = fixed
             notes.append(f"{', '.join(fixed)} left out of the figures: the condition fixes it "
                          "in every row.")
         note = synth.condition_note(condition)
@@ -178,7 +179,7 @@ def generate(run_id: str, n: int, seed: int = 0, condition: Mapping[str, Any] | 
     report.update(source_run_id=run_id, condition=condition, n=int(n), seed=int(seed),
                   counts={str(k): int(v) for k, v in counts.items()} if counts else None,
                   sample_seconds=sample_seconds, target=target, notes=notes, run_id=None,
-                  no_utility=no_utility)
+                  no_utility=no_utility, left_out=left_out)
     if record:
         report["run_id"] = _record(run, synthetic, report, report_metrics(report),
                                    table=synth.table if is_image(synth) else None)
